@@ -1,0 +1,175 @@
+"""Command line: thin; each command calls one library function.
+
+Exit codes: 0 success, 1 no plan (infeasible, unbounded, solver failure),
+2 invalid input (scenario or arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from symbiosim.errors import InfeasibleError, ModelError, ScenarioError, UnboundedError
+
+log = logging.getLogger("symbiosim")
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, default=_jsonable, allow_nan=False))
+
+
+def _jsonable(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    s = scenario
+    print(
+        f"{args.file}: valid scenario '{s.settings.name}': {len(s.actors)} actors, {len(s.products)} products, "
+        f"{len(s.processes)} processes, {len(s.actor_processes)} actor processes, {len(s.links)} links, "
+        f"{s.settings.years} years x {s.settings.periods_per_year} periods"
+    )
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from symbiosim.scenario.excel import write_template
+
+    path = write_template(args.file)
+    print(f"wrote {path}")
+    return 0
+
+
+def _weights(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"symbiosim: --weights expects name=number,..., got {part!r}") from None
+    return out
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from symbiosim.accounts import evaluate
+    from symbiosim.planner import optimise
+    from symbiosim.report.summary import plan_json, plan_summary
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    options = {"time_limit": args.time_limit, "threads": args.threads, "mip_gap": args.mip_gap}
+    try:
+        plan = optimise(
+            scenario, args.objective, weights=_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp, **options
+        )
+    except (InfeasibleError, UnboundedError) as exc:
+        status = "infeasible" if isinstance(exc, InfeasibleError) else "unbounded"
+        if args.json:
+            _print_json({"status": status, "objective": args.objective, "diagnosis": exc.diagnosis})
+        else:
+            print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return 1
+    accounts = evaluate(scenario, plan)
+    if args.json:
+        _print_json(plan_json(scenario, plan, accounts))
+    else:
+        baseline = None
+        if not args.baseline:
+            baseline = evaluate(scenario, optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options))
+        print(plan_summary(scenario, plan, accounts, baseline))
+    if args.out:
+        write_plan_outputs(scenario, plan, accounts, Path(args.out), args.format)
+        if not args.json:
+            print(f"\nresults written to {args.out}/")
+    return 0
+
+
+def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: str = "csv") -> None:
+    from symbiosim.report.figures import flow_figure
+    from symbiosim.report.summary import plan_json
+
+    plan.write(out, fmt)
+    accounts.actors.to_csv(out / "actors.csv", index=False)
+    accounts.by_product.to_csv(out / "products.csv", index=False)
+    (out / "kpis.json").write_text(json.dumps(plan_json(scenario, plan, accounts), indent=2, default=_jsonable))
+    flow_figure(scenario, plan, out / "flows.png")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from symbiosim.doctor import run_doctor
+
+    ok, lines = run_doctor()
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from symbiosim import __version__
+
+    parser = argparse.ArgumentParser(prog="symbiosim", description="Industrial symbiosis: optimum, agents, incentives.")
+    parser.add_argument("--version", action="version", version=f"symbiosim {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with every error otherwise")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("template", help="write an empty, documented Excel scenario workbook")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("plan", help="solve the coordinated optimum (or --baseline)")
+    p.add_argument("scenario")
+    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions", "weighted"])
+    p.add_argument("--weights", help="for --objective weighted: e.g. cluster_npv=1,emissions=-500")
+    p.add_argument("--baseline", action="store_true", help="solve the no-new-symbiosis baseline")
+    p.add_argument("--out", help="write result tables, kpis.json and flows.png here")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet"], help="table format for --out")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--save-lp", help="write the model as an LP file")
+    p.add_argument("--time-limit", type=float, help="seconds; the best plan found is returned, flagged")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap (default 1e-4)")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ScenarioError as exc:
+        if getattr(args, "json", False):
+            _print_json({"status": "invalid", "errors": [str(i) for i in exc.issues]})
+        print(exc.report(), file=sys.stderr)
+        return 2
+    except ModelError as exc:
+        if getattr(args, "json", False):
+            _print_json({"status": "error", "message": str(exc)})
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

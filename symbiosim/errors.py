@@ -1,0 +1,66 @@
+"""Errors a user can read: what is wrong, where, and what was expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a scenario, located by table, row and column."""
+
+    table: str
+    row: str | int | None
+    column: str | None
+    message: str
+
+    def location(self) -> str:
+        where = self.table
+        if self.row is not None:
+            where += f"[{self.row}]"
+        if self.column:
+            where += f".{self.column}"
+        return where
+
+    def __str__(self) -> str:
+        return f"{self.location()}: {self.message}"
+
+
+class SymbiosimError(Exception):
+    """Base class of every error symbiosim raises on purpose."""
+
+
+class ScenarioError(SymbiosimError):
+    """A scenario failed validation; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue], source: str = "") -> None:
+        self.issues = list(issues)
+        self.source = source
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        n = len(self.issues)
+        lines = [f"{head}{n} error{'s' if n != 1 else ''} in scenario"]
+        lines += [f"  {self.source + ': ' if self.source else ''}{issue}" for issue in self.issues]
+        return "\n".join(lines)
+
+
+class ModelError(SymbiosimError):
+    """The optimisation model could not be built or solved as asked."""
+
+
+class InfeasibleError(ModelError):
+    """No plan satisfies every constraint; ``diagnosis`` names the likely culprits."""
+
+    def __init__(self, diagnosis: list[str]) -> None:
+        self.diagnosis = list(diagnosis)
+        super().__init__("the scenario is infeasible:\n" + "\n".join(f"  - {d}" for d in self.diagnosis))
+
+
+class UnboundedError(ModelError):
+    """The objective can grow without limit; ``diagnosis`` names the free lunch."""
+
+    def __init__(self, diagnosis: list[str]) -> None:
+        self.diagnosis = list(diagnosis)
+        super().__init__("the scenario is unbounded (a free lunch):\n" + "\n".join(f"  - {d}" for d in self.diagnosis))

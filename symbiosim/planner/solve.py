@@ -1,0 +1,104 @@
+"""Solve a built model with HiGHS (Pyomo's ``highspy`` interface).
+
+The only module that touches solver code. The solver object is persistent:
+keep it to re-solve the same model after changing numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from symbiosim.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIP_GAP = 1e-4
+
+
+@dataclass
+class SolveResult:
+    """What the solver said, in our words."""
+
+    status: str  # optimal | time_limit | infeasible | unbounded | infeasible_or_unbounded | error
+    has_solution: bool
+    objective_value: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    log: str = ""
+    solver: Any = field(default=None, repr=False)
+
+
+def make_solver() -> Highs:
+    solver = Highs()
+    if not solver.available():
+        raise ModelError("HiGHS is not available: install the highspy package (pip install highspy)")
+    return solver
+
+
+def solve_model(
+    m: pyo.ConcreteModel,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    mip_gap: float = DEFAULT_MIP_GAP,
+    solver: Highs | None = None,
+    tee: bool = False,
+) -> SolveResult:
+    """Solve ``m`` and load the best solution found (if any) into its variables.
+
+    Args:
+        m: the model.
+        time_limit: seconds; the best plan found by then is returned, flagged.
+        threads: HiGHS threads (default: HiGHS decides).
+        mip_gap: relative MIP gap at which to stop (default 1e-4).
+        solver: a persistent solver that already holds ``m`` (re-solve).
+        tee: stream the HiGHS log.
+    """
+    solver = solver or make_solver()
+    start = time.perf_counter()
+    kwargs: dict[str, Any] = {
+        "load_solutions": False,
+        "raise_exception_on_nonoptimal_result": False,
+        "rel_gap": mip_gap,
+        "solver_options": {"output_flag": bool(tee)},
+    }
+    if time_limit is not None:
+        kwargs["time_limit"] = float(time_limit)
+    if threads is not None:
+        kwargs["threads"] = int(threads)
+    try:
+        res = solver.solve(m, **kwargs)
+    except Exception as exc:  # the solver's own failure: report it in our words
+        raise ModelError(f"HiGHS failed: {exc}") from exc
+    seconds = time.perf_counter() - start
+    tc = res.termination_condition
+    status = {
+        TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+        TerminationCondition.maxTimeLimit: "time_limit",
+        TerminationCondition.provenInfeasible: "infeasible",
+        TerminationCondition.locallyInfeasible: "infeasible",
+        TerminationCondition.unbounded: "unbounded",
+        TerminationCondition.infeasibleOrUnbounded: "infeasible_or_unbounded",
+        TerminationCondition.iterationLimit: "time_limit",
+    }.get(tc, "error")
+    has_solution = res.incumbent_objective is not None
+    if has_solution:
+        res.solution_loader.load_vars()
+    obj, bound = res.incumbent_objective, res.objective_bound
+    gap = None
+    if obj is not None and bound is not None and math.isfinite(bound):
+        gap = abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj - bound) > 1e-9 else 0.0
+    return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver)
+
+
+def write_lp(m: pyo.ConcreteModel, path: str) -> None:
+    """Write the model as an LP file with readable names, without solving it."""
+    m.write(path, io_options={"symbolic_solver_labels": True})

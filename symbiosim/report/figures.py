@@ -1,0 +1,81 @@
+"""Figures for reports (matplotlib, no screen needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from symbiosim.plan import Plan  # noqa: E402
+from symbiosim.scenario.schema import Scenario  # noqa: E402
+
+
+def _positions(scenario: Scenario) -> dict[str, tuple[float, float]]:
+    """Actor coordinates (lon, lat); actors without them go on a circle."""
+    pos: dict[str, tuple[float, float]] = {}
+    missing = [a for a in scenario.actors if a.lat is None or a.lon is None]
+    for a in scenario.actors:
+        if a.lat is not None and a.lon is not None:
+            pos[a.id] = (a.lon, a.lat)
+    if missing:
+        xs = [p[0] for p in pos.values()] or [0.0]
+        ys = [p[1] for p in pos.values()] or [0.0]
+        cx, cy = float(np.mean(xs)), float(np.mean(ys))
+        r = max(np.ptp(xs), np.ptp(ys), 1.0) / 2 if pos else 1.0
+        for i, a in enumerate(missing):
+            angle = 2 * np.pi * i / len(missing)
+            pos[a.id] = (cx + r * np.cos(angle), cy + r * np.sin(angle))
+    # spread actors that share a location so arrows stay visible
+    seen: dict[tuple[float, float], int] = {}
+    span = max(np.ptp([p[0] for p in pos.values()]), np.ptp([p[1] for p in pos.values()]), 1e-3)
+    for actor, (x, y) in list(pos.items()):
+        key = (round(x, 4), round(y, 4))
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n:
+            angle = 2.4 * n
+            pos[actor] = (x + 0.04 * span * np.cos(angle), y + 0.04 * span * np.sin(angle))
+    return pos
+
+
+def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | None = None) -> Path:
+    """Actors as nodes, average annual flows as arrows scaled by quantity (per unit)."""
+    pos = _positions(scenario)
+    units = {p.id: p.unit for p in scenario.products}
+    entered = set(plan.builds[plan.builds.kind == "actor"].actor)
+    fig, ax = plt.subplots(figsize=(10, 8))
+    flows = plan.flows
+    if not flows.empty:
+        years = scenario.settings.years
+        annual = flows.groupby(["source", "target", "product"]).value.sum() / years
+        by_unit_max = {u: max(annual[[units[k[2]] == u for k in annual.index]].max(), 1e-12) for u in set(units[k[2]] for k in annual.index)}
+        cmap = plt.get_cmap("tab10")
+        colours = {p: cmap(i % 10) for i, p in enumerate(sorted({k[2] for k in annual.index}))}
+        for (src, dst, prod), q in annual.items():
+            width = 0.8 + 6.0 * q / by_unit_max[units[prod]]
+            (x0, y0), (x1, y1) = pos[src], pos[dst]
+            ax.annotate(
+                "",
+                xy=(x1, y1),
+                xytext=(x0, y0),
+                arrowprops={"arrowstyle": "-|>", "lw": width, "color": colours[prod], "alpha": 0.75, "shrinkA": 12, "shrinkB": 12, "connectionstyle": "arc3,rad=0.12"},
+            )
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"{prod}\n{q:,.0f} {units[prod]}/yr", fontsize=7, ha="center", color=colours[prod])
+    for a in scenario.actors:
+        x, y = pos[a.id]
+        present = a.exists or a.id in entered
+        ax.scatter([x], [y], s=260, color="#1f4e79" if a.exists else ("#2e8b57" if present else "#cccccc"), zorder=3, edgecolor="black")
+        ax.text(x, y, f"  {a.name or a.id}", fontsize=9, va="center", zorder=4, color="black" if present else "#888888")
+    ax.set_title(title or f"{scenario.settings.name}: flows between actors (mean per year)")
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.margins(0.15)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path

@@ -1,0 +1,98 @@
+"""Readable text and JSON-ready records of a plan."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from symbiosim.accounts import Accounts
+from symbiosim.plan import Plan
+from symbiosim.scenario.schema import Scenario
+
+HEADLINE = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
+
+
+def flows_by_year(scenario: Scenario, plan: Plan) -> pd.DataFrame:
+    """Flows summed per source, target, product and year, with the product's unit."""
+    f = plan.flows
+    if f.empty:
+        return pd.DataFrame(columns=["source", "target", "product", "year", "quantity", "unit"])
+    units = {p.id: p.unit for p in scenario.products}
+    out = f.groupby(["source", "target", "product", "year"], as_index=False).value.sum()
+    out = out.rename(columns={"value": "quantity"})
+    out["unit"] = out["product"].map(units)
+    return out
+
+
+def builds_records(plan: Plan) -> list[dict[str, Any]]:
+    b = plan.builds
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in b.to_dict("records")]
+
+
+def plan_json(scenario: Scenario, plan: Plan, accounts: Accounts) -> dict[str, Any]:
+    """The object ``symbiosim plan --json`` prints."""
+    return {
+        "status": plan.meta.get("status"),
+        "objective": plan.meta.get("objective"),
+        "objective_value": plan.meta.get("objective_value"),
+        "gap": plan.meta.get("gap"),
+        "kpis": accounts.kpis,
+        "builds": builds_records(plan),
+        "flows": flows_by_year(scenario, plan).to_dict("records"),
+        "notes": plan.meta.get("notes", []),
+    }
+
+
+def _money(x: float) -> str:
+    return f"{x / 1e6:,.2f} M"
+
+
+def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: Accounts | None = None) -> str:
+    """Key figures against the baseline, the investments and the exchanges chosen."""
+    s = scenario.settings
+    cur = s.currency
+    lines = [f"{s.name}: {plan.meta.get('source', 'plan')} ({plan.meta.get('objective')}), status {plan.meta.get('status')}"]
+    if plan.meta.get("status") == "time_limit":
+        gap = plan.meta.get("gap")
+        lines.append(f"  WARNING: time limit reached; best plan found has a relative gap of {gap:.2%}" if gap is not None else "  WARNING: time limit reached")
+    lines.append("")
+    lines.append(f"  {'key figure':<28}{'plan':>16}" + (f"{'baseline':>16}{'difference':>16}" if baseline else ""))
+    for key in HEADLINE:
+        value = accounts.kpis.get(key, 0.0)
+        unit = {"cluster_npv": cur, "value_added": cur, "public_cost": cur, "jobs": "jobs", "emissions": "t CO2e"}[key]
+        fmt = _money if unit == cur else (lambda x: f"{x:,.1f}")
+        row = f"  {key + ' (' + ('M ' + cur if unit == cur else unit) + ')':<28}{fmt(value).replace(' M', ''):>16}"
+        if baseline:
+            b = baseline.kpis.get(key, 0.0)
+            row += f"{fmt(b).replace(' M', ''):>16}{fmt(value - b).replace(' M', ''):>16}"
+        lines.append(row)
+    for key in sorted(k for k in accounts.kpis if k.startswith(("exchanged_", "disposed_", "purchased_"))):
+        row = f"  {key:<28}{accounts.kpis[key]:>16,.0f}"
+        if baseline:
+            b = baseline.kpis.get(key, 0.0)
+            row += f"{b:>16,.0f}{accounts.kpis[key] - b:>16,.0f}"
+        lines.append(row)
+    lines.append("")
+    b = plan.builds
+    if b.empty:
+        lines.append("  investments: none")
+    else:
+        lines.append("  investments (year index / calendar year):")
+        for r in b.itertuples():
+            what = {"actor": f"new actor {r.actor} enters", "process": f"{r.actor} builds {r.process}", "link": f"link {r.actor} -> {r.target} for {r.product}"}[r.kind]
+            lines.append(f"    year {r.year:>2} ({s.start_year + r.year}): {what}")
+    flows = flows_by_year(scenario, plan)
+    if flows.empty:
+        lines.append("  exchanges: none")
+    else:
+        lines.append("  exchanges (per year, first and last year with flow):")
+        for (src, dst, prod), g in flows.groupby(["source", "target", "product"]):
+            unit = g.unit.iloc[0]
+            lines.append(
+                f"    {src} -> {dst}: {prod}, {g.quantity.mean():,.0f} {unit}/yr on average, years {g.year.min()}-{g.year.max()}"
+            )
+    for note in plan.meta.get("notes", []):
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""Load a scenario file (YAML or xlsx) into one validated, frozen ``Scenario``.
+
+Validation runs row by row, so one bad row never hides the errors of another,
+then the cross-table checks run on every row that parsed. All problems are
+raised together as one ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from symbiosim.errors import Issue, ScenarioError
+from symbiosim.scenario.checks import run_checks
+from symbiosim.scenario.schema import (
+    ALL_TABLES,
+    MAPPING_TABLES,
+    REQUIRED_TABLES,
+    ROW_TABLES,
+    Policies,
+    Row,
+    Scenario,
+    Settings,
+)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Args:
+        path: a ``.yaml``/``.yml`` or ``.xlsx`` file.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: listing every problem found, each with table, row and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([Issue("(file)", None, None, f"no such file: {path}")], str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raw = _read_yaml(path)
+    elif suffix == ".xlsx":
+        from symbiosim.scenario.excel import read_workbook
+
+        raw = read_workbook(path)
+    else:
+        raise ScenarioError(
+            [Issue("(file)", None, None, f"unknown file type {suffix!r}: expected .yaml, .yml or .xlsx")], str(path)
+        )
+    return scenario_from_dict(raw, source=str(path))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        # safe_load: scenario files are untrusted, no Python object tags.
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Issue("(file)", None, None, f"not valid YAML{where}: {problem}")], str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([Issue("(file)", None, None, "not UTF-8 text")], str(path)) from None
+
+
+def scenario_from_dict(raw: Any, source: str = "") -> Scenario:
+    """Validate plain data (as read from a file) into a ``Scenario``."""
+    issues: list[Issue] = []
+    if not isinstance(raw, Mapping):
+        raise ScenarioError([Issue("(file)", None, None, "expected a mapping of tables at the top level")], source)
+    for key in raw:
+        if key not in ALL_TABLES:
+            issues.append(Issue(str(key), None, None, f"unknown table{_did_you_mean(str(key), ALL_TABLES)}"))
+    for table in REQUIRED_TABLES:
+        if raw.get(table) in (None, [], {}):
+            issues.append(Issue(table, None, None, "required table is missing or empty"))
+
+    settings = _validate_mapping("settings", raw.get("settings"), Settings, issues)
+    policies = _validate_mapping("policies", raw.get("policies") or {}, Policies, issues)
+    tables: dict[str, tuple[Row, ...]] = {}
+    for table, model in ROW_TABLES.items():
+        tables[table] = tuple(_validate_rows(table, raw.get(table), model, issues))
+    profiles = _validate_profiles(raw.get("profiles"), issues)
+
+    # Cross-table checks see every row that parsed, so the report is complete.
+    draft = Scenario.model_construct(settings=settings, policies=policies or Policies(), profiles=profiles, **tables)
+    issues += run_checks(draft)
+    if issues:
+        raise ScenarioError(issues, source)
+    return Scenario(settings=settings, policies=policies, profiles=profiles, **tables)
+
+
+def _validate_mapping(table: str, data: Any, model: type[Row], issues: list[Issue]) -> Any:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        issues.append(Issue(table, None, None, f"expected a mapping of column: value, got {type(data).__name__}"))
+        return None
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        issues += _issues_from(exc, table, None, model)
+        return None
+
+
+def _validate_rows(table: str, data: Any, model: type[Row], issues: list[Issue]) -> list[Row]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        issues.append(Issue(table, None, None, f"expected a list of rows, got {type(data).__name__}"))
+        return []
+    rows = []
+    for index, item in enumerate(data):
+        if not isinstance(item, Mapping):
+            issues.append(Issue(table, index, None, f"expected a row of column: value, got {item!r}"))
+            continue
+        try:
+            rows.append(model.model_validate(dict(item)))
+        except ValidationError as exc:
+            issues += _issues_from(exc, table, row_label(table, item, index), model)
+    return rows
+
+
+def _validate_profiles(data: Any, issues: list[Issue]) -> dict[str, tuple[float, ...]]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        issues.append(Issue("profiles", None, None, "expected a mapping of name: [factor, ...]"))
+        return {}
+    out = {}
+    for name, factors in data.items():
+        ok = isinstance(factors, list) and all(
+            isinstance(f, int | float) and not isinstance(f, bool) for f in factors
+        )
+        if not ok:
+            issues.append(Issue("profiles", str(name), None, f"expected a list of numbers, got {factors!r}"))
+            continue
+        out[str(name)] = tuple(float(f) for f in factors)
+    return out
+
+
+def row_label(table: str, row: Mapping[str, Any], index: int) -> str | int:
+    """How error messages name a row: its id, or its key columns, else its index."""
+    keys = {
+        "actor_processes": ("actor", "process"),
+        "purchases": ("actor", "product"),
+        "sales": ("actor", "product"),
+        "storage": ("actor", "product"),
+        "links": ("from", "to", "product"),
+        "behaviour": ("actor",),
+    }.get(table, ("id",))
+    values = [row.get(k) for k in keys]
+    if all(isinstance(v, str) and v for v in values):
+        if table == "links":
+            return f"{values[0]}->{values[1]}/{values[2]}"
+        return "/".join(str(v) for v in values)
+    return index
+
+
+def _issues_from(exc: ValidationError, table: str, row: str | int | None, model: type[Row]) -> list[Issue]:
+    columns = [f.alias or name for name, f in model.model_fields.items()]
+    issues = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        column = loc[0] if loc else None
+        kind = err["type"]
+        if kind == "missing":
+            message = "required column is missing"
+        elif kind == "extra_forbidden":
+            message = f"unknown column{_did_you_mean(column or '', columns)}; expected one of: {', '.join(columns)}"
+        else:
+            message = err["msg"].replace("Value error, ", "").replace("Input should be", "expected")
+            if kind != "value_error" or "input" in err:
+                message += f", got {err.get('input')!r}"
+            if len(loc) > 1:
+                message = f"entry {'.'.join(loc[1:])}: {message}"
+        issues.append(Issue(table, row, column, message))
+    return _dedupe_union_noise(issues)
+
+
+def _dedupe_union_noise(issues: list[Issue]) -> list[Issue]:
+    """A union-typed column (number or mapping) yields one error per branch; keep one per cell."""
+    seen: set[tuple[Any, Any, Any]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.table, issue.row, issue.column)
+        if key in seen and issue.message.startswith("entry "):
+            continue
+        seen.add(key)
+        out.append(issue)
+    return out
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" `{word}`; did you mean `{close[0]}`?" if close else f" `{word}`"

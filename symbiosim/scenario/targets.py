@@ -1,0 +1,92 @@
+"""Uncertainty targets: ``table[column=value].column`` or ``settings.column``.
+
+Targets are parsed by a regular expression and resolved against the tables;
+nothing in them is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from symbiosim.scenario.schema import ROW_TABLES, Scenario, Settings
+
+_TARGET = re.compile(
+    r"^(?P<table>[a-z_]+)(?:\[(?P<filters>[^\]]*)\])?\.(?P<column>[a-z_]+)$"
+)
+_FILTER = re.compile(r"^\s*(?P<col>[a-z_]+)\s*=\s*(?P<val>[^=,\s]+)\s*$")
+NUMERIC_TABLES = tuple(t for t in ROW_TABLES if t not in ("uncertainty",))
+
+
+@dataclass(frozen=True)
+class Target:
+    table: str
+    filters: tuple[tuple[str, str], ...]
+    column: str
+
+
+def parse_target(text: str) -> Target:
+    """Parse a target string; raises ``ValueError`` with what was expected."""
+    match = _TARGET.match(text.strip())
+    if not match:
+        raise ValueError(f"cannot read target {text!r}: expected table[column=value].column or settings.column")
+    table, column = match["table"], match["column"]
+    filters: list[tuple[str, str]] = []
+    if match["filters"]:
+        for part in match["filters"].split(","):
+            f = _FILTER.match(part)
+            if not f:
+                raise ValueError(f"cannot read filter {part!r} in target {text!r}: expected column=value")
+            filters.append((f["col"], f["val"]))
+    if table == "settings" and filters:
+        raise ValueError("settings takes no [filter]")
+    return Target(table, tuple(filters), column)
+
+
+def _field_names(model: type) -> dict[str, str]:
+    """alias-or-name -> attribute name."""
+    return {(f.alias or n): n for n, f in model.model_fields.items()}
+
+
+def _cell(row: Any, column: str) -> Any:
+    names = _field_names(type(row))
+    return getattr(row, names[column])
+
+
+def resolve_target(scenario: Scenario, target: Target) -> list[int]:
+    """Indices of the rows a target hits (``[0]`` for settings); ``ValueError`` if none."""
+    if target.table == "settings":
+        names = _field_names(Settings)
+        if target.column not in names or target.column in ("name", "description", "currency"):
+            raise ValueError(f"settings has no numeric column {target.column!r}")
+        return [0]
+    if target.table not in NUMERIC_TABLES:
+        raise ValueError(f"unknown table {target.table!r}: expected settings or one of {', '.join(NUMERIC_TABLES)}")
+    model = ROW_TABLES[target.table]
+    names = _field_names(model)
+    for col, _ in target.filters:
+        if col not in names:
+            raise ValueError(f"table {target.table} has no column {col!r} to filter on")
+    if target.column not in names:
+        raise ValueError(f"table {target.table} has no column {target.column!r}")
+    annotation = str(model.model_fields[names[target.column]].annotation)
+    if "float" not in annotation and "int" not in annotation:
+        raise ValueError(f"column {target.table}.{target.column} is not numeric")
+    rows = getattr(scenario, target.table)
+    hits = [
+        i
+        for i, row in enumerate(rows)
+        if all(str(_cell(row, col)) == val for col, val in target.filters)
+    ]
+    if not hits:
+        raise ValueError(f"no row of {target.table} matches {dict(target.filters)}")
+    return hits
+
+
+def current_values(scenario: Scenario, target: Target) -> list[Any]:
+    """The present values of the target's cells (``None`` where the cell is empty)."""
+    if target.table == "settings":
+        return [_cell(scenario.settings, target.column)]
+    rows = getattr(scenario, target.table)
+    return [_cell(rows[i], target.column) for i in resolve_target(scenario, target)]
