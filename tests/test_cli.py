@@ -1,0 +1,129 @@
+"""The command line through the real ``symbiosim`` entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.tiny import HEAT_LINK, market_split
+
+EXE = Path(sys.executable).parent / "symbiosim"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=300)
+
+
+def write(tmp_path: Path, raw: dict, name: str = "s.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return str(path)
+
+
+def test_entry_point_is_installed():
+    assert EXE.exists(), "install the project (pip install -e .) so the symbiosim command exists"
+
+
+def test_doctor():
+    r = run("doctor")
+    assert r.returncode == 0, r.stderr
+    assert "doctor: HiGHS works" in r.stdout
+
+
+def test_plan_json_is_one_object(tmp_path):
+    r = run("plan", write(tmp_path, HEAT_LINK), "--json")
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)  # exactly one JSON document on stdout
+    assert obj["status"] == "optimal"
+    assert obj["objective"] == "cluster_npv"
+    assert obj["objective_value"] == pytest.approx(-1000)
+    assert {"cluster_npv", "value_added", "jobs", "emissions"} <= set(obj["kpis"])
+    assert obj["builds"] == [{"kind": "link", "actor": "smelter", "process": None, "target": "greenhouse", "product": "heat", "year": 0}]
+    assert [f["year"] for f in obj["flows"]] == [0, 1]
+
+
+def test_plan_baseline_and_objectives(tmp_path):
+    path = write(tmp_path, HEAT_LINK)
+    base = json.loads(run("plan", path, "--baseline", "--json").stdout)
+    assert base["objective_value"] == pytest.approx(-8000)
+    assert base["builds"] == []
+    weighted = json.loads(run("plan", path, "--objective", "weighted", "--weights", "cluster_npv=1,emissions=-10", "--json").stdout)
+    assert weighted["objective"] == "weighted"
+
+
+def test_plan_summary_and_outputs(tmp_path):
+    out = tmp_path / "out"
+    lp = tmp_path / "m.lp"
+    r = run("plan", write(tmp_path, HEAT_LINK), "--out", str(out), "--save-lp", str(lp))
+    assert r.returncode == 0, r.stderr
+    assert "link smelter -> greenhouse for heat" in r.stdout
+    assert "baseline" in r.stdout  # key figures against the baseline
+    for name in ("flows.csv", "activities.csv", "purchases.csv", "builds.csv", "kpis.json", "actors.csv", "flows.png"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "kpis.json").read_text())["kpis"]["cluster_npv"] == pytest.approx(-1000)
+    assert (out / "flows.png").read_bytes()[:4] == b"\x89PNG"
+    assert lp.exists()
+
+
+def test_plan_parquet(tmp_path):
+    out = tmp_path / "pq"
+    assert run("plan", write(tmp_path, HEAT_LINK), "--out", str(out), "--format", "parquet", "--json").returncode == 0
+    import pandas as pd
+
+    assert pd.read_parquet(out / "flows.parquet").value.sum() > 0
+
+
+def test_infeasible_exits_1_with_a_diagnosis(tmp_path):
+    raw = {
+        "settings": {"name": "slag", "years": 1},
+        "products": [{"id": "slag", "unit": "t", "kind": "material"}],
+        "actors": [{"id": "mill"}],
+        "processes": [{"id": "smelt", "outputs": {"slag": 1}}],
+        "actor_processes": [{"actor": "mill", "process": "smelt", "fixed_activity": 5}],
+    }
+    path = write(tmp_path, raw)
+    r = run("plan", path)
+    assert r.returncode == 1
+    assert "product `slag` at actor `mill`" in r.stderr
+    assert "Traceback" not in r.stderr
+    obj = json.loads(run("plan", path, "--json").stdout)
+    assert obj["status"] == "infeasible" and obj["diagnosis"]
+
+
+def test_unbounded_exits_1_naming_the_free_lunch(tmp_path):
+    raw = {
+        "settings": {"name": "lunch", "years": 1},
+        "products": [{"id": "ore", "unit": "t", "kind": "material"}],
+        "actors": [{"id": "trader"}],
+        "processes": [{"id": "hold", "inputs": {"ore": 1}}],
+        "actor_processes": [{"actor": "trader", "process": "hold", "capacity": 1}],
+        "purchases": [{"actor": "trader", "product": "ore", "price": 5}],
+        "sales": [{"actor": "trader", "product": "ore", "price": 10}],
+    }
+    r = run("plan", write(tmp_path, raw), "--json")
+    assert r.returncode == 1
+    obj = json.loads(r.stdout)
+    assert obj["status"] == "unbounded"
+    assert any("sale of `ore` by `trader`" in d for d in obj["diagnosis"])
+
+
+def test_invalid_scenario_exits_2(tmp_path):
+    raw = {**HEAT_LINK, "products": [{**HEAT_LINK["products"][0], "disposal_cost": -1}, *HEAT_LINK["products"][1:]]}
+    r = run("plan", write(tmp_path, raw))
+    assert r.returncode == 2
+    assert "products[heat].disposal_cost" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_time_limit_is_flagged(tmp_path):
+    r = run("plan", write(tmp_path, market_split()), "--time-limit", "1", "--baseline")
+    assert r.returncode == 0, r.stderr
+    assert "status time_limit" in r.stdout
+    assert "WARNING: time limit reached" in r.stdout
+    obj = json.loads(run("plan", write(tmp_path, market_split()), "--time-limit", "1", "--json").stdout)
+    assert obj["status"] == "time_limit" and obj["gap"] > 0
