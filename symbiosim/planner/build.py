@@ -50,7 +50,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from symbiosim.errors import ModelError
-from symbiosim.scenario.data import INF, ModelData
+from symbiosim.scenario.data import ModelData
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +164,11 @@ def add_investments(m: pyo.ConcreteModel, data: ModelData) -> None:
     for a, y in enter_idx:
         by_actor[a].append((a, y))
     by_ap: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for i in build_idx:
-        by_ap[(i[0], i[1])].append(i)
+    for bi in build_idx:
+        by_ap[(bi[0], bi[1])].append(bi)
     by_link: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
-    for i in link_idx:
-        by_link[(i[0], i[1], i[2])].append(i)
+    for li in link_idx:
+        by_link[(li[0], li[1], li[2])].append(li)
     m.enter_once = pyo.Constraint(list(by_actor), rule=lambda m, a: sum(m.enter[i] for i in by_actor[a]) <= 1)
     m.build_once = pyo.Constraint(list(by_ap), rule=lambda m, a, k: sum(m.build[i] for i in by_ap[(a, k)]) <= 1)
     m.link_once = pyo.Constraint(list(by_link), rule=lambda m, a, b, p: sum(m.link[i] for i in by_link[(a, b, p)]) <= 1)
@@ -239,7 +239,7 @@ def add_activities(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def fixed_rule(m: Any, a: str, k: str, t: int) -> Any:
         r = data.actor_processes[(a, k)]
-        level = r.fixed_activity / data.ppy * data.factor(r.profile, t)
+        level = (r.fixed_activity or 0.0) / data.ppy * data.factor(r.profile, t)
         return m.act[a, k, t] == level * m.built[a, k, data.year_of(t)]
 
     m.fixed_activity = pyo.Constraint(fixed_rows, rule=fixed_rule, doc="activity = fixed / n x profile x built")
@@ -256,7 +256,7 @@ def add_activities(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.min_activity = pyo.Constraint(min_rows, rule=min_rule, doc="annual activity >= minimum x built (activity/yr)")
 
 
-def _gate(m: pyo.ConcreteModel, data: ModelData, name: str, var: Any, rows: list[tuple[Any, str, int]], doc: str) -> None:
+def _gate(m: pyo.ConcreteModel, data: ModelData, name: str, var: Any, rows: list[Any], doc: str) -> None:
     """``var[key] <= M x present(actor, year)`` for variables of candidate actors.
 
     rows: (variable index, candidate actor, bound M).
@@ -290,8 +290,7 @@ def add_trades(m: pyo.ConcreteModel, data: ModelData) -> None:
                 if limit is not None:
                     var[a, p, t].setub(limit / data.ppy * data.factor(prof, t))
                 if data.is_candidate_actor(a):
-                    bound = limit / data.ppy * data.factor(prof, t) if limit is not None else None
-                    gates[name].append(((a, p, t), a, bound))
+                    gates[name].append(((a, p, t), a, None if limit is None else limit / data.ppy * data.factor(prof, t)))
     for (a, p, t) in m.dump:
         if data.is_candidate_actor(a):
             gates["dump"].append(((a, p, t), a, None))

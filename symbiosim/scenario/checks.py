@@ -30,7 +30,8 @@ def check_unique_keys(s: Scenario) -> list[Issue]:
     }
     for table, key in keyed.items():
         for dup in _duplicates(key(r) for r in getattr(s, table)):
-            label = "->".join(dup[:2]) + f"/{dup[2]}" if table == "links" else "/".join(dup)  # type: ignore[index]
+            parts = [str(x) for x in dup]  # type: ignore[attr-defined]
+            label = f"{parts[0]}->{parts[1]}/{parts[2]}" if table == "links" else "/".join(parts)
             issues.append(Issue(table, label, None, "duplicate row: this combination may appear once"))
     return issues
 

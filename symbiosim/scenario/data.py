@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from symbiosim.errors import Issue, ScenarioError
 from symbiosim.scenario.schema import Actor, ActorProcess, Link, Process, Product, Scenario

@@ -19,7 +19,6 @@ from symbiosim.errors import Issue, ScenarioError
 from symbiosim.scenario.checks import run_checks
 from symbiosim.scenario.schema import (
     ALL_TABLES,
-    MAPPING_TABLES,
     REQUIRED_TABLES,
     ROW_TABLES,
     Policies,
@@ -85,7 +84,7 @@ def scenario_from_dict(raw: Any, source: str = "") -> Scenario:
 
     settings = _validate_mapping("settings", raw.get("settings"), Settings, issues)
     policies = _validate_mapping("policies", raw.get("policies") or {}, Policies, issues)
-    tables: dict[str, tuple[Row, ...]] = {}
+    tables: dict[str, Any] = {}
     for table, model in ROW_TABLES.items():
         tables[table] = tuple(_validate_rows(table, raw.get(table), model, issues))
     profiles = _validate_profiles(raw.get("profiles"), issues)

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from symbiosim.scenario.schema import ROW_TABLES, Scenario, Settings
 
 _TARGET = re.compile(
@@ -44,7 +46,7 @@ def parse_target(text: str) -> Target:
     return Target(table, tuple(filters), column)
 
 
-def _field_names(model: type) -> dict[str, str]:
+def _field_names(model: type[BaseModel]) -> dict[str, str]:
     """alias-or-name -> attribute name."""
     return {(f.alias or n): n for n, f in model.model_fields.items()}
 
