@@ -177,9 +177,9 @@ def check_policies(s: Scenario) -> list[Issue]:
         return issues
     for instrument in Policies.model_fields:
         value = getattr(s.policies, instrument)
-        entries = value.items() if isinstance(value, dict) else ([("*", value)] if value is not None else [])
+        entries = value.items() if isinstance(value, dict) else ([(None, value)] if value is not None else [])
         for key, number in entries:
-            if key != "*" and key not in products:
+            if key not in (None, "*") and key not in products:
                 issues.append(Issue("policies", key, instrument, f"unknown product `{key}` (use a product id or \"*\")"))
             if instrument == "investment_subsidy" and not 0 <= number <= 1:
                 issues.append(Issue("policies", key, instrument, f"expected a share between 0 and 1, got {number!r}"))

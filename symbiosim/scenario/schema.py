@@ -24,7 +24,7 @@ def col(default: Any = ..., *, unit: str = "", doc: str, **kw: Any) -> Any:
 class Row(BaseModel):
     """Base of every table row: immutable, unknown columns are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class Settings(Row):

@@ -56,6 +56,18 @@ def _cell(row: Any, column: str) -> Any:
     return getattr(row, names[column])
 
 
+def _matches(value: Any, text: str) -> bool:
+    """Does a cell equal the filter text as written in a file (``true``, ``500``, ``wood_chips``)?"""
+    if isinstance(value, bool):
+        return text.lower() == str(value).lower()
+    if isinstance(value, int | float):
+        try:
+            return float(text) == value
+        except ValueError:
+            return False
+    return str(value) == text
+
+
 def resolve_target(scenario: Scenario, target: Target) -> list[int]:
     """Indices of the rows a target hits (``[0]`` for settings); ``ValueError`` if none."""
     if target.table == "settings":
@@ -79,7 +91,7 @@ def resolve_target(scenario: Scenario, target: Target) -> list[int]:
     hits = [
         i
         for i, row in enumerate(rows)
-        if all(str(_cell(row, col)) == val for col, val in target.filters)
+        if all(_matches(_cell(row, col), val) for col, val in target.filters)
     ]
     if not hits:
         raise ValueError(f"no row of {target.table} matches {dict(target.filters)}")
