@@ -90,12 +90,14 @@ def _presence_years(data: ModelData, plan: Plan) -> tuple[dict[str, int], dict[t
     return actors, procs, links
 
 
-def evaluate(scenario: Scenario | ModelData, plan: Plan) -> Accounts:
+def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None = None) -> Accounts:
     """Key figures of any plan, cluster-wide and per actor.
 
     Args:
         scenario: the scenario (or its ``ModelData``) the plan belongs to.
         plan: a plan from the planner or the simulator.
+        baseline: the baseline plan; adds ``virgin_avoided_<unit>`` and
+            ``disposal_avoided_<unit>`` (baseline minus plan) to the key figures.
 
     Returns:
         ``Accounts`` with ``kpis`` (cluster_npv, value_added and by region,
@@ -195,6 +197,12 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan) -> Accounts:
     for unit, group in by_product.groupby("unit"):
         for column in ("exchanged", "disposed", "purchased"):
             kpis[f"{column}_{unit}"] = float(group[column].sum())
+    if baseline is not None:
+        before = _by_product(data, baseline).groupby("unit")[["purchased", "disposed"]].sum()
+        now = by_product.groupby("unit")[["purchased", "disposed"]].sum()
+        for unit in now.index:
+            kpis[f"virgin_avoided_{unit}"] = float(before.purchased[unit] - now.purchased[unit])
+            kpis[f"disposal_avoided_{unit}"] = float(before.disposed[unit] - now.disposed[unit])
     return Accounts(kpis=kpis, actors=table, by_product=by_product)
 
 

@@ -44,7 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from symbiosim.scenario.excel import write_template
 
-    path = write_template(args.file)
+    try:
+        path = write_template(args.file, overwrite=args.force)
+    except FileExistsError:
+        print(f"symbiosim: {args.file} already exists; use --force to overwrite it", file=sys.stderr)
+        return 2
     print(f"wrote {path}")
     return 0
 
@@ -81,13 +85,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1
-    accounts = evaluate(scenario, plan)
+    baseline_plan = None
+    if not args.baseline:
+        baseline_plan = optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options)
+    accounts = evaluate(scenario, plan, baseline_plan)
     if args.json:
         _print_json(plan_json(scenario, plan, accounts))
     else:
-        baseline = None
-        if not args.baseline:
-            baseline = evaluate(scenario, optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options))
+        baseline = evaluate(scenario, baseline_plan) if baseline_plan is not None else None
         print(plan_summary(scenario, plan, accounts, baseline))
     if args.out:
         write_plan_outputs(scenario, plan, accounts, Path(args.out), args.format)
@@ -129,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("template", help="write an empty, documented Excel scenario workbook")
     p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("plan", help="solve the coordinated optimum (or --baseline)")

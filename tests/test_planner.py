@@ -371,3 +371,12 @@ def test_time_limit_returns_the_best_plan_flagged_with_its_gap():
     assert plan.meta["status"] == "time_limit"
     assert plan.meta["gap"] > 1e-3
     assert_consistent(s, plan)
+
+
+def test_accounts_against_the_baseline_count_avoided_virgin_purchases():
+    """The pipe replaces 2 x 80 MWh of gas: 160 MWh of virgin purchases avoided,
+    and 2 x 80 MWh less heat dumped."""
+    s = build(HEAT_LINK)
+    acc = evaluate(s, optimise(s), baseline=optimise(s, baseline=True))
+    assert acc.kpis["virgin_avoided_MWh"] == pytest.approx(160)
+    assert acc.kpis["disposal_avoided_MWh"] >= 160 - 1e-6

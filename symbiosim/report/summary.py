@@ -68,7 +68,7 @@ def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: A
             b = baseline.kpis.get(key, 0.0)
             row += f"{fmt(b).replace(' M', ''):>16}{fmt(value - b).replace(' M', ''):>16}"
         lines.append(row)
-    for key in sorted(k for k in accounts.kpis if k.startswith(("exchanged_", "disposed_", "purchased_"))):
+    for key in sorted(k for k in accounts.kpis if k.startswith(("exchanged_", "disposed_", "purchased_", "virgin_avoided_"))):
         row = f"  {key:<28}{accounts.kpis[key]:>16,.0f}"
         if baseline:
             b = baseline.kpis.get(key, 0.0)

@@ -47,9 +47,10 @@ def load_scenario(path: str | Path) -> Scenario:
     if suffix in (".yaml", ".yml"):
         raw = _read_yaml(path)
     elif suffix == ".xlsx":
-        from symbiosim.scenario.excel import read_workbook
+        from symbiosim.scenario.excel import read_workbook_rows
 
-        raw = read_workbook(path)
+        raw, rows = read_workbook_rows(path)
+        return scenario_from_dict(raw, source=str(path), row_numbers=rows)
     else:
         raise ScenarioError(
             [Issue("(file)", None, None, f"unknown file type {suffix!r}: expected .yaml, .yml or .xlsx")], str(path)
@@ -98,8 +99,12 @@ def _read_yaml(path: Path) -> Any:
         raise ScenarioError([Issue("(file)", None, None, "not UTF-8 text")], str(path)) from None
 
 
-def scenario_from_dict(raw: Any, source: str = "") -> Scenario:
-    """Validate plain data (as read from a file) into a ``Scenario``."""
+def scenario_from_dict(raw: Any, source: str = "", row_numbers: Mapping[str, list[int]] | None = None) -> Scenario:
+    """Validate plain data (as read from a file) into a ``Scenario``.
+
+    ``row_numbers[table][i]`` is the sheet row of record i (xlsx), used to name
+    rows that have no id in error messages.
+    """
     issues: list[Issue] = []
     if not isinstance(raw, Mapping):
         raise ScenarioError([Issue("(file)", None, None, "expected a mapping of tables at the top level")], source)
@@ -125,8 +130,17 @@ def scenario_from_dict(raw: Any, source: str = "") -> Scenario:
     draft = Scenario.model_construct(settings=settings, policies=policies or Policies(), profiles=profiles, **tables)
     issues += _without_cascades(run_checks(draft), broken)
     if issues:
+        if row_numbers:
+            issues = [_sheet_row(i, row_numbers) for i in issues]
         raise ScenarioError(issues, source)
     return Scenario(settings=settings, policies=policies, profiles=profiles, **tables)
+
+
+def _sheet_row(issue: Issue, row_numbers: Mapping[str, list[int]]) -> Issue:
+    rows = row_numbers.get(issue.table, [])
+    if isinstance(issue.row, int) and issue.row < len(rows):
+        return Issue(issue.table, f"row {rows[issue.row]}", issue.column, issue.message)
+    return issue
 
 
 def _validate_mapping(table: str, data: Any, model: type[Row], issues: list[Issue], vital: tuple[str, ...] = ()) -> Any:
