@@ -70,6 +70,8 @@ def solve_model(
         "rel_gap": mip_gap,
         "solver_options": {"output_flag": bool(tee)},
     }
+    if tee:
+        kwargs["tee"] = True
     if time_limit is not None:
         kwargs["time_limit"] = float(time_limit)
     if threads is not None:

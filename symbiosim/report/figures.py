@@ -43,16 +43,20 @@ def _positions(scenario: Scenario) -> dict[str, tuple[float, float]]:
 
 
 def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | None = None) -> Path:
-    """Actors as nodes, average annual flows as arrows scaled by quantity (per unit)."""
+    """Actors as nodes, flows as arrows scaled by their mean annual quantity over
+    the years in which they run (widths comparable within a unit)."""
     pos = _positions(scenario)
     units = {p.id: p.unit for p in scenario.products}
     entered = set(plan.builds[plan.builds.kind == "actor"].actor)
     fig, ax = plt.subplots(figsize=(10, 8))
     flows = plan.flows
     if not flows.empty:
-        years = scenario.settings.years
-        annual = flows.groupby(["source", "target", "product"]).value.sum() / years
-        by_unit_max = {u: max(annual[[units[k[2]] == u for k in annual.index]].max(), 1e-12) for u in set(units[k[2]] for k in annual.index)}
+        by_year = flows.groupby(["source", "target", "product", "year"]).value.sum()
+        annual = by_year.groupby(level=[0, 1, 2]).mean()
+        by_unit_max = {
+            u: max(annual[[units[k[2]] == u for k in annual.index]].max(), 1e-12)
+            for u in set(units[k[2]] for k in annual.index)
+        }
         cmap = plt.get_cmap("tab10")
         colours = {p: cmap(i % 10) for i, p in enumerate(sorted({k[2] for k in annual.index}))}
         for (src, dst, prod), q in annual.items():
@@ -62,15 +66,44 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
                 "",
                 xy=(x1, y1),
                 xytext=(x0, y0),
-                arrowprops={"arrowstyle": "-|>", "lw": width, "color": colours[prod], "alpha": 0.75, "shrinkA": 12, "shrinkB": 12, "connectionstyle": "arc3,rad=0.12"},
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "lw": width,
+                    "color": colours[prod],
+                    "alpha": 0.75,
+                    "shrinkA": 12,
+                    "shrinkB": 12,
+                    "connectionstyle": "arc3,rad=0.12",
+                },
             )
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"{prod}\n{q:,.0f} {units[prod]}/yr", fontsize=7, ha="center", color=colours[prod])
+            # label a little off the middle, towards the receiver, so opposite flows don't collide
+            lx, ly = x0 + 0.58 * (x1 - x0), y0 + 0.58 * (y1 - y0)
+            ax.text(
+                lx,
+                ly,
+                f"{q:,.0f} {units[prod]}/yr",
+                fontsize=7,
+                ha="center",
+                va="center",
+                color=colours[prod],
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=5,
+            )
+        handles = [plt.Line2D([0], [0], color=c, lw=3) for c in colours.values()]
+        ax.legend(handles, list(colours), title="product", loc="best", fontsize=8)
     for a in scenario.actors:
         x, y = pos[a.id]
         present = a.exists or a.id in entered
-        ax.scatter([x], [y], s=260, color="#1f4e79" if a.exists else ("#2e8b57" if present else "#cccccc"), zorder=3, edgecolor="black")
+        ax.scatter(
+            [x],
+            [y],
+            s=260,
+            color="#1f4e79" if a.exists else ("#2e8b57" if present else "#cccccc"),
+            zorder=3,
+            edgecolor="black",
+        )
         ax.text(x, y, f"  {a.name or a.id}", fontsize=9, va="center", zorder=4, color="black" if present else "#888888")
-    ax.set_title(title or f"{scenario.settings.name}: flows between actors (mean per year)")
+    ax.set_title(title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.margins(0.15)

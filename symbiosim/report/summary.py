@@ -80,7 +80,7 @@ def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: A
         lines.append("  investments: none")
     else:
         lines.append("  investments (year index / calendar year):")
-        for r in b.itertuples():
+        for r in b.sort_values(["year", "kind"]).itertuples():
             what = {"actor": f"new actor {r.actor} enters", "process": f"{r.actor} builds {r.process}", "link": f"link {r.actor} -> {r.target} for {r.product}"}[r.kind]
             lines.append(f"    year {r.year:>2} ({s.start_year + r.year}): {what}")
     flows = flows_by_year(scenario, plan)
