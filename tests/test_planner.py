@@ -380,3 +380,21 @@ def test_accounts_against_the_baseline_count_avoided_virgin_purchases():
     acc = evaluate(s, optimise(s), baseline=optimise(s, baseline=True))
     assert acc.kpis["virgin_avoided_MWh"] == pytest.approx(160)
     assert acc.kpis["disposal_avoided_MWh"] >= 160 - 1e-6
+
+
+def test_plan_violations_accepts_the_optimum_and_catches_tampering():
+    """The optimum is feasible for its own model; a plan with 10 MWh more heat
+    sent than the greenhouse can take, or a flow over a pipe never built,
+    breaks a balance or the link constraint."""
+    from symbiosim.plan import make_table
+    from symbiosim.planner.verify import plan_violations
+
+    s = build(HEAT_LINK)
+    plan = optimise(s)
+    assert plan_violations(s, plan) == []
+    flows = plan.flows.copy()
+    flows.loc[0, "value"] += 10
+    broken = plan_violations(s, type(plan)(**{**plan.tables(), "flows": flows}, meta=plan.meta))
+    assert any("balance" in v.constraint for v in broken)
+    no_pipe = type(plan)(**{**plan.tables(), "builds": make_table("builds", [])}, meta=plan.meta)
+    assert any("link_capacity" in v.constraint for v in plan_violations(s, no_pipe))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from symbiosim.accounts import balance_residuals, evaluate
 from symbiosim.planner import optimise
+from symbiosim.planner.verify import plan_violations
 from symbiosim.scenario import scenario_from_dict
 
 PRODUCTS = ["virgin", "scrap", "heat", "goods"]
@@ -117,6 +118,7 @@ def test_balances_close_and_objective_equals_accounts(raw):
         assert _close(evaluate(s, plan).kpis["cluster_npv"], plan.meta["objective_value"])
         per_actor = evaluate(s, plan).actors.profit.sum()
         assert _close(per_actor, plan.meta["objective_value"])
+        assert plan_violations(s, plan) == []
 
 
 def _tolerance(value: float) -> float:
