@@ -184,6 +184,9 @@ class Behaviour(Row):
     contract_years: int | None = col(None, unit="years", doc="Length of a contract", ge=1)
     transaction_cost: float | None = col(None, unit="money/yr", doc="Cost per exchange per year", ge=0)
     risk_aversion: float | None = col(None, doc="0 = risk neutral; higher discounts uncertain gains", ge=0)
+    discovery_rate: float | None = col(
+        None, unit="firms/yr", doc="Firms beyond the search radius discovered per year (extension)", ge=0
+    )
 
 
 class Uncertainty(Row):

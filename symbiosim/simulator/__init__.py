@@ -1,0 +1,90 @@
+"""The decentralised outcome: a Mesa model in which each firm follows its own
+profit rules and accepts or rejects symbiosis offers. ``simulate`` => ``Plan``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from symbiosim.plan import Plan
+from symbiosim.scenario.schema import Scenario
+
+__all__ = ["SimulationResult", "simulate"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """A run's plan (valued by ``evaluate`` like any plan) and its time series."""
+
+    seed: int
+    plan: Plan
+    series: pd.DataFrame  # per period: links_active, quantity_exchanged, offers made/accepted/rejected
+    firms: pd.DataFrame  # per period and firm: cash (undiscounted)
+    offers: pd.DataFrame  # every negotiation: period, source, target, product, outcome, reason, price, volume
+    contracts: pd.DataFrame  # from, to, product, start_year, end_year, price, amount (per year)
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int = 0,
+    *,
+    facilitator: bool = False,
+    baseline: Plan | None = None,
+    rule_overrides: dict[str, Any] | None = None,
+    price_shocks: list[tuple[str, int, float]] | None = None,
+) -> SimulationResult:
+    """Run the agent-based model over the whole horizon.
+
+    Args:
+        scenario: the scenario.
+        seed: every random draw comes from ``numpy.random.default_rng(seed)``
+            (Mesa's ``Model(rng=seed)``); the same seed gives the same run.
+        facilitator: a platform makes every firm known to every other.
+        baseline: the stand-alone plan (``optimise(scenario, baseline=True)``);
+            solved here when not given. Pass it to reuse it across runs.
+        rule_overrides: replace behaviour rules for every firm (e.g.
+            ``{"transaction_cost": 0}``), to remove one friction at a time.
+        price_shocks: ``(target, period, multiplier)`` applied from that period
+            on, e.g. ``("purchases[product=gas].price", 8, 0.3)``.
+    """
+    from symbiosim.planner import optimise
+    from symbiosim.simulator.model import SymbiosisModel
+
+    if baseline is None:
+        baseline = optimise(scenario, baseline=True)
+    model = SymbiosisModel(scenario, baseline, seed, facilitator, rule_overrides, price_shocks)
+    for _ in range(model.data.periods):
+        model.step()
+    plan = model.to_plan()
+    series = model.datacollector.get_model_vars_dataframe().reset_index(names="period")
+    firms = model.datacollector.get_agent_vars_dataframe().reset_index()
+    firms = firms.rename(columns={"Step": "step"})[["step", "actor", "cash"]]
+    firms["period"] = firms.pop("step") - 1
+    offers = model.datacollector.get_table_dataframe("offers")
+    return SimulationResult(seed, plan, series, firms, offers, contracts_table(model))
+
+
+def contracts_table(model: Any) -> pd.DataFrame:
+    d = model.data
+    rows = []
+    for c in model.contracts:
+        v = c.active_volumes()
+        active = v.nonzero()[0]
+        if len(active) == 0:
+            continue
+        first, last = d.year_of(int(active[0])), d.year_of(int(active[-1]))
+        rows.append(
+            {
+                "from": c.source,
+                "to": c.target,
+                "product": c.product,
+                "start_year": first,
+                "end_year": last,
+                "price": c.price,
+                "amount": float(v.sum()) / (last - first + 1),
+                "existing": c.existing,
+            }
+        )
+    return pd.DataFrame(rows, columns=["from", "to", "product", "start_year", "end_year", "price", "amount", "existing"])

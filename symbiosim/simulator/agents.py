@@ -1,0 +1,150 @@
+"""Firm agents (one per actor) and entrepreneurs (candidate actors).
+
+A firm holds only what it would know: its own recipes, capacities, costs and
+prices (through its ``FirmLP``), the firms it knows of, its trust in them,
+and its contracts. Its operations are its own best response to its
+contracts; it re-plans from the current period whenever they change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from symbiosim.simulator.behaviour import Rules
+from symbiosim.simulator.firm_lp import FirmLP, FirmSolution
+
+if TYPE_CHECKING:
+    from symbiosim.simulator.model import SymbiosisModel
+
+TOL = 1e-7
+
+
+class Firm(mesa.Agent):
+    """An existing firm: operates, offers its surplus, accepts profitable deals."""
+
+    model: SymbiosisModel
+
+    def __init__(self, model: SymbiosisModel, actor: str, rules: Rules, processes: dict[str, int]) -> None:
+        super().__init__(model)
+        self.actor = actor
+        self.rules = rules
+        self.lp = FirmLP(model.data, actor, rules.hurdle_rate)
+        self.processes = dict(processes)  # process -> first year available
+        self.known: set[str] = set()
+        self.trust: dict[str, float] = {}
+        self.contracts: list[Any] = []  # active Contract objects (as sender or receiver)
+        self.present = True
+        self.version = 0  # bumped when contracts or processes change (retry rejected deals then)
+        self.solution: FirmSolution | None = None
+        T = model.data.periods
+        self.history: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("activity", "purchase", "sale", "disposal", "storage")}
+        self.cash = np.zeros(T)  # realised operating cash per period (undiscounted), for reporting
+        self._T = T
+
+    # ---- what the firm's contracts fix ---------------------------------
+    def net_inflow(self, exclude: Any = None) -> dict[str, np.ndarray]:
+        flows: dict[str, np.ndarray] = {}
+        for c in self.contracts:
+            if c is exclude:
+                continue
+            sign = 1.0 if c.target == self.actor else -1.0
+            flows.setdefault(c.product, np.zeros(self._T))
+            flows[c.product] += sign * c.active_volumes()
+        return flows
+
+    def use_rules(self) -> dict[str, str]:
+        rules = {}
+        for c in self.contracts:
+            if self.model.data.exchange_subsidy.get(c.product, 0.0) > 0:
+                rules[c.product] = "receive" if c.target == self.actor else "send"
+        return rules
+
+    def history_state(self, t: int) -> tuple[dict[str, float], dict[str, float]]:
+        """Storage levels at the end of t-1, and activity done so far in t's year."""
+        storage0 = {p: float(v[t - 1]) for p, v in self.history["storage"].items()} if t > 0 else {}
+        first = (t // self.model.data.ppy) * self.model.data.ppy
+        done = {k: float(v[first:t].sum()) for k, v in self.history["activity"].items()}
+        return storage0, done
+
+    def plan(self, t: int, **kwargs: Any) -> FirmSolution:
+        """Solve this firm's LP from period t with its contracts (plus what kwargs change)."""
+        storage0, done = self.history_state(t)
+        args: dict[str, Any] = {
+            "processes": self.processes,
+            "net_inflow": self.net_inflow(),
+            "start": t,
+            "storage0": storage0,
+            "done_this_year": done,
+            "prices": self.model.prices_for(self.actor),
+            "use_rules": self.use_rules(),
+        }
+        args.update(kwargs)
+        return self.lp.solve(**args)
+
+    def replan(self, t: int) -> None:
+        solution = self.plan(t)
+        if not solution.ok:  # contracts are only signed when both sides stay feasible
+            raise RuntimeError(f"firm {self.actor} has no feasible plan from period {t}")
+        self.solution = solution
+
+    def current(self, t: int) -> FirmSolution:
+        if self.solution is None or self.solution.start > t:
+            self.replan(t)
+        assert self.solution is not None
+        return self.solution
+
+    def surplus(self, product: str, t: int) -> np.ndarray:
+        """What the firm would otherwise dispose of or sell, per period from t (length T)."""
+        sol = self.current(t)
+        out = np.zeros(self._T)
+        for table in (sol.disposal, sol.sale):
+            if product in table:
+                out[sol.start :] += table[product]
+        out[:t] = 0.0
+        return np.where(out > TOL, out, 0.0)
+
+    # ---- realisation -----------------------------------------------------
+    def realise(self, t: int) -> None:
+        if not self.present:
+            return
+        sol = self.current(t)
+        i = t - sol.start
+        d = self.model.data
+        cash = 0.0
+        for kind, table in (("activity", sol.activity), ("purchase", sol.purchase), ("sale", sol.sale), ("disposal", sol.disposal), ("storage", sol.storage)):
+            for key, values in table.items():
+                self.history[kind].setdefault(key, np.zeros(self._T))[t] = values[i]
+        for k, v in sol.activity.items():
+            cash -= d.activity_cost[(self.actor, k)] * v[i]
+        for p, v in sol.purchase.items():
+            cash -= d.purchase_cost[(self.actor, p)] * v[i]
+        for p, v in sol.sale.items():
+            cash += d.sale_price[(self.actor, p)] * v[i]
+        for p, v in sol.disposal.items():
+            cash -= d.disposal_cost[p] * v[i]
+        for c in self.contracts:
+            q = c.active_volumes()[t]
+            if q <= 0:
+                continue
+            pay = (c.price or 0.0) * q
+            if c.target == self.actor:
+                arc = d.arcs[(c.source, c.target, c.product)]
+                cash += (d.exchange_subsidy.get(c.product, 0.0) - arc.unit_cost) * q - pay
+            else:
+                cash += pay
+        self.cash[t] = cash
+
+    def step(self) -> None:  # the model drives the phases; agents act through it
+        pass
+
+
+class Entrepreneur(Firm):
+    """A candidate actor: enters only when the contracts it can secure cover its entry."""
+
+    def __init__(self, model: SymbiosisModel, actor: str, rules: Rules, processes: dict[str, int]) -> None:
+        super().__init__(model, actor, rules, processes)
+        self.present = False
+        self.entered_year: int | None = None

@@ -1,0 +1,412 @@
+"""The decentralised cluster: a Mesa model in which every firm follows its own rules.
+
+One step is one period t. Its phases:
+
+1. discovery: firms learn of firms beyond their search radius (Poisson, rate
+   per year from the ``behaviour`` table); with a facilitator all know all;
+2. contracts: those ending now are renegotiated (renewed or ended); when
+   prices move, each side checks its contract still pays and ends it if not
+   (trust in the side that ends it falls);
+3. offers: each firm (random order) offers what it would otherwise dispose of
+   or sell to firms it knows that could use it; a deal is Nash-bargained
+   (``negotiation.py``);
+4. entry: entrepreneurs enter when the contracts they can secure cover their
+   entry and build costs;
+5. realisation: each firm carries out period t of its current plan.
+
+Start: every firm runs its stand-alone (baseline) plan, including its own
+investments; exchanges that exist today (``links.exists``) are standing
+contracts for the whole horizon at their contract price.
+
+Uncertainty inside a run: each ``uncertainty`` row on a purchase price, a
+sale price or a disposal cost gets a mean-reverting multiplicative factor
+f_t = 1 + x_t, x_t = (1 - kappa) x_{t-1} + sigma e_t (kappa = 0.25 per period,
+sigma = the row's relative standard deviation x sqrt(2 kappa - kappa^2), so
+the stationary spread equals the row's), drawn from the model's rng. Firms
+see and act on these prices; the plan is valued by ``evaluate`` at the
+scenario's prices, the same ruler as the optimum. Volumes are not varied
+inside a run (they change the recipe balances); experiments vary them
+between runs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mesa
+import numpy as np
+
+from symbiosim.plan import Plan, make_table
+from symbiosim.scenario.data import Arc, ModelData, build_model_data, haversine_km
+from symbiosim.scenario.schema import Scenario
+from symbiosim.scenario.targets import parse_target, resolve_target
+from symbiosim.simulator.agents import TOL, Entrepreneur, Firm
+from symbiosim.simulator.behaviour import rules_for
+from symbiosim.simulator.firm_lp import Prices
+from symbiosim.simulator.negotiation import Contract, entry_sources, negotiate
+
+KAPPA = 0.25
+TRUST_KEPT, TRUST_BROKEN, TRUST_MIN = 0.1, 0.3, 0.2
+
+
+# ---- reporters (module-level functions: picklable) ------------------------
+def links_active(model: SymbiosisModel) -> int:
+    return sum(1 for c in model.contracts if c.active_volumes()[model.period] > TOL)
+
+
+def quantity_exchanged(model: SymbiosisModel) -> float:
+    return float(sum(c.active_volumes()[model.period] for c in model.contracts))
+
+
+def offers_made(model: SymbiosisModel) -> int:
+    return model.counts["made"]
+
+
+def offers_accepted(model: SymbiosisModel) -> int:
+    return model.counts["accepted"]
+
+
+def offers_rejected(model: SymbiosisModel) -> int:
+    return model.counts["rejected"]
+
+
+def firm_cash(agent: Firm) -> float:
+    return float(agent.cash[agent.model.period]) if agent.present else 0.0
+
+
+def firm_actor(agent: Firm) -> str:
+    return agent.actor
+
+
+class SymbiosisModel(mesa.Model):
+    """Firms of one scenario trading by-products by their own rules."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        baseline: Plan,
+        seed: int = 0,
+        facilitator: bool = False,
+        rule_overrides: dict[str, float] | None = None,
+        price_shocks: list[tuple[str, int, float]] | None = None,
+    ) -> None:
+        super().__init__(rng=seed)
+        self.seed = seed
+        self.scenario = scenario
+        self.data: ModelData = build_model_data(scenario)
+        self.facilitator = facilitator
+        self.period = 0
+        self.contracts: list[Contract] = []
+        self.builds: list[tuple[Any, ...]] = []
+        self.counts = {"made": 0, "accepted": 0, "rejected": 0}
+        self._tried: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+        self.prices, self.volatility = self._price_paths(price_shocks or [])
+        self.firms: dict[str, Firm] = {}
+        own = baseline.builds[baseline.builds.kind == "process"]
+        for actor, a in self.data.actors.items():
+            rules = rules_for(scenario, actor, rule_overrides)
+            if a.exists:
+                procs = {k: 0 for (x, k), r in self.data.actor_processes.items() if x == actor and r.exists}
+                procs |= {r.process: int(r.year) for r in own[own.actor == actor].itertuples()}
+                self.firms[actor] = Firm(self, actor, rules, procs)
+            else:
+                self.firms[actor] = Entrepreneur(self, actor, rules, {})
+        self._init_knowledge()
+        self._standing_contracts(baseline)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "links_active": links_active,
+                "quantity_exchanged": quantity_exchanged,
+                "offers_made": offers_made,
+                "offers_accepted": offers_accepted,
+                "offers_rejected": offers_rejected,
+            },
+            agent_reporters={"actor": firm_actor, "cash": firm_cash},
+            tables={"offers": ["period", "source", "target", "product", "outcome", "reason", "price", "volume"]},
+        )
+
+    # ---- set-up --------------------------------------------------------
+    def _price_paths(self, shocks: list[tuple[str, int, float]]) -> tuple[dict[tuple[str, str, str], np.ndarray], float]:
+        """Per (kind, actor-or-*, product) factor paths; mean relative volatility."""
+        T = self.data.periods
+        paths: dict[tuple[str, str, str], np.ndarray] = {}
+        sigmas = []
+        s = self.scenario
+        for u in s.uncertainty:
+            target = parse_target(u.target)
+            kind = {("purchases", "price"): "purchase", ("sales", "price"): "sale", ("products", "disposal_cost"): "disposal"}.get(
+                (target.table, target.column)
+            )
+            if kind is None:
+                continue
+            rel = _relative_sd(u)
+            sigmas.append(rel)
+            x = np.zeros(T)
+            eps = self.rng.standard_normal(T)
+            step_sd = rel * math.sqrt(2 * KAPPA - KAPPA**2)
+            for t in range(1, T):
+                x[t] = (1 - KAPPA) * x[t - 1] + step_sd * eps[t]
+            factor = np.maximum(1.0 + x, 0.0)
+            for key in self._keys(target, kind):
+                paths[key] = paths.get(key, np.ones(T)) * factor
+        for text, period, multiplier in shocks:
+            target = parse_target(text)
+            kind = {"purchases": "purchase", "sales": "sale", "products": "disposal"}[target.table]
+            for key in self._keys(target, kind):
+                path = paths.setdefault(key, np.ones(T))
+                path[period:] *= multiplier
+        return paths, float(np.mean(sigmas)) if sigmas else 0.0
+
+    def _keys(self, target: Any, kind: str) -> list[tuple[str, str, str]]:
+        rows = resolve_target(self.scenario, target)
+        table = getattr(self.scenario, target.table)
+        if kind == "disposal":
+            return [("disposal", "*", table[i].id) for i in rows]
+        return [(kind, table[i].actor, table[i].product) for i in rows]
+
+    def prices_for(self, actor: str) -> Prices:
+        out = Prices()
+        for (kind, who, product), path in self.prices.items():
+            if who in ("*", actor):
+                getattr(out, kind)[product] = path
+        return out
+
+    def _init_knowledge(self) -> None:
+        for a, firm in self.firms.items():
+            for b in self.firms:
+                if b != a and (self.facilitator or self.distance(a, b) <= firm.rules.search_radius_km):
+                    firm.known.add(b)
+
+    def distance(self, a: str, b: str) -> float:
+        x, y = self.data.actors[a], self.data.actors[b]
+        if None in (x.lat, x.lon, y.lat, y.lon):
+            return 0.0
+        return haversine_km(x.lat, x.lon, y.lat, y.lon)  # type: ignore[arg-type]
+
+    def _standing_contracts(self, baseline: Plan) -> None:
+        f = baseline.flows
+        for key, arc in self.data.arcs.items():
+            if not arc.exists:
+                continue
+            rows = f[(f.source == key[0]) & (f.target == key[1]) & (f["product"] == key[2])]
+            volumes = np.zeros(self.data.periods)
+            volumes[rows.period.to_numpy()] = rows.value.to_numpy()
+            contract = Contract(len(self.contracts), *key, 0, self.data.periods, arc.price, volumes, existing=True)
+            self._sign(contract)
+
+    # ---- helpers used by the negotiation --------------------------------
+    def link_built(self, key: tuple[str, str, str]) -> bool:
+        arc = self.data.arcs[key]
+        return arc.exists or any(b[0] == "link" and (b[1], b[3], b[4]) == key for b in self.builds)
+
+    def arc_room(self, arc: Arc, start: int, end: int) -> np.ndarray:
+        """Capacity per period left on an arc (inf when unlimited)."""
+        room = np.full(self.data.periods, np.inf if arc.capacity is None else arc.capacity / self.data.ppy)
+        for c in self.contracts:
+            if (c.source, c.target, c.product) == arc.key:
+                room -= c.active_volumes()
+        return np.maximum(room, 0.0)
+
+    def suppliers_of(self, product: str, receiver: Firm) -> list[Firm]:
+        return [
+            self.firms[s]
+            for s in sorted(receiver.known)
+            if self.firms[s].present and (s, receiver.actor, product) in self.data.arcs
+        ]
+
+    def _sign(self, c: Contract) -> None:
+        self.contracts.append(c)
+        for actor in (c.source, c.target):
+            firm = self.firms[actor]
+            firm.contracts.append(c)
+            firm.version += 1
+            firm.solution = None
+
+    def _end(self, c: Contract, t: int, broken_by: str | None) -> None:
+        c.broken_at = t
+        for actor in (c.source, c.target):
+            firm = self.firms[actor]
+            if c in firm.contracts:
+                firm.contracts.remove(c)
+            firm.version += 1
+            firm.solution = None
+        a, b = c.source, c.target
+        if broken_by is None:
+            for x, y in ((a, b), (b, a)):
+                self.firms[x].trust[y] = min(1.0, self.firms[x].trust.get(y, 0.5) + TRUST_KEPT)
+        else:
+            other = b if broken_by == a else a
+            self.firms[other].trust[broken_by] = max(0.0, self.firms[other].trust.get(broken_by, 0.5) - TRUST_BROKEN)
+
+    # ---- the phases ------------------------------------------------------
+    def step(self) -> None:
+        t = self.period = self.steps - 1
+        self.counts = {"made": 0, "accepted": 0, "rejected": 0}
+        self._discover()
+        self._review_contracts(t)
+        self._offers(t)
+        if t % self.data.ppy == 0:
+            self._entries(t)
+        for firm in self.firms.values():
+            firm.realise(t)
+        self.datacollector.collect(self)
+
+    def _discover(self) -> None:
+        if self.facilitator:
+            return
+        present = [a for a, f in self.firms.items() if f.present or isinstance(f, Entrepreneur)]
+        for a in sorted(self.firms):
+            firm = self.firms[a]
+            unknown = [b for b in present if b != a and b not in firm.known]
+            if not unknown:
+                continue
+            for _ in range(self.rng.poisson(firm.rules.discovery_rate / self.data.ppy)):
+                firm.known.add(unknown[int(self.rng.integers(len(unknown)))])
+                firm.version += 1
+
+    def _review_contracts(self, t: int) -> None:
+        for c in list(self.contracts):
+            if c.existing or c.broken_at is not None:
+                continue
+            if c.end == t:  # ran its course: trust grows, then renegotiate
+                c.broken_at = t
+                self._end(c, t, None)
+                self._try(self.firms[c.source], self.firms[c.target], c.product, t, renewal=True)
+            elif self.prices and t > c.start:
+                for actor in (c.target, c.source):
+                    if self._contract_value(c, self.firms[actor], t) < -TOL:
+                        self._log(t, c.source, c.target, c.product, "ended", f"{actor}: no longer pays at current prices", c.price, 0.0)
+                        self._end(c, t, broken_by=actor)
+                        break
+
+    def _contract_value(self, c: Contract, firm: Firm, t: int) -> float:
+        """What keeping the rest of the contract is worth to ``firm`` at today's prices."""
+        with_it = firm.plan(t)
+        without = firm.plan(t, net_inflow=firm.net_inflow(exclude=c))
+        if not without.ok:
+            return math.inf  # cannot do without it
+        disc = firm.lp.discount
+        q = float((disc[t:] * c.active_volumes()[t:]).sum())
+        pay = (c.price or 0.0) * q
+        d = self.data
+        if c.target == firm.actor:
+            arc = d.arcs[(c.source, c.target, c.product)]
+            pay = -pay + (d.exchange_subsidy.get(c.product, 0.0) - arc.unit_cost) * q
+        return with_it.value - without.value + pay
+
+    def _offers(self, t: int) -> None:
+        d = self.data
+        order = [self.firms[a] for a in sorted(self.firms)]
+        self.random.shuffle(order)
+        for supplier in order:
+            if not supplier.present:
+                continue
+            for product in sorted({p for (a, p) in d.balance_keys if a == supplier.actor}):
+                if supplier.surplus(product, t)[t:].sum() <= TOL:
+                    continue
+                for b in sorted(supplier.known, key=lambda x: (self.distance(supplier.actor, x), x)):
+                    receiver = self.firms[b]
+                    if not receiver.present or (supplier.actor, b, product) not in d.arcs:
+                        continue
+                    if supplier.trust.get(b, 0.5) < TRUST_MIN:
+                        continue
+                    self._try(supplier, receiver, product, t)
+
+    def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False) -> bool:
+        key = (supplier.actor, receiver.actor, product)
+        # retry a pair only when something changed: either side's contracts or
+        # processes, or (with moving prices) a new year
+        stamp = (supplier.version, receiver.version, self.data.year_of(t) if self.prices else 0)
+        if not renewal and self._tried.get(key) == stamp:
+            return False  # nothing changed since the last answer
+        if any((c.source, c.target, c.product) == key and c.broken_at is None for c in self.contracts):
+            return False
+        self.counts["made"] += 1
+        deal = negotiate(self, receiver, [(supplier, product)], t)
+        self._tried[key] = stamp
+        if not deal.accepted:
+            self.counts["rejected"] += 1
+            self._log(t, *key, "rejected", deal.reason, None, 0.0)
+            return False
+        self._accept(receiver, deal, t)
+        return True
+
+    def _accept(self, receiver: Firm, deal: Any, t: int) -> None:
+        d = self.data
+        year = d.year_of(t)
+        for k in deal.processes:
+            receiver.processes[k] = year
+            self.builds.append(("process", receiver.actor, k, None, None, year))
+        for term in deal.terms:
+            arc = d.arcs[(term.supplier.actor, receiver.actor, term.product)]
+            if arc.buildable and not self.link_built(arc.key):
+                self.builds.append(("link", arc.source, None, arc.target, arc.product, year))
+            c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes)
+            self._sign(c)
+            self.counts["accepted"] += 1
+            self._log(t, arc.source, arc.target, arc.product, "accepted", "accepted", term.price, float(term.volumes.sum()))
+        receiver.version += 1
+        receiver.solution = None
+
+    def _entries(self, t: int) -> None:
+        for firm in sorted((f for f in self.firms.values() if isinstance(f, Entrepreneur) and not f.present), key=lambda f: f.actor):
+            if self.data.year_of(t) < self.data.actors[firm.actor].earliest_year:
+                continue
+            sources = [s for s in entry_sources(self, firm, t) if s[0].trust.get(firm.actor, 0.5) >= TRUST_MIN]
+            if not sources:
+                continue
+            stamp = tuple(sorted((s.actor, s.version) for s, _ in sources))
+            if self._tried.get(("entry", firm.actor, "")) == stamp and not self.prices:
+                continue
+            self._tried[("entry", firm.actor, "")] = stamp  # type: ignore[assignment]
+            self.counts["made"] += 1
+            deal = negotiate(self, firm, sources, t, entering=True)
+            if not deal.accepted:
+                self.counts["rejected"] += 1
+                self._log(t, ",".join(s.actor for s, _ in sources), firm.actor, ",".join(sorted({p for _, p in sources})), "no entry", deal.reason, None, 0.0)
+                continue
+            firm.present = True
+            firm.entered_year = self.data.year_of(t)
+            self.builds.append(("actor", firm.actor, None, None, None, firm.entered_year))
+            self._accept(firm, deal, t)
+
+    def _log(self, t: int, source: str, target: str, product: str, outcome: str, reason: str, price: float | None, volume: float) -> None:
+        self.datacollector.add_table_row(
+            "offers",
+            {"period": t, "source": source, "target": target, "product": product, "outcome": outcome, "reason": reason, "price": price, "volume": volume},
+        )
+
+    # ---- the result ------------------------------------------------------
+    def to_plan(self) -> Plan:
+        """The realised decisions as a ``Plan`` (with negotiated transfer prices)."""
+        d = self.data
+        rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("activities", "purchases", "sales", "disposals", "storage")}
+        names = {"activity": "activities", "purchase": "purchases", "sale": "sales", "disposal": "disposals", "storage": "storage"}
+        for actor, firm in self.firms.items():
+            for kind, table in firm.history.items():
+                for key, values in table.items():
+                    for t in np.nonzero(np.abs(values) > TOL)[0]:
+                        rows[names[kind]].append((actor, key, int(t), d.year_of(int(t)), float(values[t])))
+        flows = []
+        for c in self.contracts:
+            v = c.active_volumes()
+            for t in np.nonzero(v > TOL)[0]:
+                flows.append((c.source, c.target, c.product, int(t), d.year_of(int(t)), float(v[t]), math.nan if c.price is None else c.price))
+        tables = {name: make_table(name, r) for name, r in rows.items()}
+        meta = {"source": "simulator", "status": "ok", "seed": self.seed, "facilitator": self.facilitator, "scenario": self.scenario.settings.name}
+        return Plan(flows=make_table("flows", flows), builds=make_table("builds", self.builds), meta=meta, **tables)
+
+
+def _relative_sd(u: Any) -> float:
+    """Relative standard deviation of an uncertainty row (as a factor of its centre)."""
+    if u.dist == "uniform":
+        centre, sd = (u.low + u.high) / 2, (u.high - u.low) / math.sqrt(12)
+    elif u.dist == "triangular":
+        centre = (u.low + u.mode + u.high) / 3
+        sd = math.sqrt((u.low**2 + u.mode**2 + u.high**2 - u.low * u.mode - u.low * u.high - u.mode * u.high) / 18)
+    elif u.dist == "normal":
+        centre, sd = u.mean, u.sd
+    else:  # lognormal: sd of log ~ relative sd
+        return float(u.sd)
+    return abs(sd / centre) if centre else 0.0
