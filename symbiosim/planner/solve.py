@@ -37,8 +37,17 @@ class SolveResult:
     solver: Any = field(default=None, repr=False)
 
 
+class _BatchedHighs(Highs):
+    """Adds every variable in one batch before the constraints; Pyomo otherwise makes one
+    addVars/changeColsIntegrality call per constraint (translation about a third faster)."""
+
+    def add_block(self, block: Any) -> None:
+        self.add_variables(list(block.component_data_objects(pyo.Var, descend_into=True)))
+        super().add_block(block)
+
+
 def make_solver() -> Highs:
-    solver = Highs()
+    solver = _BatchedHighs()
     if not solver.available():
         raise ModelError("HiGHS is not available: install the highspy package (pip install highspy)")
     return solver
