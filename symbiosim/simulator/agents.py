@@ -84,6 +84,10 @@ class Firm(mesa.Agent):
         args.update(kwargs)
         return self.lp.solve(**args)
 
+    def base_value(self, t: int, end: int | None = None) -> float:
+        """Value over t .. end-1 of the firm's plan with its current contracts (no LP: the tail of its plan)."""
+        return self.current(t).value_from(t, end)
+
     def replan(self, t: int) -> None:
         solution = self.plan(t)
         if not solution.ok:  # contracts are only signed when both sides stay feasible

@@ -54,6 +54,12 @@ class FirmSolution:
     disposal: dict[str, np.ndarray]
     storage: dict[str, np.ndarray]
     extra: list[np.ndarray]
+    per_period: np.ndarray = field(default_factory=lambda: np.zeros(0))  # objective contribution of each period
+
+    def value_from(self, t: int, end: int | None = None) -> float:
+        """Value of periods t .. end-1 (the tail of an optimal plan is optimal for the tail)."""
+        stop = len(self.per_period) if end is None else end - self.start
+        return float(self.per_period[t - self.start : stop].sum())
 
 
 class FirmLP:
@@ -67,6 +73,23 @@ class FirmLP:
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
         self.processes_all = [k for (a, k) in data.actor_processes if a == actor]
+        # static per-period arrays over the whole horizon, sliced per solve
+        T = data.periods
+        self.year = np.array([data.year_of(t) for t in range(T)])
+        self.fixed: dict[str, np.ndarray] = {}
+        for k in self.processes_all:
+            r = data.actor_processes[(actor, k)]
+            if r.fixed_activity is not None:
+                self.fixed[k] = np.array([r.fixed_activity / data.ppy * data.factor(r.profile, t) for t in range(T)])
+        self.limit: dict[tuple[str, str], np.ndarray] = {}
+        for kind, rows_, limits in (("buy", data.scenario.purchases, data.purchase_limit), ("sell", data.scenario.sales, data.sale_limit)):
+            for r in rows_:
+                if r.actor == actor:
+                    lim = limits[(actor, r.product)]
+                    self.limit[(kind, r.product)] = np.array(
+                        [lim / data.ppy * data.factor(r.profile, t) if lim is not None else INF for t in range(T)]
+                    )
+        self._ranges: dict[int, np.ndarray] = {}
         self.purchases = [p for (a, p) in data.purchase_limit if a == actor]
         self.sales = [p for (a, p) in data.sale_limit if a == actor]
         self.stores = [p for (a, p) in data.storage_capacity if a == actor]
@@ -87,6 +110,7 @@ class FirmLP:
         prices: Prices | None = None,
         extras: list[Extra] | None = None,
         use_rules: dict[str, str] | None = None,
+        end: int | None = None,
     ) -> FirmSolution:
         """Solve the firm's LP from period ``start`` to the end of the horizon.
 
@@ -100,13 +124,16 @@ class FirmLP:
             extras: optional flows with their unit values (deal evaluation).
             use_rules: product -> "send" or "receive": subsidised goods must be
                 own output when sent, and used (net of own output) when received.
+            end: first period not decided (default: the end of the horizon);
+                deals are valued over their contract window only.
         """
         d, T = self.d, self.d.periods
-        periods = np.arange(start, T)
+        stop = T if end is None else end
+        periods = np.arange(start, stop)
         n = len(periods)
         extras = extras or []
         prices = prices or Prices()
-        disc = self.discount[start:]
+        disc = self.discount[start:stop]
         procs = [k for k in self.processes_all if k in processes]
         products = self.products(procs, net_inflow, extras)
         pidx = {p: i for i, p in enumerate(products)}
@@ -129,17 +156,19 @@ class FirmLP:
             ncol += n
             return blocks[key]
 
+        steps = self._ranges.setdefault(n, np.arange(n))
+
         def balance(product: str, first_col: int, coef: float) -> None:
-            rows.append(pidx[product] * n + np.arange(n))
-            cols.append(first_col + np.arange(n))
+            rows.append(pidx[product] * n + steps)
+            cols.append(first_col + steps)
             vals.append(np.full(n, coef))
 
+        years = self.year[start:stop]
         for k in procs:
             r = d.actor_processes[(self.actor, k)]
-            years = np.array([d.year_of(t) for t in periods])
             available = years >= processes[k]
-            if r.fixed_activity is not None:
-                level = np.array([r.fixed_activity / d.ppy * d.factor(r.profile, t) for t in periods]) * available
+            if k in self.fixed:
+                level = self.fixed[k][start:stop] * available
                 lb, ub = level, level.copy()
             else:
                 lb = np.zeros(n)
@@ -149,23 +178,19 @@ class FirmLP:
                 balance(p, first, coef)
             for p, coef in d.processes[k].inputs.items():
                 balance(p, first, -coef)
-        profiles = {r.product: r.profile for r in d.scenario.purchases if r.actor == self.actor}
         for p in self.purchases:
-            lim = d.purchase_limit[(self.actor, p)]
-            ub = np.array([lim / d.ppy * d.factor(profiles.get(p), t) if lim is not None else INF for t in periods])
-            factor = prices.purchase.get(p, np.ones(T))[start:]
+            ub = self.limit[("buy", p)][start:stop]
+            factor = prices.purchase.get(p, np.ones(T))[start:stop]
             first = add_block(("buy", p), -d.purchase_cost[(self.actor, p)] * factor * disc, np.zeros(n), ub)
             balance(p, first, 1.0)
-        profiles = {r.product: r.profile for r in d.scenario.sales if r.actor == self.actor}
         for p in self.sales:
-            lim = d.sale_limit[(self.actor, p)]
-            ub = np.array([lim / d.ppy * d.factor(profiles.get(p), t) if lim is not None else INF for t in periods])
-            factor = prices.sale.get(p, np.ones(T))[start:]
+            ub = self.limit[("sell", p)][start:stop]
+            factor = prices.sale.get(p, np.ones(T))[start:stop]
             first = add_block(("sell", p), d.sale_price[(self.actor, p)] * factor * disc, np.zeros(n), ub)
             balance(p, first, -1.0)
         for p in products:
             if p in d.disposal_cost:
-                factor = prices.disposal.get(p, np.ones(T))[start:]
+                factor = prices.disposal.get(p, np.ones(T))[start:stop]
                 first = add_block(("dump", p), -d.disposal_cost[p] * factor * disc, np.zeros(n), np.full(n, INF))
                 balance(p, first, -1.0)
         rhs = np.zeros(len(products) * n)
@@ -183,7 +208,7 @@ class FirmLP:
             balance(e.product, first, 1.0 if e.inflow else -1.0)
             extra_cols.append(first)
         for p, flow in net_inflow.items():
-            rhs[pidx[p] * n : (pidx[p] + 1) * n] -= flow[start:]
+            rhs[pidx[p] * n : (pidx[p] + 1) * n] -= flow[start:stop]
 
         nbal = len(products) * n
         row_lo, row_up = [rhs], [rhs.copy()]
@@ -193,11 +218,11 @@ class FirmLP:
             r = d.actor_processes[(self.actor, k)]
             if r.min_activity <= 0 or r.fixed_activity is not None:
                 continue
-            for y in sorted({d.year_of(t) for t in periods}):
+            for y in np.unique(years):
                 if y < processes[k]:
                     continue
-                in_year = np.nonzero(np.array([d.year_of(t) for t in periods]) == y)[0]
-                need = r.min_activity - (done_this_year or {}).get(k, 0.0) if y == d.year_of(start) else r.min_activity
+                in_year = np.nonzero(years == y)[0]
+                need = r.min_activity - (done_this_year or {}).get(k, 0.0) if y == years[0] else r.min_activity
                 rows.append(np.full(len(in_year), nrow))
                 cols.append(blocks[("act", k)] + in_year)
                 vals.append(np.ones(len(in_year)))
@@ -208,7 +233,7 @@ class FirmLP:
         for p, rule in (use_rules or {}).items():
             made = [(k, c) for k in procs for q, c in d.processes[k].outputs.items() if q == p]
             used = [(k, c) for k in procs for q, c in d.processes[k].inputs.items() if q == p]
-            flow = net_inflow.get(p, np.zeros(T))[start:]
+            flow = net_inflow.get(p, np.zeros(T))[start:stop]
             r_idx = nrow + np.arange(n)
             sign = -1.0 if rule == "send" else 1.0
             # send:    sent <= produced            -> produced >= -net
@@ -260,6 +285,7 @@ class FirmLP:
             return FirmSolution(False, -np.inf, start, {}, {}, {}, {}, {}, [])
         x = np.asarray(self.h.getSolution().col_value)
         value = float(self.h.getInfo().objective_function_value)
+        per_period = (c * x).reshape(-1, n).sum(axis=0) if ncol else np.zeros(n)
 
         def take(kind: str) -> dict[str, np.ndarray]:
             return {key[1]: x[first : first + n] for key, first in blocks.items() if key[0] == kind}
@@ -274,4 +300,5 @@ class FirmLP:
             take("dump"),
             take("store"),
             [x[first : first + n] for first in extra_cols],
+            per_period,
         )

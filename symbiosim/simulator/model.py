@@ -103,6 +103,7 @@ class SymbiosisModel(mesa.Model):
         self._tried: dict[tuple[str, str, str], tuple[int, int, int]] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
         self.firms: dict[str, Firm] = {}
+        self._distances: dict[tuple[str, str], float] = {}
         own = baseline.builds[baseline.builds.kind == "process"]
         for actor, a in self.data.actors.items():
             rules = rules_for(scenario, actor, rule_overrides)
@@ -165,6 +166,21 @@ class SymbiosisModel(mesa.Model):
             return [("disposal", "*", table[i].id) for i in rows]
         return [(kind, table[i].actor, table[i].product) for i in rows]
 
+    def _changed(self, last: Any, stamp: tuple[Any, ...], t: int) -> bool:
+        """Worth asking again? When contracts or processes changed, or, at a year's
+        start, when prices moved by a 10 % step since the last answer."""
+        if last is None or last[:-1] != stamp[:-1]:
+            return True
+        return t % self.data.ppy == 0 and last[-1] != stamp[-1]
+
+    def price_signature(self, actors: tuple[str, ...], t: int) -> tuple[int, ...]:
+        """The firms' price factors at t in 10 % steps: a deal is re-examined when this changes."""
+        return tuple(
+            int(round(float(np.log(max(path[t], 1e-9))) / np.log(1.1)))
+            for (kind, who, product), path in sorted(self.prices.items())
+            if who == "*" or who in actors
+        )
+
     def prices_for(self, actor: str) -> Prices:
         out = Prices()
         for (kind, who, product), path in self.prices.items():
@@ -179,10 +195,11 @@ class SymbiosisModel(mesa.Model):
                     firm.known.add(b)
 
     def distance(self, a: str, b: str) -> float:
-        x, y = self.data.actors[a], self.data.actors[b]
-        if None in (x.lat, x.lon, y.lat, y.lon):
-            return 0.0
-        return haversine_km(x.lat, x.lon, y.lat, y.lon)  # type: ignore[arg-type]
+        if (a, b) not in self._distances:
+            x, y = self.data.actors[a], self.data.actors[b]
+            missing = None in (x.lat, x.lon, y.lat, y.lon)
+            self._distances[(a, b)] = 0.0 if missing else haversine_km(x.lat, x.lon, y.lat, y.lon)  # type: ignore[arg-type]
+        return self._distances[(a, b)]
 
     def _standing_contracts(self, baseline: Plan) -> None:
         f = baseline.flows
@@ -316,10 +333,10 @@ class SymbiosisModel(mesa.Model):
     def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False) -> bool:
         key = (supplier.actor, receiver.actor, product)
         # retry a pair only when something changed: either side's contracts or
-        # processes, or (with moving prices) a new year
-        stamp = (supplier.version, receiver.version, self.data.year_of(t) if self.prices else 0)
-        if not renewal and self._tried.get(key) == stamp:
-            return False  # nothing changed since the last answer
+        # processes, or one of their prices by a 10 % step
+        stamp = (supplier.version, receiver.version, self.price_signature((supplier.actor, receiver.actor), t))
+        if not renewal and not self._changed(self._tried.get(key), stamp, t):
+            return False
         if any((c.source, c.target, c.product) == key and c.broken_at is None for c in self.contracts):
             return False
         self.counts["made"] += 1
@@ -356,8 +373,9 @@ class SymbiosisModel(mesa.Model):
             sources = [s for s in entry_sources(self, firm, t) if s[0].trust.get(firm.actor, 0.5) >= TRUST_MIN]
             if not sources:
                 continue
-            stamp = tuple(sorted((s.actor, s.version) for s, _ in sources))
-            if self._tried.get(("entry", firm.actor, "")) == stamp and not self.prices:
+            actors = (firm.actor, *sorted({s.actor for s, _ in sources}))
+            stamp = (tuple(sorted((s.actor, s.version) for s, _ in sources)), self.price_signature(actors, t))
+            if not self._changed(self._tried.get(("entry", firm.actor, "")), stamp, t):
                 continue
             self._tried[("entry", firm.actor, "")] = stamp  # type: ignore[assignment]
             self.counts["made"] += 1

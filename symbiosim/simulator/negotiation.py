@@ -112,19 +112,19 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
             links.append(arc)
         offer = np.minimum(supplier.surplus(product, t) * window, model.arc_room(arc, t, end))
         offers.append(offer)
-        unit_values.append(np.full(d.periods - t, d.exchange_subsidy.get(product, 0.0) - arc.unit_cost - EPSILON))
+        unit_values.append(np.full(end - t, d.exchange_subsidy.get(product, 0.0) - arc.unit_cost - EPSILON))
     if all(o.sum() <= TOL for o in offers):
         return Deal(False, "no surplus to offer")
 
     disc_r = receiver.lp.discount
-    rest = _annuity(disc_r, t, d.periods, d.ppy)
+    rest = _annuity(disc_r, t, end, d.ppy)  # fixed costs count over the contract window, like the gains
     link_cost = sum(a.build_cost * d.investment_share[a.product] * disc_r[t] + a.fixed_cost * rest for a in links)
     products = {p for _, p in sources}
     rules_r = {**receiver.use_rules(), **{p: "receive" for p in products if d.exchange_subsidy.get(p, 0.0) > 0}}
 
     def extras(skip: int | None = None) -> list[Extra]:
         return [
-            Extra(p, True, (offers[i] if i != skip else np.zeros(d.periods))[t:], unit_values[i])
+            Extra(p, True, (offers[i] if i != skip else np.zeros(d.periods))[t:end], unit_values[i])
             for i, (_, p) in enumerate(sources)
         ]
 
@@ -151,11 +151,11 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
             and d.first_build_year((receiver.actor, k)) <= year
         )
         options = [(), new] if new else [()]
-        base_value = receiver.plan(t).value
+        base_value = receiver.base_value(t, end)
     best = None
     for procs in options:
         processes = {**receiver.processes, **{k: year for k in procs}}
-        sol = receiver.plan(t, processes=processes, extras=extras(), use_rules=rules_r)
+        sol = receiver.plan(t, processes=processes, extras=extras(), use_rules=rules_r, end=end)
         if not sol.ok:
             continue
         gain = sol.value - base_value - invest_cost(procs) - link_cost
@@ -167,7 +167,7 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     takes = []
     for x in sol.extra:
         v = np.zeros(d.periods)
-        v[t:] = np.where(x > TOL, x, 0.0)
+        v[t:end] = np.where(x > TOL, x, 0.0)
         takes.append(v)
     if all(v.sum() <= TOL for v in takes):
         return Deal(False, "receiver has no use for it")
@@ -187,15 +187,15 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         rules_s = {**supplier.use_rules()}
         if d.exchange_subsidy.get(product, 0.0) > 0:
             rules_s[product] = "send"
-        sol_s = supplier.plan(t, net_inflow=flows, use_rules=rules_s)
+        sol_s = supplier.plan(t, net_inflow=flows, use_rules=rules_s, end=end)
         if not sol_s.ok:
             return Deal(False, "supplier cannot deliver")
-        gain_s = sol_s.value - supplier.plan(t).value
+        gain_s = sol_s.value - supplier.base_value(t, end)
         tc_s = supplier.rules.transaction_cost * (1.5 - supplier.trust.get(receiver.actor, 0.5)) * _annuity(supplier.lp.discount, t, end, d.ppy)
         tc_r = receiver.rules.transaction_cost * (1.5 - receiver.trust.get(supplier.actor, 0.5)) * _annuity(disc_r, t, end, d.ppy)
         # the receiver's value of this supplier: with all offers minus without this one
         if len(sources) > 1:
-            alone = receiver.plan(t, processes=processes, extras=extras(skip=i), use_rules=rules_r)
+            alone = receiver.plan(t, processes=processes, extras=extras(skip=i), use_rules=rules_r, end=end)
             marginal = sol.value - alone.value if alone.ok else sol.value - base_value
         else:
             marginal = 0.0  # one supplier: the pair's surplus is the joint surplus
