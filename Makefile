@@ -19,7 +19,8 @@ setup: $(BIN)/symbiosim
 demo: setup
 	$(BIN)/symbiosim doctor
 	$(BIN)/symbiosim validate $(SCENARIO)
-	$(BIN)/symbiosim plan $(SCENARIO) --out $(OUT)
+	$(BIN)/symbiosim plan $(SCENARIO) --out $(OUT)/plan
+	$(BIN)/symbiosim simulate $(SCENARIO) --seed 1 --out $(OUT)/simulate
 
 test: setup
 	$(BIN)/python -m pytest -q

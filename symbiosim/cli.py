@@ -112,6 +112,49 @@ def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: 
     flow_figure(scenario, plan, out / "flows.png")
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from symbiosim.accounts import evaluate
+    from symbiosim.planner import optimise
+    from symbiosim.report.summary import simulation_json, simulation_summary
+    from symbiosim.scenario import load_scenario
+    from symbiosim.simulator import simulate
+
+    scenario = load_scenario(args.scenario)
+    try:
+        baseline = optimise(scenario, baseline=True)
+    except (InfeasibleError, UnboundedError) as exc:
+        print(f"{args.scenario}: the stand-alone (baseline) problem has no plan: {exc}", file=sys.stderr)
+        return 1
+    result = simulate(scenario, args.seed, facilitator=args.facilitator, baseline=baseline)
+    accounts = evaluate(scenario, result.plan, baseline)
+    if args.json:
+        _print_json(simulation_json(result, accounts))
+    else:
+        print(simulation_summary(scenario, result, accounts, evaluate(scenario, baseline)))
+    if args.out:
+        write_simulation_outputs(scenario, result, accounts, Path(args.out), args.format)
+        if not args.json:
+            print(f"\nresults written to {args.out}/")
+    return 0
+
+
+def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Path, fmt: str = "csv") -> None:
+    from symbiosim.report.figures import flow_figure, links_figure
+    from symbiosim.report.summary import simulation_json
+
+    result.plan.write(out, fmt)
+    for name in ("series", "firms", "offers", "contracts"):
+        frame = getattr(result, name)
+        if fmt == "parquet":
+            frame.to_parquet(out / f"{name}.parquet", index=False)
+        else:
+            frame.to_csv(out / f"{name}.csv", index=False)
+    accounts.actors.to_csv(out / "actors.csv", index=False)
+    (out / "kpis.json").write_text(json.dumps(simulation_json(result, accounts), indent=2, default=_jsonable))
+    links_figure(scenario, result.contracts, result.series, out / "links.png")
+    flow_figure(scenario, result.plan, out / "flows.png", title=f"{scenario.settings.name}: decentralised flows (seed {result.seed})")
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from symbiosim.doctor import run_doctor
 
@@ -150,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap (default 1e-4)")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("simulate", help="run the agent-based (decentralised) model")
+    p.add_argument("scenario")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+    p.add_argument("--facilitator", action="store_true", help="a platform makes every firm known to every other")
+    p.add_argument("--out", help="write plan tables, time series, kpis.json, links.png and flows.png here")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
     p.set_defaults(func=cmd_doctor)

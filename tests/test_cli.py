@@ -127,3 +127,22 @@ def test_time_limit_is_flagged(tmp_path):
     assert "WARNING: time limit reached" in r.stdout
     obj = json.loads(run("plan", write(tmp_path, market_split()), "--time-limit", "1", "--json").stdout)
     assert obj["status"] == "time_limit" and obj["gap"] > 0
+
+
+def test_simulate_json_and_outputs(tmp_path):
+    raw = {**HEAT_LINK, "behaviour": [{"actor": "*", "transaction_cost": 0, "hurdle_rate": 0}]}
+    path = write(tmp_path, raw)
+    r = run("simulate", path, "--seed", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["status"] == "ok" and obj["seed"] == 4
+    assert obj["kpis"]["cluster_npv"] == pytest.approx(-1000)
+    assert obj["contracts"] == [
+        {"from": "smelter", "to": "greenhouse", "product": "heat", "start_year": 0, "end_year": 1, "price": pytest.approx(21.875, rel=1e-6), "amount": 80.0}
+    ]
+    out = tmp_path / "sim"
+    r = run("simulate", path, "--out", str(out), "--facilitator")
+    assert r.returncode == 0, r.stderr
+    assert "contracts formed in the run: 1" in r.stdout
+    for name in ("flows.csv", "series.csv", "offers.csv", "contracts.csv", "firms.csv", "links.png", "flows.png", "kpis.json"):
+        assert (out / name).exists(), name

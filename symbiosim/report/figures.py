@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from symbiosim.plan import Plan  # noqa: E402
 from symbiosim.scenario.schema import Scenario  # noqa: E402
@@ -107,6 +108,31 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.margins(0.15)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def links_figure(scenario: Scenario, contracts: pd.DataFrame, series: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """Contracts as bars over the years (standing ones grey, formed in the run green),
+    and the number of links active per period below."""
+    settings = scenario.settings
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    labels = []
+    for i, r in enumerate(contracts.to_dict("records")):
+        colour = "#999999" if r["existing"] else "#2e8b57"
+        top.barh(i, r["end_year"] - r["start_year"] + 1, left=settings.start_year + r["start_year"], color=colour, edgecolor="black")
+        price = "" if r["price"] is None or r["price"] != r["price"] else f" @ {r['price']:,.0f}"
+        labels.append(f"{r['from']} -> {r['to']}: {r['product']}{price}")
+    top.set_yticks(range(len(labels)), labels, fontsize=8)
+    top.invert_yaxis()
+    top.set_title(title or f"{settings.name}: contracts over time (grey: standing, green: formed in the run)")
+    years = settings.start_year + series.period / settings.periods_per_year
+    bottom.step(years, series.links_active, where="post")
+    bottom.set_ylabel("links active")
+    bottom.set_xlabel("year")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=130)

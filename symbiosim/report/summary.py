@@ -96,3 +96,52 @@ def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: A
     for note in plan.meta.get("notes", []):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
+
+
+def contracts_records(result: Any) -> list[dict[str, Any]]:
+    records = []
+    for r in result.contracts.to_dict("records"):
+        price = r["price"]
+        records.append(
+            {
+                "from": r["from"],
+                "to": r["to"],
+                "product": r["product"],
+                "start_year": int(r["start_year"]),
+                "end_year": int(r["end_year"]),
+                "price": None if price is None or price != price else float(price),
+                "amount": float(r["amount"]),
+            }
+        )
+    return records
+
+
+def simulation_json(result: Any, accounts: Accounts) -> dict[str, Any]:
+    """The object ``symbiosim simulate --json`` prints."""
+    return {"status": "ok", "seed": result.seed, "kpis": accounts.kpis, "contracts": contracts_records(result)}
+
+
+def simulation_summary(scenario: Scenario, result: Any, accounts: Accounts, baseline: Accounts) -> str:
+    s = scenario.settings
+    lines = [f"{s.name}: decentralised outcome (agent-based), seed {result.seed}", ""]
+    lines.append(f"  {'key figure':<28}{'simulated':>16}{'baseline':>16}{'difference':>16}")
+    for key in HEADLINE:
+        money = key in ("cluster_npv", "value_added", "public_cost")
+        fmt = (lambda x: f"{x / 1e6:,.2f}") if money else (lambda x: f"{x:,.1f}")
+        a, b = accounts.kpis.get(key, 0.0), baseline.kpis.get(key, 0.0)
+        label = f"{key} ({'M ' + s.currency if money else ('t CO2e' if key == 'emissions' else 'jobs')})"
+        lines.append(f"  {label:<28}{fmt(a):>16}{fmt(b):>16}{fmt(a - b):>16}")
+    lines.append("")
+    new = result.contracts[~result.contracts.existing]
+    lines.append(f"  contracts formed in the run: {len(new)}")
+    for r in new.to_dict("records"):
+        lines.append(
+            f"    {r['from']} -> {r['to']}: {r['product']}, years {r['start_year']}-{r['end_year']}, "
+            f"{r['amount']:,.0f}/yr at {r['price']:,.2f} per unit"
+        )
+    offers = result.offers
+    if len(offers):
+        lines.append("  negotiations by outcome and reason:")
+        for (outcome, reason), n in offers.groupby(["outcome", "reason"]).size().items():
+            lines.append(f"    {outcome:<9} {n:>4}  {reason}")
+    return "\n".join(lines)

@@ -58,7 +58,8 @@ def simulate(
     for _ in range(model.data.periods):
         model.step()
     plan = model.to_plan()
-    series = model.datacollector.get_model_vars_dataframe().reset_index(names="period")
+    series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    series.insert(0, "period", range(len(series)))
     firms = model.datacollector.get_agent_vars_dataframe().reset_index()
     firms = firms.rename(columns={"Step": "step"})[["step", "actor", "cash"]]
     firms["period"] = firms.pop("step") - 1

@@ -31,7 +31,13 @@ class Firm(mesa.Agent):
         super().__init__(model)
         self.actor = actor
         self.rules = rules
-        self.lp = FirmLP(model.data, actor, rules.hurdle_rate)
+        # Operations are planned at the scenario's discount rate (so a firm without
+        # deals runs exactly its stand-alone plan); deals and investments are valued
+        # at the firm's own hurdle rate, re-weighting each period's cash.
+        d = model.data
+        self.lp = FirmLP(d, actor, d.scenario.settings.discount_rate)
+        self.discount = np.array([(1 + rules.hurdle_rate) ** -d.year_of(t) for t in range(d.periods)])
+        self.reweight = self.discount / self.lp.discount
         self.processes = dict(processes)  # process -> first year available
         self.known: set[str] = set()
         self.trust: dict[str, float] = {}
@@ -39,6 +45,7 @@ class Firm(mesa.Agent):
         self.present = True
         self.version = 0  # bumped when contracts or processes change (retry rejected deals then)
         self.solution: FirmSolution | None = None
+        self._signature: tuple[int, ...] = ()
         T = model.data.periods
         self.history: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("activity", "purchase", "sale", "disposal", "storage")}
         self.cash = np.zeros(T)  # realised operating cash per period (undiscounted), for reporting
@@ -58,7 +65,7 @@ class Firm(mesa.Agent):
     def use_rules(self) -> dict[str, str]:
         rules = {}
         for c in self.contracts:
-            if self.model.data.exchange_subsidy.get(c.product, 0.0) > 0:
+            if self.model.data.exchange_subsidy.get(c.product, 0.0) > 0 and c.active_volumes().any():
                 rules[c.product] = "receive" if c.target == self.actor else "send"
         return rules
 
@@ -78,24 +85,39 @@ class Firm(mesa.Agent):
             "start": t,
             "storage0": storage0,
             "done_this_year": done,
-            "prices": self.model.prices_for(self.actor),
+            "prices": self.model.prices_for(self.actor, t),
             "use_rules": self.use_rules(),
         }
         args.update(kwargs)
         return self.lp.solve(**args)
 
+    def worth(self, solution: FirmSolution, t: int, end: int | None = None) -> float:
+        """A plan's cash over t .. end-1 valued at the firm's hurdle rate."""
+        stop = self._T if end is None else end
+        contrib = solution.per_period[t - solution.start : stop - solution.start]
+        return float((contrib * self.reweight[t:stop]).sum())
+
     def base_value(self, t: int, end: int | None = None) -> float:
-        """Value over t .. end-1 of the firm's plan with its current contracts (no LP: the tail of its plan)."""
-        return self.current(t).value_from(t, end)
+        """Worth over t .. end-1 of the firm's plan with its current contracts (no LP: the tail of its plan)."""
+        return self.worth(self.current(t), t, end)
 
     def replan(self, t: int) -> None:
+        self._signature = self.model.price_signature((self.actor,), t)
         solution = self.plan(t)
         if not solution.ok:  # contracts are only signed when both sides stay feasible
             raise RuntimeError(f"firm {self.actor} has no feasible plan from period {t}")
         self.solution = solution
 
     def current(self, t: int) -> FirmSolution:
-        if self.solution is None or self.solution.start > t:
+        # operations are re-planned at a year's start when the firm's own prices moved (a budget cycle)
+        stale = (
+            self.model.prices
+            and t % self.model.data.ppy == 0
+            and self.solution is not None
+            and self.solution.start < t
+            and self.model.price_signature((self.actor,), t) != self._signature
+        )
+        if self.solution is None or self.solution.start > t or stale:
             self.replan(t)
         assert self.solution is not None
         return self.solution

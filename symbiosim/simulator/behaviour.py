@@ -24,6 +24,7 @@ discovery_rate     0.5 /yr    firms learn of one firm beyond their radius every 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from symbiosim.scenario.schema import Scenario
 
@@ -51,9 +52,9 @@ class Rules:
     discovery_rate: float
 
 
-def rules_for(scenario: Scenario, actor: str, overrides: dict[str, float] | None = None) -> Rules:
+def rules_for(scenario: Scenario, actor: str, overrides: dict[str, Any] | None = None) -> Rules:
     """The rules of ``actor``: defaults, then the ``"*"`` row, then its own row, then overrides."""
-    values: dict[str, float] = dict(DEFAULTS)
+    values: dict[str, Any] = dict(DEFAULTS)
     for row in sorted(scenario.behaviour, key=lambda b: b.actor != "*"):
         if row.actor in ("*", actor):
             values |= {k: v for k, v in row.model_dump().items() if k != "actor" and v is not None}

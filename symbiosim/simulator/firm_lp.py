@@ -83,11 +83,11 @@ class FirmLP:
                 self.fixed[k] = np.array([r.fixed_activity / data.ppy * data.factor(r.profile, t) for t in range(T)])
         self.limit: dict[tuple[str, str], np.ndarray] = {}
         for kind, rows_, limits in (("buy", data.scenario.purchases, data.purchase_limit), ("sell", data.scenario.sales, data.sale_limit)):
-            for r in rows_:
-                if r.actor == actor:
-                    lim = limits[(actor, r.product)]
-                    self.limit[(kind, r.product)] = np.array(
-                        [lim / data.ppy * data.factor(r.profile, t) if lim is not None else INF for t in range(T)]
+            for trade in rows_:
+                if trade.actor == actor:
+                    lim = limits[(actor, trade.product)]
+                    self.limit[(kind, trade.product)] = np.array(
+                        [lim / data.ppy * data.factor(trade.profile, t) if lim is not None else INF for t in range(T)]
                     )
         self._ranges: dict[int, np.ndarray] = {}
         self.purchases = [p for (a, p) in data.purchase_limit if a == actor]
@@ -202,7 +202,7 @@ class FirmLP:
             cols.append(first + np.arange(n - 1))
             vals.append(np.ones(n - 1))
             rhs[pidx[p] * n] -= (storage0 or {}).get(p, 0.0)
-        extra_cols = []
+        extra_cols: list[int] = []
         for e in extras:
             first = add_block(("extra", str(len(extra_cols))), e.unit_value * disc, np.zeros(n), e.bound.astype(float))
             balance(e.product, first, 1.0 if e.inflow else -1.0)
@@ -256,18 +256,23 @@ class FirmLP:
                         rows.append(r_idx)
                         cols.append(first + np.arange(n))
                         vals.append(np.full(n, -1.0))
-            row_lo.append(np.maximum(flow, 0.0) if rule == "receive" else np.maximum(-flow, 0.0))
+            # a rule binds only in periods with a receipt (or a delivery), as the planner's role binary
+            takes_extra = any(e.product == p and e.inflow for e in extras)
+            if rule == "receive":
+                row_lo.append(np.where(flow > 0, flow, 0.0 if takes_extra else -INF))
+            else:
+                row_lo.append(np.where(flow < 0, -flow, -INF))
             row_up.append(np.full(n, INF))
             nrow += n
 
-        c = np.concatenate(cost) if cost else np.zeros(0)
+        objective = np.concatenate(cost) if cost else np.zeros(0)
         a = sp.csc_matrix(
             (np.concatenate(vals) if vals else np.zeros(0), (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
             shape=(nrow, ncol),
         )
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = ncol, nrow
-        lp.col_cost_ = c
+        lp.col_cost_ = objective
         lp.col_lower_ = np.concatenate(lower) if lower else np.zeros(0)
         lp.col_upper_ = np.concatenate(upper) if upper else np.zeros(0)
         lp.row_lower_ = np.concatenate(row_lo)
@@ -285,7 +290,7 @@ class FirmLP:
             return FirmSolution(False, -np.inf, start, {}, {}, {}, {}, {}, [])
         x = np.asarray(self.h.getSolution().col_value)
         value = float(self.h.getInfo().objective_function_value)
-        per_period = (c * x).reshape(-1, n).sum(axis=0) if ncol else np.zeros(n)
+        per_period = (objective * x).reshape(-1, n).sum(axis=0) if ncol else np.zeros(n)
 
         def take(kind: str) -> dict[str, np.ndarray]:
             return {key[1]: x[first : first + n] for key, first in blocks.items() if key[0] == kind}

@@ -18,7 +18,8 @@ Start: every firm runs its stand-alone (baseline) plan, including its own
 investments; exchanges that exist today (``links.exists``) are standing
 contracts for the whole horizon at their contract price.
 
-Uncertainty inside a run: each ``uncertainty`` row on a purchase price, a
+Uncertainty inside a run: firms see today's prices and expect them to last
+(static expectations); they re-plan when a price moves by a 10 % step. Each ``uncertainty`` row on a purchase price, a
 sale price or a disposal cost gets a mean-reverting multiplicative factor
 f_t = 1 + x_t, x_t = (1 - kappa) x_{t-1} + sigma e_t (kappa = 0.25 per period,
 sigma = the row's relative standard deviation x sqrt(2 kappa - kappa^2), so
@@ -47,6 +48,7 @@ from symbiosim.simulator.firm_lp import Prices
 from symbiosim.simulator.negotiation import Contract, entry_sources, negotiate
 
 KAPPA = 0.25
+LOG_STEP = math.log(1.1)
 TRUST_KEPT, TRUST_BROKEN, TRUST_MIN = 0.1, 0.3, 0.2
 
 
@@ -100,8 +102,10 @@ class SymbiosisModel(mesa.Model):
         self.contracts: list[Contract] = []
         self.builds: list[tuple[Any, ...]] = []
         self.counts = {"made": 0, "accepted": 0, "rejected": 0}
-        self._tried: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+        self._tried: dict[tuple[str, str, str], Any] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
+        self._price_items = sorted(self.prices.items())
+        self._handles = set(self.data.balance_keys)
         self.firms: dict[str, Firm] = {}
         self._distances: dict[tuple[str, str], float] = {}
         own = baseline.builds[baseline.builds.kind == "process"]
@@ -109,11 +113,14 @@ class SymbiosisModel(mesa.Model):
             rules = rules_for(scenario, actor, rule_overrides)
             if a.exists:
                 procs = {k: 0 for (x, k), r in self.data.actor_processes.items() if x == actor and r.exists}
-                procs |= {r.process: int(r.year) for r in own[own.actor == actor].itertuples()}
+                for r in own[own.actor == actor].itertuples():  # its own stand-alone investments
+                    procs[r.process] = int(r.year)
+                    self.builds.append(("process", actor, r.process, None, None, int(r.year)))
                 self.firms[actor] = Firm(self, actor, rules, procs)
             else:
                 self.firms[actor] = Entrepreneur(self, actor, rules, {})
         self._init_knowledge()
+        self.partners = self._partners()
         self._standing_contracts(baseline)
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -174,18 +181,21 @@ class SymbiosisModel(mesa.Model):
         return t % self.data.ppy == 0 and last[-1] != stamp[-1]
 
     def price_signature(self, actors: tuple[str, ...], t: int) -> tuple[int, ...]:
-        """The firms' price factors at t in 10 % steps: a deal is re-examined when this changes."""
-        return tuple(
-            int(round(float(np.log(max(path[t], 1e-9))) / np.log(1.1)))
-            for (kind, who, product), path in sorted(self.prices.items())
-            if who == "*" or who in actors
-        )
+        """The firms' own price factors at t in 10 % steps: re-examined when this changes."""
+        steps = []
+        for (kind, who, product), path in self._price_items:
+            if who in actors or (who == "*" and any((a, product) in self._handles for a in actors)):
+                steps.append(int(round(float(np.log(max(path[t], 1e-9))) / LOG_STEP)))
+        return tuple(steps)
 
-    def prices_for(self, actor: str) -> Prices:
+    def prices_for(self, actor: str, t: int) -> Prices:
+        """What ``actor`` expects at t: today's prices, held for the future (static expectations)."""
         out = Prices()
         for (kind, who, product), path in self.prices.items():
             if who in ("*", actor):
-                getattr(out, kind)[product] = path
+                expected = path.copy()
+                expected[t:] = path[t]
+                getattr(out, kind)[product] = expected
         return out
 
     def _init_knowledge(self) -> None:
@@ -303,30 +313,37 @@ class SymbiosisModel(mesa.Model):
         without = firm.plan(t, net_inflow=firm.net_inflow(exclude=c))
         if not without.ok:
             return math.inf  # cannot do without it
-        disc = firm.lp.discount
+        disc = firm.discount
         q = float((disc[t:] * c.active_volumes()[t:]).sum())
         pay = (c.price or 0.0) * q
         d = self.data
         if c.target == firm.actor:
             arc = d.arcs[(c.source, c.target, c.product)]
             pay = -pay + (d.exchange_subsidy.get(c.product, 0.0) - arc.unit_cost) * q
-        return with_it.value - without.value + pay
+        return firm.worth(with_it, t) - firm.worth(without, t) + pay
+
+    def _partners(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """Index: supplier -> [(product, receivers nearest first)], from the arcs (never all pairs)."""
+        index: dict[tuple[str, str], list[str]] = {}
+        for (a, b, p) in self.data.arcs:
+            index.setdefault((a, p), []).append(b)
+        out: dict[str, list[tuple[str, list[str]]]] = {}
+        for (a, p), receivers in sorted(index.items()):
+            out.setdefault(a, []).append((p, sorted(receivers, key=lambda b: (self.distance(a, b), b))))
+        return out
 
     def _offers(self, t: int) -> None:
-        d = self.data
         order = [self.firms[a] for a in sorted(self.firms)]
         self.random.shuffle(order)
         for supplier in order:
             if not supplier.present:
                 continue
-            for product in sorted({p for (a, p) in d.balance_keys if a == supplier.actor}):
+            for product, receivers in self.partners.get(supplier.actor, []):
                 if supplier.surplus(product, t)[t:].sum() <= TOL:
                     continue
-                for b in sorted(supplier.known, key=lambda x: (self.distance(supplier.actor, x), x)):
+                for b in receivers:
                     receiver = self.firms[b]
-                    if not receiver.present or (supplier.actor, b, product) not in d.arcs:
-                        continue
-                    if supplier.trust.get(b, 0.5) < TRUST_MIN:
+                    if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
                         continue
                     self._try(supplier, receiver, product, t)
 

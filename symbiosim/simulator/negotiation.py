@@ -116,10 +116,13 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     if all(o.sum() <= TOL for o in offers):
         return Deal(False, "no surplus to offer")
 
-    disc_r = receiver.lp.discount
+    disc_r = receiver.discount
     rest = _annuity(disc_r, t, end, d.ppy)  # fixed costs count over the contract window, like the gains
     link_cost = sum(a.build_cost * d.investment_share[a.product] * disc_r[t] + a.fixed_cost * rest for a in links)
     products = {p for _, p in sources}
+    makes = {p for k in receiver.lp.processes_all for p in d.processes[k].outputs}
+    if any(d.exchange_subsidy.get(p, 0.0) > 0 for p in products & makes):
+        return Deal(False, "receiver makes this subsidised product itself")
     rules_r = {**receiver.use_rules(), **{p: "receive" for p in products if d.exchange_subsidy.get(p, 0.0) > 0}}
 
     def extras(skip: int | None = None) -> list[Extra]:
@@ -158,16 +161,16 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         sol = receiver.plan(t, processes=processes, extras=extras(), use_rules=rules_r, end=end)
         if not sol.ok:
             continue
-        gain = sol.value - base_value - invest_cost(procs) - link_cost
+        gain = receiver.worth(sol, t, end) - base_value - invest_cost(procs) - link_cost
         if best is None or gain > best[0]:
             best = (gain, procs, processes, sol)
     if best is None:
         return Deal(False, "receiver has no feasible plan with it")
     gain_r, procs, processes, sol = best
     takes = []
-    for x in sol.extra:
+    for taken in sol.extra:
         v = np.zeros(d.periods)
-        v[t:end] = np.where(x > TOL, x, 0.0)
+        v[t:end] = np.where(taken > TOL, taken, 0.0)
         takes.append(v)
     if all(v.sum() <= TOL for v in takes):
         return Deal(False, "receiver has no use for it")
@@ -190,38 +193,45 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         sol_s = supplier.plan(t, net_inflow=flows, use_rules=rules_s, end=end)
         if not sol_s.ok:
             return Deal(False, "supplier cannot deliver")
-        gain_s = sol_s.value - supplier.base_value(t, end)
-        tc_s = supplier.rules.transaction_cost * (1.5 - supplier.trust.get(receiver.actor, 0.5)) * _annuity(supplier.lp.discount, t, end, d.ppy)
+        gain_s = supplier.worth(sol_s, t, end) - supplier.base_value(t, end)
+        tc_s = supplier.rules.transaction_cost * (1.5 - supplier.trust.get(receiver.actor, 0.5)) * _annuity(supplier.discount, t, end, d.ppy)
         tc_r = receiver.rules.transaction_cost * (1.5 - receiver.trust.get(supplier.actor, 0.5)) * _annuity(disc_r, t, end, d.ppy)
         # the receiver's value of this supplier: with all offers minus without this one
         if len(sources) > 1:
             alone = receiver.plan(t, processes=processes, extras=extras(skip=i), use_rules=rules_r, end=end)
-            marginal = sol.value - alone.value if alone.ok else sol.value - base_value
+            marginal = receiver.worth(sol, t, end) - (receiver.worth(alone, t, end) if alone.ok else base_value)
         else:
             marginal = 0.0  # one supplier: the pair's surplus is the joint surplus
         terms.append({"i": i, "gain_s": gain_s - tc_s, "tc_s": tc_s, "tc_r": tc_r, "marginal": marginal})
     joint = gain_r - sum(x["tc_r"] for x in terms) + sum(x["gain_s"] for x in terms)
     transaction = sum(x["tc_r"] + x["tc_s"] for x in terms)
-    if joint <= 0 < joint + transaction:
-        return Deal(False, "transaction costs exceed the joint gain")
+    supplier_gross = sum(x["gain_s"] + x["tc_s"] for x in terms)
     if joint <= 0:
-        if gain_r <= 0 <= sum(x["gain_s"] + x["tc_s"] for x in terms):
-            return Deal(False, "receiver: its own inputs are cheaper")
-        if sum(x["gain_s"] + x["tc_s"] for x in terms) < 0 < gain_r:
-            return Deal(False, "supplier: keeping the goods is worth more")
+        if joint + transaction > 0:
+            return Deal(False, "transaction costs exceed the joint gain")
+        if entering and gain_r <= 0:
+            return Deal(False, "entry and build costs exceed what the contracts earn")
+        if gain_r > 0 > supplier_gross:
+            return Deal(False, "receiver rejects: the supplier's reservation price is above its own inputs")
+        if gain_r <= 0 <= supplier_gross:
+            return Deal(False, "receiver rejects: no saving on its own inputs")
         return Deal(False, "no joint surplus")
 
     margin = model.volatility * receiver.rules.risk_aversion
     out: list[Term] = []
     paid = 0.0
-    for x in terms:
+    # Each supplier gets its bargaining share of the joint surplus, weighted by what
+    # its pair contributes (with one supplier: share x joint); shared costs such as
+    # an entry are thus borne by all sides, and the receiver keeps the rest.
+    pairs = [max(x["gain_s"] + x["marginal"] - x["tc_r"], 0.0) if len(terms) > 1 else joint for x in terms]
+    weights = [p / sum(pairs) if sum(pairs) > 0 else 1 / len(terms) for p in pairs]
+    for x, weight in zip(terms, weights, strict=True):
         supplier, product = sources[int(x["i"])]
         volumes = takes[int(x["i"])]
-        pair = x["gain_s"] + x["marginal"] - x["tc_r"] if len(terms) > 1 else joint
         share = _share(supplier.rules.bargaining_power, receiver.rules.bargaining_power)
-        q_s = float((supplier.lp.discount * volumes).sum())
+        q_s = float((supplier.discount * volumes).sum())
         q_r = float((disc_r * volumes).sum())
-        price = (share * max(pair, 0.0) - x["gain_s"]) / q_s
+        price = (share * joint * weight - x["gain_s"]) / q_s
         net_s = x["gain_s"] + price * q_s
         if net_s <= model.volatility * supplier.rules.risk_aversion * abs(price) * q_s + TOL:
             return Deal(False, "loss for the supplier at the bargained price")
