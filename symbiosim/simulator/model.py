@@ -183,7 +183,7 @@ class SymbiosisModel(mesa.Model):
     def price_signature(self, actors: tuple[str, ...], t: int) -> tuple[int, ...]:
         """The firms' own price factors at t in 10 % steps: re-examined when this changes."""
         steps = []
-        for (kind, who, product), path in self._price_items:
+        for (_kind, who, product), path in self._price_items:
             if who in actors or (who == "*" and any((a, product) in self._handles for a in actors)):
                 steps.append(int(round(float(np.log(max(path[t], 1e-9))) / LOG_STEP)))
         return tuple(steps)
