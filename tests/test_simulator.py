@@ -75,9 +75,9 @@ def test_buyer_rejects_when_the_supplier_wants_more_than_its_virgin_input():
 
 def test_pipe_rejected_when_its_payback_exceeds_the_limit():
     """Pipe 7000; gas saved 4000/yr (r = 0, hurdle 0). Over a 2-year contract the
-    joint gain is 8000 - 7000 = 1000 > 0, but the pipe pays back in
-    7000 / ((500 + 7000) / 2) = 1.87 years: rejected with a 1-year limit,
-    accepted with a 2-year limit."""
+    joint gain is 8000 - 7000 = 1000 > 0: each side nets 500 and carries half
+    the pipe (3500), which pays back in 3500 / ((500 + 3500) / 2) = 1.75 years:
+    rejected with a 1-year limit, accepted with a 2-year limit."""
     raw = with_rules(HEAT_LINK, contract_years=2)
     raw["links"] = [{**HEAT_LINK["links"][0], "build_cost": 7000}]
     strict = simulate(build({**raw, "behaviour": [{**raw["behaviour"][0], "max_payback_years": 1}]}), seed=1)

@@ -240,11 +240,19 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     net_r = gain_r - paid
     if net_r <= margin * paid + TOL:
         return Deal(False, "loss for the receiver at the bargained price")
+    # Investments (a link, a receiving process, an entry) are paid by the receiver
+    # in the accounts, but the price shares them: each side carries its bargaining
+    # share and must see it pay back within its own limit.
     invest = invest_cost(procs) + link_cost
     if invest > 0:
-        annual = (net_r + invest) / ((end - t) / d.ppy)
-        if annual <= 0 or invest / annual > receiver.rules.max_payback_years:
-            return Deal(False, f"payback longer than {receiver.actor}'s limit")
+        years = (end - t) / d.ppy
+        sides = [(receiver, net_r, 1.0 - sum(_share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) for x in out) / len(out))]
+        sides += [(x.supplier, x.supplier_gain, _share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) / len(out)) for x in out]
+        for firm, net, share in sides:
+            carried = share * invest
+            annual = (net + carried) / years
+            if carried > 0 and (annual <= 0 or carried / annual > firm.rules.max_payback_years):
+                return Deal(False, f"payback longer than {firm.actor}'s limit")
     return Deal(True, "accepted", out, float(net_r), procs, end)
 
 
