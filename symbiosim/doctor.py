@@ -14,7 +14,10 @@ DOCTOR_SCENARIO = {
         {"id": "gas", "unit": "MWh", "kind": "energy"},
         {"id": "warmth", "unit": "MWh", "kind": "energy"},
     ],
-    "actors": [{"id": "smelter", "lat": 63.3, "lon": 9.86}, {"id": "greenhouse", "lat": 63.3, "lon": 9.86}],
+    "actors": [
+        {"id": "smelter", "lat": 63.3, "lon": 9.86, "region": "north"},
+        {"id": "greenhouse", "lat": 63.3, "lon": 9.86, "region": "south"},
+    ],
     "processes": [
         {"id": "smelt", "outputs": {"heat": 100}},
         {"id": "boil", "inputs": {"gas": 1}, "outputs": {"warmth": 1}},

@@ -5,36 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from symbiosim.doctor import DOCTOR_SCENARIO
 from symbiosim.scenario import Scenario, scenario_from_dict
 
 # A smelter's waste heat (100 MWh/yr, fixed) can replace a greenhouse's gas
-# boiler (80 MWh/yr of warmth, gas at 50/MWh) over a candidate pipe.
-HEAT_LINK: dict[str, Any] = {
-    "settings": {"name": "heat_link", "years": 2, "periods_per_year": 1, "discount_rate": 0.0},
-    "products": [
-        {"id": "heat", "unit": "MWh", "kind": "energy", "disposal_cost": 0, "needs_link": True},
-        {"id": "gas", "unit": "MWh", "kind": "energy"},
-        {"id": "warmth", "unit": "MWh", "kind": "energy"},
-    ],
-    "actors": [
-        {"id": "smelter", "lat": 63.3, "lon": 9.86, "region": "north"},
-        {"id": "greenhouse", "lat": 63.3, "lon": 9.86, "region": "south"},
-    ],
-    "processes": [
-        {"id": "smelt", "outputs": {"heat": 100}},
-        {"id": "boil", "inputs": {"gas": 1}, "outputs": {"warmth": 1}},
-        {"id": "recv", "inputs": {"heat": 1}, "outputs": {"warmth": 1}},
-        {"id": "grow", "inputs": {"warmth": 1}},
-    ],
-    "actor_processes": [
-        {"actor": "smelter", "process": "smelt", "fixed_activity": 1},
-        {"actor": "greenhouse", "process": "boil"},
-        {"actor": "greenhouse", "process": "recv"},
-        {"actor": "greenhouse", "process": "grow", "fixed_activity": 80},
-    ],
-    "purchases": [{"actor": "greenhouse", "product": "gas", "price": 50}],
-    "links": [{"from": "smelter", "to": "greenhouse", "product": "heat", "build_cost": 1000, "capacity": 100}],
-}
+# boiler (80 MWh/yr of warmth, gas at 50/MWh) over a candidate pipe costing
+# 1000: the model `symbiosim doctor` solves.
+HEAT_LINK: dict[str, Any] = {**copy.deepcopy(DOCTOR_SCENARIO), "settings": {**DOCTOR_SCENARIO["settings"], "name": "heat_link"}}
 
 # Fish offcuts (10 t/yr, disposal 100/t) at a fish plant; a candidate feed
 # producer turns 1 t of offcuts into 1 t of feed sold at 50/t.
