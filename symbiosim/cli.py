@@ -155,6 +155,119 @@ def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Pat
     flow_figure(scenario, result.plan, out / "flows.png", title=f"{scenario.settings.name}: decentralised flows (seed {result.seed})")
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from symbiosim.compare.decompose import decompose_gap
+    from symbiosim.compare.gap import RULES, compare
+    from symbiosim.report import compare_figures as figs
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    players = args.players.split(",") if args.players else None
+    try:
+        result = compare(scenario, args.seed, players=players)
+    except (InfeasibleError, UnboundedError) as exc:
+        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return 1
+    decomposition = None
+    if not args.no_decomposition:
+        decomposition = decompose_gap(scenario, result.plans["baseline"], result.accounts["optimum"].kpis["cluster_npv"], args.seed)
+    obj = result.to_json()
+    if decomposition is not None:
+        obj["decomposition"] = [{k: _finite(v) for k, v in r.items()} for r in decomposition.to_dict("records")]
+    if args.json:
+        _print_json(obj)
+    else:
+        print(_compare_summary(scenario, result, decomposition))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.kpis.to_csv(out / "kpis.csv", index_label="key_figure")
+        result.actors.to_csv(out / "actors.csv", index=False)
+        result.transfers.to_csv(out / "transfers.csv", index_label="rule")
+        (out / "compare.json").write_text(json.dumps(obj, indent=2, default=_jsonable))
+        figs.gap_figure(result.kpis, out / "gap.png")
+        figs.actors_figure(result.actors, list(RULES), out / "actors.png")
+        if decomposition is not None:
+            decomposition.to_csv(out / "decomposition.csv", index=False)
+            figs.decomposition_figure(decomposition, out / "decomposition.png")
+        if not args.json:
+            print(f"\nresults written to {args.out}/")
+    return 0
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float) and x != x:
+        return None
+    return x.item() if hasattr(x, "item") else x
+
+
+def _compare_summary(scenario: Any, result: Any, decomposition: Any) -> str:
+    cur = scenario.settings.currency
+    k = result.kpis
+    lines = [f"{scenario.settings.name}: baseline vs decentralised (seed {result.seed}) vs optimum", ""]
+    lines.append(f"  {'key figure':<24}{'baseline':>14}{'decentralised':>15}{'optimum':>14}{'gap':>14}")
+    for key in ("cluster_npv", "value_added", "jobs", "emissions", "public_cost"):
+        money = key in ("cluster_npv", "value_added", "public_cost")
+        f = (lambda x: f"{x / 1e6:,.2f}") if money else (lambda x: f"{x:,.1f}")
+        label = f"{key} ({'M ' + cur if money else ('t CO2e' if key == 'emissions' else 'jobs')})"
+        lines.append(f"  {label:<24}{f(k.loc[key, 'baseline']):>14}{f(k.loc[key, 'decentralised']):>15}{f(k.loc[key, 'optimum']):>14}{f(k.loc[key, 'gap']):>14}")
+    share = result.share_of_potential
+    lines.append(f"\n  share of the potential realised: {'n/a (no potential)' if share != share else f'{share:.1%}'}")
+    lines.append(f"  coalition game players: {', '.join(result.game.players) or '(none)'} ({len(result.game.cache)} coalition values solved)")
+    lines.append("\n  per actor (NPV, M " + cur + "): stand-alone, decentralised, coordinated without transfers, with Shapley / nucleolus")
+    for r in result.actors.to_dict("records"):
+        lines.append(
+            f"    {r['actor']:<24}{r['baseline_profit'] / 1e6:>12,.2f}{r['decentralised_profit'] / 1e6:>12,.2f}"
+            f"{r['coordinated_profit'] / 1e6:>12,.2f}{r.get('coordinated_profit_shapley', float('nan')) / 1e6:>12,.2f}"
+            f"{r.get('coordinated_profit_nucleolus', float('nan')) / 1e6:>12,.2f}"
+            + ("  loses without transfers" if r["coordinated_loses_without_transfers"] else "")
+        )
+    if decomposition is not None:
+        lines.append("\n  why the gap exists (gap closed, M " + cur + "; Shapley over friction removals):")
+        for r in decomposition.to_dict("records"):
+            lines.append(f"    {r['friction']:<22}{r['closed_alone'] / 1e6:>12,.2f} alone{r['closed_shapley'] / 1e6:>12,.2f} shapley")
+    return "\n".join(lines)
+
+
+def cmd_incentives(args: argparse.Namespace) -> int:
+    from symbiosim.compare.incentives import least_cost_level
+    from symbiosim.report import compare_figures as figs
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    try:
+        result = least_cost_level(scenario, args.instrument, args.target, seeds, upper=args.upper)
+    except ValueError as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
+    tried = __import__("pandas").DataFrame(result["tried"]).sort_values("level")
+    obj = {k: v for k, v in result.items() if k != "tried"}
+    obj["tried"] = [{k: _finite(v) for k, v in r.items()} for r in tried.to_dict("records")]
+    obj["result"] = {k: _finite(v) for k, v in result["result"].items()}
+    if args.json:
+        _print_json(obj)
+    else:
+        r = result["result"]
+        if result["reached"]:
+            print(
+                f"{args.instrument}: least level reaching {args.target:.0%} of the potential with no actor below stand-alone: "
+                f"{result['level']:,.4g}\n  share {r['share_of_potential']:.1%} (sd {r['share_sd']:.1%} over seeds {seeds}), "
+                f"public cost {r['public_cost'] / 1e6:,.2f} M, deadweight {r['deadweight'] / 1e6:,.2f} M, "
+                f"per t diverted {r['cost_per_tonne_diverted']:,.1f}, per t CO2e {r['cost_per_t_co2e']:,.1f}"
+            )
+        else:
+            print(f"{args.instrument}: target {args.target:.0%} not reached up to level {tried.level.max():,.4g} "
+                  f"(best share {tried.share_of_potential.max():.1%})")
+        print(tried[["level", "share_of_potential", "public_cost", "actors_below_standalone"]].to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        tried.to_csv(out / "levels.csv", index=False)
+        figs.cost_figure(tried, out / "cost_vs_share.png")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from symbiosim.doctor import run_doctor
 
@@ -202,6 +315,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv", choices=["csv", "parquet"])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("compare", help="baseline vs decentralised vs optimum, winners and losers, why the gap")
+    p.add_argument("scenario")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--players", help="players of the coalition game (default: actors trading in the optimum)")
+    p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("incentives", help="least level of an instrument reaching a target share of the potential")
+    p.add_argument("scenario")
+    p.add_argument("--instrument", required=True, choices=["exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator"])
+    p.add_argument("--target", type=float, default=0.8)
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds (common across levels)")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--upper", type=float, help="first upper level of the search")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_incentives)
 
     p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
     p.set_defaults(func=cmd_doctor)

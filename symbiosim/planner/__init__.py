@@ -23,6 +23,7 @@ def optimise(
     *,
     weights: dict[str, float] | None = None,
     baseline: bool = False,
+    coalition: frozenset[str] | None = None,
     time_limit: float | None = None,
     threads: int | None = None,
     mip_gap: float = DEFAULT_MIP_GAP,
@@ -35,6 +36,8 @@ def optimise(
         objective: cluster_npv (default), value_added, jobs, emissions, weighted.
         weights: key figure -> weight, for ``weighted``.
         baseline: solve the contract's baseline (existing links only, no entry).
+        coalition: only these actors may form new exchanges or enter; the
+            others stay at the baseline (cooperative-game values).
         time_limit: seconds; on reaching it the best plan is returned with
             ``meta["status"] == "time_limit"`` and its gap.
         threads: HiGHS threads.
@@ -51,7 +54,7 @@ def optimise(
         ModelError: when the solver fails or finds no plan in the time limit.
     """
     t0 = time.perf_counter()
-    data = build_model_data(scenario, baseline=baseline)
+    data = build_model_data(scenario, baseline=baseline, coalition=coalition)
     m = build_planner_model(data, objective, weights)
     build_seconds = time.perf_counter() - t0
     if save_lp:
@@ -64,7 +67,8 @@ def optimise(
     if not result.has_solution:
         raise ModelError(f"no plan found ({result.status}) within the time limit of {time_limit} s: raise --time-limit")
     meta: dict[str, Any] = {
-        "source": "baseline" if baseline else "planner",
+        "source": "baseline" if baseline else ("coalition" if coalition is not None else "planner"),
+        "coalition": sorted(coalition) if coalition is not None else None,
         "status": result.status,
         "objective": objective,
         "weights": weights,

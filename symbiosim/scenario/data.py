@@ -135,7 +135,7 @@ class ModelData:
         return limit / self.ppy * max(self.profile_factor.get(profile or "", (1.0,)))
 
 
-def build_model_data(scenario: Scenario, baseline: bool = False) -> ModelData:
+def build_model_data(scenario: Scenario, baseline: bool = False, coalition: frozenset[str] | None = None) -> ModelData:
     """Derive the model hand-off from a validated scenario.
 
     Args:
@@ -143,14 +143,19 @@ def build_model_data(scenario: Scenario, baseline: bool = False) -> ModelData:
         baseline: the no-new-symbiosis variant of the contract: only existing
             links carry flows and no candidate actor enters; actors' own
             candidate processes stay allowed.
+        coalition: only these actors may form new exchanges (both ends of a
+            new arc inside it) and only candidate actors in it may enter;
+            everyone else stays at the baseline. ``frozenset()`` is the baseline.
     """
+    if baseline:
+        coalition = frozenset()
     s = scenario
     ppy = s.settings.periods_per_year
     years = s.settings.years
     rate = s.settings.discount_rate
     pol = s.policies
 
-    actors = {a.id: a for a in s.actors if not (baseline and not a.exists)}
+    actors = {a.id: a for a in s.actors if a.exists or coalition is None or a.id in coalition}
     products = {p.id: p for p in s.products}
     processes = {p.id: p for p in s.processes}
     aps = {(r.actor, r.process): r for r in s.actor_processes if r.actor in actors}
@@ -178,7 +183,7 @@ def build_model_data(scenario: Scenario, baseline: bool = False) -> ModelData:
     }
     storage = {(r.actor, r.product): r for r in s.storage if r.actor in actors}
 
-    arcs, issues = _arcs(s, actors, products, produced_by, consumed_by, purchases, sales, baseline)
+    arcs, issues = _arcs(s, actors, products, produced_by, consumed_by, purchases, sales, coalition)
     if issues:
         raise ScenarioError(issues)
 
@@ -189,7 +194,7 @@ def build_model_data(scenario: Scenario, baseline: bool = False) -> ModelData:
 
     return ModelData(
         scenario=s,
-        baseline=baseline,
+        baseline=coalition is not None and not coalition,
         years=years,
         ppy=ppy,
         periods=years * ppy,
@@ -226,15 +231,15 @@ def _arcs(
     consumed_by: Mapping[AProd, list[tuple[str, float]]],
     purchases: Mapping[AProd, object],
     sales: Mapping[AProd, object],
-    baseline: bool,
+    coalition: frozenset[str] | None,
 ) -> tuple[dict[ArcKey, Arc], list[Issue]]:
     """Every (source, target, product) a flow may use.
 
     needs_link products move only over ``links`` rows. Trucked products may
     move from any actor that can hold them (produces, buys, or has a declared
     link out) to any actor that can use them (consumes, sells, or has a
-    declared link in); other pairs could never carry a useful flow. In the
-    baseline only existing links remain.
+    declared link in); other pairs could never carry a useful flow. With a
+    coalition, new arcs need both ends inside it (the baseline: none).
     """
     link_rows: dict[ArcKey, Link] = {(r.from_, r.to, r.product): r for r in s.links}
     holders: dict[str, set[str]] = defaultdict(set)
@@ -262,7 +267,7 @@ def _arcs(
             continue
         row = link_rows.get(key)
         exists = bool(row and row.exists)
-        if baseline and not exists:
+        if coalition is not None and not exists and not (a in coalition and b in coalition):
             continue
         product = products[p]
         distance = row.distance_km if row and row.distance_km is not None else None

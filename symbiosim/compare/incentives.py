@@ -1,0 +1,188 @@
+"""Incentive mechanisms tested in the simulator, and the least-cost level of one.
+
+Every setting is run with the same seeds as the reference (no new policy), so
+differences are paired. The ruler is the scenario without the new policy:
+taxes and subsidies are transfers, so the share of the potential realised is
+(NPV at the scenario's own prices - baseline) / (optimum - baseline).
+Per setting:
+
+* share of the potential realised (mean and standard deviation over seeds);
+* net public cost = subsidies paid - taxes collected, relative to the
+  reference run (discounted);
+* cost per tonne diverted (disposals in t avoided against the reference) and
+  per t CO2e avoided (public cost / quantity; NaN when nothing is avoided);
+* deadweight: subsidy paid on exchanges (or investments) that happen without it;
+* actors below their stand-alone profit under the same policy (the most over seeds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from symbiosim.accounts import evaluate
+from symbiosim.compare.gap import share_of_potential
+from symbiosim.plan import Plan
+from symbiosim.planner import optimise
+from symbiosim.scenario.schema import Scenario
+from symbiosim.simulator import simulate
+
+INSTRUMENTS = ("exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator")
+
+
+@dataclass
+class Reference:
+    """The no-new-policy world: baseline, optimum and decentralised runs per seed."""
+
+    scenario: Scenario
+    seeds: list[int]
+    baseline: Plan
+    optimum_npv: float
+    baseline_npv: float
+    runs: dict[int, Plan]
+
+    @classmethod
+    def build(cls, scenario: Scenario, seeds: list[int]) -> Reference:
+        baseline = optimise(scenario, baseline=True)
+        optimum = optimise(scenario)
+        runs = {seed: simulate(scenario, seed, baseline=baseline).plan for seed in seeds}
+        return cls(scenario, seeds, baseline, float(optimum.meta["objective_value"]), float(baseline.meta["objective_value"]), runs)
+
+
+def with_instrument(scenario: Scenario, instrument: str, level: float) -> Scenario:
+    if instrument == "facilitator":
+        return scenario
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"unknown instrument {instrument!r}: expected one of {', '.join(INSTRUMENTS)}")
+    return scenario.with_policies(**{instrument: float(level)})
+
+
+def _deadweight(ref: Reference, policy_scenario: Scenario, instrument: str, level: float, plan: Plan, seed: int) -> float:
+    """Subsidy paid on what also happens without the subsidy (same seed)."""
+    data_disc = np.array([(1 + ref.scenario.settings.discount_rate) ** -y for y in range(ref.scenario.settings.years)])
+    without = ref.runs[seed]
+    if instrument == "exchange_subsidy":
+        keys = ["source", "target", "product", "period"]
+        both = plan.flows.merge(without.flows, on=keys, suffixes=("", "_ref"))
+        if both.empty:
+            return 0.0
+        q = np.minimum(both.value, both.value_ref).to_numpy()
+        years = both.period.to_numpy() // ref.scenario.settings.periods_per_year
+        return float((q * level * data_disc[years]).sum())
+    if instrument == "investment_subsidy":
+        common = plan.builds.merge(without.builds, on=["kind", "actor", "process", "target", "product", "year"])
+        if common.empty:
+            return 0.0
+        # investment costs of the common builds at the scenario's own prices, times the subsidy share
+        cost = evaluate(ref.scenario, Plan(**{**without.tables(), "builds": common}, meta={})).actors.investment.sum()
+        return float(cost * level)
+    return 0.0
+
+
+def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str, Any]:
+    """Run every seed under one instrument level; the paired results against the reference."""
+    s = with_instrument(ref.scenario, instrument, level)
+    facilitator = instrument == "facilitator" and level > 0
+    base_p = optimise(s, baseline=True) if s is not ref.scenario else ref.baseline
+    alone = evaluate(s, base_p).actors.set_index("actor").profit
+    shares, costs, diverted, avoided, deadweight, below = [], [], [], [], [], []
+    for seed in ref.seeds:
+        plan = simulate(s, seed, facilitator=facilitator, baseline=base_p).plan
+        ruler = evaluate(ref.scenario, plan).kpis
+        reference = evaluate(ref.scenario, ref.runs[seed]).kpis
+        shares.append(share_of_potential(ref.baseline_npv, ruler["cluster_npv"], ref.optimum_npv))
+        under_policy = evaluate(s, plan)
+        costs.append(under_policy.kpis["public_cost"] - reference["public_cost"])
+        diverted.append(reference.get("disposed_t", 0.0) - ruler.get("disposed_t", 0.0))
+        avoided.append(reference["emissions"] - ruler["emissions"])
+        deadweight.append(_deadweight(ref, s, instrument, level, plan, seed))
+        mine = under_policy.actors.set_index("actor").profit
+        below.append(int((mine < alone - 1e-6 * (1 + alone.abs())).sum()))
+    cost = float(np.mean(costs))
+    return {
+        "instrument": instrument,
+        "level": level,
+        "share_of_potential": float(np.nanmean(shares)) if not all(math.isnan(x) for x in shares) else math.nan,
+        "share_sd": float(np.nanstd(shares)) if len(shares) > 1 else 0.0,
+        "public_cost": cost,
+        "tonnes_diverted": float(np.mean(diverted)),
+        "cost_per_tonne_diverted": cost / np.mean(diverted) if np.mean(diverted) > 1e-9 else math.nan,
+        "co2e_avoided": float(np.mean(avoided)),
+        "cost_per_t_co2e": cost / np.mean(avoided) if np.mean(avoided) > 1e-9 else math.nan,
+        "deadweight": float(np.mean(deadweight)),
+        "actors_below_standalone": int(max(below)),
+        "seeds": list(ref.seeds),
+    }
+
+
+def test_settings(ref: Reference, settings: list[tuple[str, float]]) -> pd.DataFrame:
+    """One row per (instrument, level), paired on the reference's seeds."""
+    return pd.DataFrame([evaluate_setting(ref, instrument, level) for instrument, level in settings])
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def default_upper(scenario: Scenario, instrument: str) -> float:
+    """A first upper level for the search: the largest money figure that instrument could need."""
+    if instrument == "investment_subsidy":
+        return 1.0
+    if instrument == "carbon_price":
+        return 2000.0
+    prices = [r.price for r in scenario.purchases] + [p.disposal_cost or 0.0 for p in scenario.products]
+    return max([1.0, *prices])
+
+
+def least_cost_level(
+    scenario: Scenario,
+    instrument: str,
+    target: float,
+    seeds: list[int],
+    *,
+    upper: float | None = None,
+    iterations: int = 8,
+    ref: Reference | None = None,
+) -> dict[str, Any]:
+    """The smallest level of ``instrument`` whose runs reach ``target`` share of the
+    potential on average with no actor below stand-alone in any seed.
+
+    Bisection over the level with common seeds (assumes the share grows with
+    the level); the upper end doubles (up to 4 times) until it reaches the
+    target. Returns the level, its evaluation and every level tried.
+    """
+    ref = ref or Reference.build(scenario, seeds)
+    tried: list[dict[str, Any]] = []
+
+    def ok(level: float) -> bool:
+        row = evaluate_setting(ref, instrument, level)
+        tried.append(row)
+        share = row["share_of_potential"]
+        return not math.isnan(share) and share >= target - 1e-9 and row["actors_below_standalone"] == 0
+
+    if instrument == "facilitator":
+        reached = ok(1.0)
+        return {"instrument": instrument, "target": target, "reached": reached, "level": 1.0 if reached else None, "result": tried[-1], "tried": tried}
+    hi = upper if upper is not None else default_upper(scenario, instrument)
+    for _ in range(5):
+        if ok(hi):
+            break
+        if instrument == "investment_subsidy":
+            return {"instrument": instrument, "target": target, "reached": False, "level": None, "result": tried[-1], "tried": tried}
+        hi *= 2
+    else:
+        return {"instrument": instrument, "target": target, "reached": False, "level": None, "result": tried[-1], "tried": tried}
+    best = tried[-1]
+    lo = 0.0
+    if ok(lo):
+        return {"instrument": instrument, "target": target, "reached": True, "level": 0.0, "result": tried[-1], "tried": tried}
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        if ok(mid):
+            hi, best = mid, tried[-1]
+        else:
+            lo = mid
+    return {"instrument": instrument, "target": target, "reached": True, "level": hi, "result": best, "tried": tried}
