@@ -21,6 +21,7 @@ demo: setup
 	$(BIN)/symbiosim validate $(SCENARIO)
 	$(BIN)/symbiosim plan $(SCENARIO) --out $(OUT)/plan
 	$(BIN)/symbiosim simulate $(SCENARIO) --seed 1 --out $(OUT)/simulate
+	$(BIN)/symbiosim compare $(SCENARIO) --seed 1 --out $(OUT)/compare
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -109,3 +109,14 @@ def test_allocations_are_efficient_and_rational(raw):
         assert result.transfers.loc[rule].sum() == pytest.approx(0.0, abs=tol)
     share = result.share_of_potential
     assert math.isnan(share) or -1e-6 <= share <= 1 + 1e-3
+
+
+def test_core_check_reports_per_rule():
+    """The 2-firm game: the core is {x_s + x_g = 7000, x >= 0}, never empty;
+    every rule's split (3500, 3500) lies in it."""
+    s = build({**HEAT_LINK, "behaviour": [FRICTIONLESS]})
+    result = compare(s, seed=1, rules=("shapley", "nucleolus"))
+    assert result.core["checked"] and not result.core["empty"]
+    assert result.core["least_subsidy"] == pytest.approx(0.0)
+    assert result.core["in_core"] == {"shapley": True, "nucleolus": True}
+    assert not result.actors.below_standalone_shapley.any()

@@ -56,6 +56,7 @@ class Comparison:
     plans: dict[str, Plan]
     accounts: dict[str, Accounts]
     simulation: SimulationResult
+    core: dict[str, Any]  # empty?, least subsidy that makes it non-empty, per rule: in the core?
 
     def to_json(self) -> dict[str, Any]:
         """The object ``symbiosim compare --json`` prints."""
@@ -68,6 +69,7 @@ class Comparison:
             "actors": [{k: _num(v) for k, v in row.items()} for row in self.actors.to_dict("records")],
             "allocation": {rule: {a: _num(v) for a, v in row.items()} for rule, row in self.transfers.iterrows()},
             "players": self.game.players,
+            "core": {k: _num(v) if not isinstance(v, dict) else v for k, v in self.core.items()},
         }
 
 
@@ -130,4 +132,21 @@ def compare(
     actors["decentralised_loses"] = actors.decentralised_profit < actors.baseline_profit - tol
     actors["coordinated_loses_without_transfers"] = actors.coordinated_profit < actors.baseline_profit - tol
     transfer_table = pd.DataFrame(transfers, index=actors.actor).T
-    return Comparison(seed, kpis, actors, transfer_table, share, game, plans, accounts, sim)
+    for rule in rules:
+        actors[f"below_standalone_{rule}"] = actors[f"coordinated_profit_{rule}"] < actors.baseline_profit - tol
+    return Comparison(seed, kpis, actors, transfer_table, share, game, plans, accounts, sim, core_report(game, shares))
+
+
+def core_report(game: CoalitionGame, shares: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Would a coalition do better alone? Per rule; the least subsidy when the core is empty."""
+    from symbiosim.compare import games
+
+    if not game.players or len(game.players) > games.MAX_ENUMERATION_PLAYERS:
+        return {"checked": False, "reason": f"{len(game.players)} players (limit {games.MAX_ENUMERATION_PLAYERS})"}
+    subsidy = games.least_subsidy_for_core(game.players, game)
+    return {
+        "checked": True,
+        "empty": games.core_is_empty(game.players, game),
+        "least_subsidy": subsidy,
+        "in_core": {rule: games.in_core(game.players, game, alloc, tol=1e-6) for rule, alloc in shares.items()},
+    }
