@@ -144,45 +144,58 @@ def least_cost_level(
     seeds: list[int],
     *,
     upper: float | None = None,
+    grid: int = 8,
     iterations: int = 8,
     ref: Reference | None = None,
 ) -> dict[str, Any]:
     """The smallest level of ``instrument`` whose runs reach ``target`` share of the
     potential on average with no actor below stand-alone in any seed.
 
-    Bisection over the level with common seeds (assumes the share grows with
-    the level); the upper end doubles (up to 4 times) until it reaches the
-    target. Returns the level, its evaluation and every level tried.
+    A coarse grid of ``grid`` levels over (0, upper] finds the first level that
+    works (more is not always better: a large investment subsidy brings in
+    entrants that do not pay for the cluster); bisection between it and the
+    grid level below then refines it. Without a passing level the upper end
+    doubles (up to 3 times; a share such as investment_subsidy stops at 1).
+    All levels use the same seeds. Returns the level, its evaluation and
+    every level tried.
     """
     ref = ref or Reference.build(scenario, seeds)
-    tried: list[dict[str, Any]] = []
+    tried: dict[float, dict[str, Any]] = {}
 
     def ok(level: float) -> bool:
-        row = evaluate_setting(ref, instrument, level)
-        tried.append(row)
+        if level not in tried:
+            tried[level] = evaluate_setting(ref, instrument, level)
+        row = tried[level]
         share = row["share_of_potential"]
         return not math.isnan(share) and share >= target - 1e-9 and row["actors_below_standalone"] == 0
 
+    def answer(level: float | None) -> dict[str, Any]:
+        rows = sorted(tried.values(), key=lambda r: r["level"])
+        result = tried[level] if level is not None else max(rows, key=lambda r: -math.inf if math.isnan(r["share_of_potential"]) else r["share_of_potential"])
+        return {"instrument": instrument, "target": target, "reached": level is not None, "level": level, "result": result, "tried": rows}
+
     if instrument == "facilitator":
-        reached = ok(1.0)
-        return {"instrument": instrument, "target": target, "reached": reached, "level": 1.0 if reached else None, "result": tried[-1], "tried": tried}
+        return answer(1.0 if ok(1.0) else None)
+    if ok(0.0):
+        return answer(0.0)
     hi = upper if upper is not None else default_upper(scenario, instrument)
-    for _ in range(5):
-        if ok(hi):
+    lo = 0.0
+    for _ in range(4):
+        levels = [lo + (hi - lo) * (i + 1) / grid for i in range(grid)]
+        passing = next((x for x in levels if ok(x)), None)
+        if passing is not None:
+            below = max([x for x in [lo, *levels] if x < passing])
+            lo, hi = below, passing
             break
         if instrument == "investment_subsidy":
-            return {"instrument": instrument, "target": target, "reached": False, "level": None, "result": tried[-1], "tried": tried}
-        hi *= 2
+            return answer(None)
+        lo, hi = hi, hi * 2
     else:
-        return {"instrument": instrument, "target": target, "reached": False, "level": None, "result": tried[-1], "tried": tried}
-    best = tried[-1]
-    lo = 0.0
-    if ok(lo):
-        return {"instrument": instrument, "target": target, "reached": True, "level": 0.0, "result": tried[-1], "tried": tried}
+        return answer(None)
     for _ in range(iterations):
         mid = (lo + hi) / 2
         if ok(mid):
-            hi, best = mid, tried[-1]
+            hi = mid
         else:
             lo = mid
-    return {"instrument": instrument, "target": target, "reached": True, "level": hi, "result": best, "tried": tried}
+    return answer(hi)

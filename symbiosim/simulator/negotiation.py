@@ -125,9 +125,9 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         return Deal(False, "receiver makes this subsidised product itself")
     rules_r = {**receiver.use_rules(), **{p: "receive" for p in products if d.exchange_subsidy.get(p, 0.0) > 0}}
 
-    def extras(skip: int | None = None) -> list[Extra]:
+    def extras(until: int, skip: int | None = None) -> list[Extra]:
         return [
-            Extra(p, True, (offers[i] if i != skip else np.zeros(d.periods))[t:end], unit_values[i])
+            Extra(p, True, (offers[i] if i != skip else np.zeros(d.periods))[t:until], np.resize(unit_values[i], until - t))
             for i, (_, p) in enumerate(sources)
         ]
 
@@ -158,7 +158,11 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     best = None
     for procs in options:
         processes = {**receiver.processes, **{k: year for k in procs}}
-        sol = receiver.plan(t, processes=processes, extras=extras(), use_rules=rules_r, end=end)
+        # A new process with fixed production must stay feasible after the contract
+        # (so the firm builds what it needs then): solve to the horizon, value the window.
+        fixed = any(d.actor_processes[(receiver.actor, k)].fixed_activity is not None for k in procs)
+        horizon = d.periods if fixed else end
+        sol = receiver.plan(t, processes=processes, extras=extras(horizon), use_rules=rules_r, end=horizon)
         if not sol.ok:
             continue
         gain = receiver.worth(sol, t, end) - base_value - invest_cost(procs) - link_cost
@@ -170,7 +174,8 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     takes = []
     for taken in sol.extra:
         v = np.zeros(d.periods)
-        v[t:end] = np.where(taken > TOL, taken, 0.0)
+        v[t : t + len(taken)] = np.where(taken > TOL, taken, 0.0)
+        v[end:] = 0.0  # offers end with the contract
         takes.append(v)
     if all(v.sum() <= TOL for v in takes):
         return Deal(False, "receiver has no use for it")
@@ -198,7 +203,8 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         tc_r = receiver.rules.transaction_cost * (1.5 - receiver.trust.get(supplier.actor, 0.5)) * _annuity(disc_r, t, end, d.ppy)
         # the receiver's value of this supplier: with all offers minus without this one
         if len(sources) > 1:
-            alone = receiver.plan(t, processes=processes, extras=extras(skip=i), use_rules=rules_r, end=end)
+            horizon = t + len(sol.per_period)
+            alone = receiver.plan(t, processes=processes, extras=extras(horizon, skip=i), use_rules=rules_r, end=horizon)
             marginal = receiver.worth(sol, t, end) - (receiver.worth(alone, t, end) if alone.ok else base_value)
         else:
             marginal = 0.0  # one supplier: the pair's surplus is the joint surplus
