@@ -236,6 +236,8 @@ def cmd_incentives(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     seeds = list(range(args.seed, args.seed + args.seeds))
+    if args.levels:
+        return _incentive_table(scenario, args, seeds)
     try:
         result = least_cost_level(scenario, args.instrument, args.target, seeds, upper=args.upper)
     except ValueError as exc:
@@ -265,6 +267,31 @@ def cmd_incentives(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         tried.to_csv(out / "levels.csv", index=False)
         figs.cost_figure(tried, out / "cost_vs_share.png")
+    return 0
+
+
+def _incentive_table(scenario: Any, args: argparse.Namespace, seeds: list[int]) -> int:
+    """``--levels``: every instrument level as one paired row (no search)."""
+    from symbiosim.compare.incentives import Reference, test_settings
+    from symbiosim.report import compare_figures as figs
+
+    try:
+        levels = [float(x) for x in args.levels.split(",")]
+    except ValueError:
+        print(f"symbiosim: --levels expects numbers separated by commas, got {args.levels!r}", file=sys.stderr)
+        return 2
+    ref = Reference.build(scenario, seeds)
+    table = test_settings(ref, [(args.instrument, level) for level in levels])
+    if args.json:
+        _print_json({"instrument": args.instrument, "seeds": seeds, "settings": [{k: _finite(v) for k, v in r.items()} for r in table.to_dict("records")]})
+    else:
+        columns = ["level", "share_of_potential", "public_cost", "cost_per_tonne_diverted", "cost_per_t_co2e", "deadweight", "actors_below_standalone"]
+        print(table[columns].to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "settings.csv", index=False)
+        figs.cost_figure(table, out / "cost_vs_share.png")
     return 0
 
 
@@ -332,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (common across levels)")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--upper", type=float, help="first upper level of the search")
+    p.add_argument("--levels", help="evaluate these levels (comma separated) instead of searching")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out")
     p.set_defaults(func=cmd_incentives)

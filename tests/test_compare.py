@@ -120,3 +120,27 @@ def test_core_check_reports_per_rule():
     assert result.core["least_subsidy"] == pytest.approx(0.0)
     assert result.core["in_core"] == {"shapley": True, "nucleolus": True}
     assert not result.actors.below_standalone_shapley.any()
+
+
+def test_side_payments_and_levels_table(tmp_path):
+    """Side payments implement the optimum: share 1, no public money when the core
+    is non-empty; the --levels table gives one paired row per level."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    s = build({**HEAT_LINK, "behaviour": [FRICTIONLESS]})
+    sides = compare(s, seed=1, rules=("shapley",)).side_payments()
+    assert sides["shapley"]["share_of_potential"] == 1.0
+    assert sides["shapley"]["public_cost"] == pytest.approx(0.0)
+    assert sides["shapley"]["transfers_paid"] == pytest.approx(3500)
+    path = tmp_path / "h.yaml"
+    path.write_text(yaml.safe_dump(HURDLE, sort_keys=False))
+    exe = Path(sys.executable).parent / "symbiosim"
+    r = subprocess.run([str(exe), "incentives", str(path), "--instrument", "exchange_subsidy", "--levels", "1,5", "--seeds", "1", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["settings"]
+    assert [row["share_of_potential"] for row in rows] == pytest.approx([0.0, 1.0])

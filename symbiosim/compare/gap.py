@@ -70,7 +70,23 @@ class Comparison:
             "allocation": {rule: {a: _num(v) for a, v in row.items()} for rule, row in self.transfers.iterrows()},
             "players": self.game.players,
             "core": {k: _num(v) if not isinstance(v, dict) else v for k, v in self.core.items()},
+            "side_payments": self.side_payments(),
         }
+
+    def side_payments(self) -> dict[str, dict[str, Any]]:
+        """Side payments as an incentive: the coordinated plan with each rule's transfers.
+        It realises the whole potential; the public pays only what an empty core
+        needs (the least subsidy) and nothing otherwise."""
+        out = {}
+        for rule in self.transfers.index:
+            out[rule] = {
+                "share_of_potential": 1.0 if math.isfinite(self.share_of_potential) else None,
+                "public_cost": _num(float(self.core.get("least_subsidy") or 0.0)),
+                "transfers_paid": _num(float(self.transfers.loc[rule].clip(lower=0).sum())),
+                "actors_below_standalone": int(self.actors[f"below_standalone_{rule}"].sum()),
+                "in_core": self.core.get("in_core", {}).get(rule),
+            }
+        return out
 
 
 def _num(x: Any) -> Any:
