@@ -295,6 +295,18 @@ def _incentive_table(scenario: Any, args: argparse.Namespace, seeds: list[int]) 
     return 0
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from symbiosim.experiments.cli import run_experiment_command
+
+    return run_experiment_command(args)
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from symbiosim.experiments.cli import summarize_command
+
+    return summarize_command(args)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from symbiosim.doctor import run_doctor
 
@@ -363,6 +375,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out")
     p.set_defaults(func=cmd_incentives)
+
+    p = sub.add_parser("experiment", help="Monte Carlo batch: uncertain inputs x policy arms x replications, into DuckDB")
+    p.add_argument("scenario")
+    p.add_argument("--samples", type=int, default=100, help="number of samples of the uncertain inputs (default 100)")
+    p.add_argument("--method", default="lhs", choices=["mc", "lhs"], help="plain Monte Carlo or Latin hypercube (default)")
+    p.add_argument("--arms", help="YAML file 'arms: {name: {instrument: value}}' (default: one arm, none)")
+    p.add_argument("--replications", type=int, default=1, help="simulator runs per sample and arm (default 1)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    where.add_argument("--dask", help="'local' (a LocalCluster) or a scheduler address tcp://host:8786")
+    p.add_argument("--workers", type=int, default=2, help="workers of --dask local (default 2)")
+    p.add_argument("--chunk", type=int, default=2, help="samples per task (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="root seed")
+    p.add_argument("--out", help="DuckDB file (default results/<experiment>.duckdb)")
+    p.add_argument("--name", help="experiment name (default: the scenario's name)")
+    p.add_argument("--parquet", help="also export every table as Parquet into this directory")
+    p.add_argument("--no-reuse", action="store_true", help="rebuild the planner model for every solve")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("summarize", help="per-arm statistics, paired differences, sensitivity and failure boxes of an experiment")
+    p.add_argument("db")
+    p.add_argument("--target", type=float, default=0.8, help="a run fails below this share of the potential (default 0.8)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", help="write summary.json and figures here")
+    p.set_defaults(func=cmd_summarize)
+
+    from symbiosim.decide.cli import add_parsers as add_decide_parsers  # alternatives, pareto, cases, robustness
+
+    add_decide_parsers(sub)
 
     p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
     p.set_defaults(func=cmd_doctor)

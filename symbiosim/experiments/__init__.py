@@ -1,0 +1,1 @@
+"""Monte Carlo experiments: design, runner, analysis (``symbiosim experiment`` / ``summarize``)."""

@@ -1,0 +1,351 @@
+"""Summaries of an experiment database (``symbiosim summarize DB``).
+
+* **Per arm**: mean and 5/50/95 % quantiles of the share of the potential
+  realised, the gap, public cost and emissions, each mean with a bootstrap
+  95 % confidence interval; P(no actor below its stand-alone profit).
+  Replications of one sample are averaged first and the bootstrap resamples
+  *samples* (a cluster bootstrap: replications of a sample share its inputs).
+* **Paired differences**: every arm minus the reference arm (``none`` if
+  present, else the first), per sample and replication with the same seeds,
+  averaged per sample, mean with a bootstrap interval.
+* **Sensitivity** of the gap to the uncertain inputs: first-order indices
+  (share of the gap's variance explained by each input alone) by RBD-FAST
+  (Tarantola et al. 2006; ``SALib.analyze.rbd_fast``), which works on any
+  given sample (MC or LHS), with bootstrap confidence. Sobol needs a
+  Saltelli design and Morris its own trajectories, so neither fits a design
+  drawn for the experiment; SALib's delta measure also works on given
+  samples but took ~8 s per 1,000 samples and input here. Per arm, on the
+  per-sample mean gap; needs at least 20 samples (harmonics M = min(10, (N - 1) // 5)).
+* **When a policy fails**: a run fails when its share of the potential is
+  below ``target`` (default 0.8) or an actor is below stand-alone. PRIM
+  (Friedman & Fisher 1999) peels 5 % of the samples off one side of one
+  input at a time, keeping the peel that most raises the failure rate in
+  the box, until the box holds less than 10 % of the samples; the box with
+  the best density at a support of at least 10 % is reported with its
+  density (failure rate inside), coverage (share of all failures inside) and
+  support. Only inputs the box restricts are listed.
+* **Figures** (``--out DIR``): ``distributions.png`` (share of potential per
+  arm), ``paired_differences.png``, ``sensitivity.png``,
+  ``cost_vs_share.png`` (public cost against share with 95 % intervals).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from symbiosim.store import ResultsStore
+
+METRICS = ("share_of_potential", "gap", "public_cost", "emissions")
+N_BOOT = 1000
+
+
+def load(db: str | Path) -> tuple[dict[str, Any], pd.DataFrame, list[str]]:
+    """(manifest, runs joined with the design sorted by run_id, input columns)."""
+    with ResultsStore(db, read_only=True) as store:
+        manifest = store.read("manifest").iloc[0].to_dict()
+        design = store.read("design")
+        runs = store.read("runs") if store.has("runs") else pd.DataFrame(columns=["run_id", "status"])
+    frame = design.merge(runs, on="run_id", how="left").sort_values("run_id").reset_index(drop=True)
+    inputs = [c for c in design.columns if c.startswith("in_")]
+    return manifest, frame, inputs
+
+
+def _boot_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float, float]:
+    v = values[np.isfinite(values)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    if len(v) == 1:
+        return float(v[0]), math.nan, math.nan
+    idx = rng.integers(0, len(v), size=(n_boot, len(v)))
+    means = v[idx].mean(axis=1)
+    return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(float(x)) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return _num(obj)
+
+
+def per_sample(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """Finished runs of one arm averaged over replications, one row per sample."""
+    ok = frame[(frame.arm == arm) & (frame.status == "ok")].copy()
+    ok["no_actor_below"] = (ok.actors_below_standalone == 0).astype(float)
+    cols = [*METRICS, "no_actor_below"]
+    return ok.groupby("sample_id")[cols].mean()
+
+
+def arm_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, Any]] = {}
+    for arm in dict.fromkeys(frame.arm):
+        rows = frame[frame.arm == arm]
+        ps = per_sample(frame, arm)
+        entry: dict[str, Any] = {
+            "runs": len(rows),
+            "ok": int((rows.status == "ok").sum()),
+            "failed": int((rows.status == "failed").sum()),
+        }
+        ok = rows[rows.status == "ok"]
+        for metric in METRICS:
+            mean, lo, hi = _boot_mean(ps[metric].to_numpy(float), rng)
+            vals = ok[metric].to_numpy(float)
+            vals = vals[np.isfinite(vals)]
+            q = np.quantile(vals, [0.05, 0.5, 0.95]) if len(vals) else [math.nan] * 3
+            entry[metric] = {"mean": mean, "ci_low": lo, "ci_high": hi, "q05": q[0], "q50": q[1], "q95": q[2]}
+        mean, lo, hi = _boot_mean(ps["no_actor_below"].to_numpy(float), rng)
+        entry["p_no_actor_below_standalone"] = {"mean": mean, "ci_low": lo, "ci_high": hi}
+        out[str(arm)] = entry
+    return out
+
+
+def reference_arm(arms: list[str]) -> str:
+    return "none" if "none" in arms else arms[0]
+
+
+def paired_differences(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+    rng = np.random.default_rng(seed + 1)
+    arms = list(dict.fromkeys(frame.arm))
+    ref = reference_arm(arms)
+    ok = frame[frame.status == "ok"]
+    base = ok[ok.arm == ref].set_index(["sample_id", "replication"])
+    out: dict[str, Any] = {"reference": ref, "arms": {}}
+    for arm in arms:
+        if arm == ref:
+            continue
+        mine = ok[ok.arm == arm].set_index(["sample_id", "replication"])
+        both = mine[list(METRICS)].join(base[list(METRICS)], rsuffix="_ref", how="inner")
+        entry: dict[str, Any] = {"pairs": len(both)}
+        for metric in METRICS:
+            diff = (both[metric] - both[f"{metric}_ref"]).groupby(level="sample_id").mean()
+            mean, lo, hi = _boot_mean(diff.to_numpy(float), rng)
+            entry[metric] = {"mean": mean, "ci_low": lo, "ci_high": hi}
+        out["arms"][str(arm)] = entry
+    return out
+
+
+def sensitivity(frame: pd.DataFrame, inputs: list[str], output: str = "gap", seed: int = 0) -> dict[str, Any]:
+    """First-order indices of ``output`` per arm by RBD-FAST on the given sample (SALib)."""
+    from SALib.analyze import rbd_fast
+
+    out: dict[str, Any] = {"method": "SALib RBD-FAST first-order indices (S1) on the given sample", "output": output, "arms": {}}
+    for arm in dict.fromkeys(frame.arm):
+        ok = frame[(frame.arm == arm) & (frame.status == "ok")]
+        ps = ok.groupby("sample_id").agg({output: "mean", **{c: "first" for c in inputs}}).dropna()
+        x, y = ps[inputs].to_numpy(float), ps[output].to_numpy(float)
+        if not inputs or len(y) < 20 or np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
+            out["arms"][str(arm)] = {"skipped": f"{len(y)} samples, output range {float(np.ptp(y)) if len(y) else 0:.3g} (needs >= 20 samples and a varying output)"}
+            continue
+        bounds = [[float(lo), float(hi) if hi > lo else float(lo) + 1e-12] for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True)]
+        problem = {"num_vars": len(inputs), "names": inputs, "bounds": bounds}
+        harmonics = max(1, min(10, (len(y) - 1) // 5))  # RBD-FAST needs 2M < N/2 (its bootstrap halves N)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                res = rbd_fast.analyze(problem, x, y, M=harmonics, num_resamples=100, seed=seed, print_to_console=False)
+        except Exception as exc:  # SALib refuses degenerate samples
+            out["arms"][str(arm)] = {"skipped": f"SALib: {exc}"}
+            continue
+        out["arms"][str(arm)] = {
+            name: {"S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i])} for i, name in enumerate(inputs)
+        }
+    return out
+
+
+def prim_box(x: np.ndarray, fail: np.ndarray, names: list[str], alpha: float = 0.05, min_support: float = 0.1) -> dict[str, Any]:
+    """PRIM peeling: the box of inputs with the highest failure rate at support >= min_support."""
+    n = len(fail)
+    inside = np.ones(n, bool)
+    lo, hi = x.min(axis=0).astype(float), x.max(axis=0).astype(float)
+    best = (float(fail.mean()), inside.copy(), lo.copy(), hi.copy())
+    while inside.sum() / n > min_support:
+        candidates = []
+        for j in range(x.shape[1]):
+            col = x[inside, j]
+            for side in ("low", "high"):
+                cut = np.quantile(col, alpha if side == "low" else 1 - alpha)
+                keep = inside & ((x[:, j] >= cut) if side == "low" else (x[:, j] <= cut))
+                if keep.sum() == inside.sum() or keep.sum() / n < min_support:
+                    continue
+                candidates.append((float(fail[keep].mean()), j, side, cut, keep))
+        if not candidates:
+            break
+        density, j, side, cut, keep = max(candidates, key=lambda c: c[0])
+        inside = keep
+        if side == "low":
+            lo[j] = cut
+        else:
+            hi[j] = cut
+        if density > best[0] + 1e-12:
+            best = (density, inside.copy(), lo.copy(), hi.copy())
+    density, box, blo, bhi = best
+    full_lo, full_hi = x.min(axis=0), x.max(axis=0)
+    limits = {
+        names[j]: {"low": float(blo[j]), "high": float(bhi[j])}
+        for j in range(x.shape[1])
+        if blo[j] > full_lo[j] + 1e-12 or bhi[j] < full_hi[j] - 1e-12
+    }
+    total_fail = fail.sum()
+    return {
+        "box": limits,
+        "density": density,
+        "coverage": float(fail[box].sum() / total_fail) if total_fail else math.nan,
+        "support": float(box.mean()),
+        "failure_rate": float(fail.mean()),
+    }
+
+
+def failure_boxes(frame: pd.DataFrame, inputs: list[str], target: float = 0.8) -> dict[str, Any]:
+    out: dict[str, Any] = {"rule": f"share_of_potential < {target} or an actor below stand-alone", "arms": {}}
+    for arm in dict.fromkeys(frame.arm):
+        ok = frame[(frame.arm == arm) & (frame.status == "ok")]
+        share = ok.share_of_potential.to_numpy(float)
+        fail = ((~np.isfinite(share)) | (share < target) | (ok.actors_below_standalone.to_numpy(float) > 0)).astype(float)
+        if not inputs or len(fail) < 10 or fail.min() == fail.max():
+            out["arms"][str(arm)] = {"failure_rate": float(fail.mean()) if len(fail) else None, "box": {}, "note": "no box: too few runs or all runs alike"}
+            continue
+        out["arms"][str(arm)] = prim_box(ok[inputs].to_numpy(float), fail, inputs)
+    return out
+
+
+def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Everything above as one JSON-ready dict; figures when ``out`` is given."""
+    manifest, frame, inputs = load(db)
+    finished = frame[frame.status.notna()]
+    result = {
+        "experiment": manifest["experiment"],
+        "db": str(db),
+        "runs": len(frame),
+        "finished": len(finished),
+        "failed": int((frame.status == "failed").sum()),
+        "method": manifest["method"],
+        "root_seed": int(manifest["root_seed"]),
+        "arms": arm_summary(finished, seed),
+        "paired": paired_differences(finished, seed),
+        "sensitivity": sensitivity(finished, inputs, seed=seed),
+        "failure_boxes": failure_boxes(finished, inputs, target),
+    }
+    result = _clean(result)
+    if out is not None:
+        d = Path(out)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "summary.json").write_text(json.dumps(result, indent=2, allow_nan=False))
+        figures(finished, result, d)
+    return result
+
+
+def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    arms = list(result["arms"])
+    ok = frame[frame.status == "ok"]
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    data = [ok[ok.arm == a].share_of_potential.dropna().to_numpy() for a in arms]
+    if any(len(d) for d in data):
+        ax.boxplot([d if len(d) else [np.nan] for d in data], tick_labels=arms)
+    ax.set_ylabel("share of potential realised")
+    ax.set_title("Share of the potential per arm")
+    written.append(_save(fig, out / "distributions.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    paired = result["paired"]["arms"]
+    names = list(paired)
+    means = [paired[a]["share_of_potential"]["mean"] or 0.0 for a in names]
+    err = [[max(0.0, (m - (paired[a]["share_of_potential"]["ci_low"] or m))) for a, m in zip(names, means, strict=True)],
+           [max(0.0, ((paired[a]["share_of_potential"]["ci_high"] or m) - m)) for a, m in zip(names, means, strict=True)]]
+    ax.errorbar(range(len(names)), means, yerr=err, fmt="o", capsize=4)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel(f"share of potential minus {result['paired']['reference']}")
+    ax.set_title("Paired arm differences (95 % bootstrap CI)")
+    written.append(_save(fig, out / "paired_differences.png"))
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sens = result["sensitivity"]["arms"]
+    plotted = [(a, v) for a, v in sens.items() if "skipped" not in v]
+    if plotted:
+        width = 0.8 / len(plotted)
+        inputs = list(plotted[0][1])
+        for i, (a, v) in enumerate(plotted):
+            ax.bar(np.arange(len(inputs)) + i * width, [v[n]["S1"] or 0.0 for n in inputs], width, label=a,
+                   yerr=[v[n]["S1_conf"] or 0.0 for n in inputs])
+        ax.set_xticks(np.arange(len(inputs)) + 0.4 - width / 2, [n.removeprefix("in_") for n in inputs], rotation=30, ha="right")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "too few samples for sensitivity indices", ha="center", transform=ax.transAxes)
+    ax.set_ylabel("first-order index (S1) of the gap")
+    ax.set_title("Sensitivity of the gap (SALib RBD-FAST)")
+    written.append(_save(fig, out / "sensitivity.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for a in arms:
+        s, c = result["arms"][a]["share_of_potential"], result["arms"][a]["public_cost"]
+        if s["mean"] is None or c["mean"] is None:
+            continue
+        xerr = [[s["mean"] - (s["ci_low"] if s["ci_low"] is not None else s["mean"])], [(s["ci_high"] if s["ci_high"] is not None else s["mean"]) - s["mean"]]]
+        yerr = [[c["mean"] - (c["ci_low"] if c["ci_low"] is not None else c["mean"])], [(c["ci_high"] if c["ci_high"] is not None else c["mean"]) - c["mean"]]]
+        ax.errorbar([s["mean"]], [c["mean"]], xerr=xerr, yerr=yerr, fmt="o", capsize=4, label=a)
+    ax.set_xlabel("share of potential realised")
+    ax.set_ylabel("public cost (subsidies - taxes)")
+    ax.legend()
+    ax.set_title("Public cost against share of the potential")
+    written.append(_save(fig, out / "cost_vs_share.png"))
+    return written
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A plain-text table of the per-arm summary."""
+    lines = [f"experiment {result['experiment']}: {result['finished']}/{result['runs']} runs finished, {result['failed']} failed"]
+    lines.append(f"{'arm':<14}{'share (95% CI)':>28}{'gap':>16}{'public cost':>16}{'emissions':>14}{'P(none below)':>15}")
+
+    def f(x: Any, spec: str = ",.0f") -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    for arm, e in result["arms"].items():
+        s = e["share_of_potential"]
+        lines.append(
+            f"{arm:<14}{f(s['mean'], '.3f'):>10} [{f(s['ci_low'], '.3f')}, {f(s['ci_high'], '.3f')}]".ljust(42)
+            + f"{f(e['gap']['mean']):>16}{f(e['public_cost']['mean']):>16}{f(e['emissions']['mean']):>14}"
+            + f"{f(e['p_no_actor_below_standalone']['mean'], '.2f'):>15}"
+        )
+    ref = result["paired"]["reference"]
+    for arm, e in result["paired"]["arms"].items():
+        s = e["share_of_potential"]
+        lines.append(f"{arm} - {ref}: share {f(s['mean'], '+.3f')} [{f(s['ci_low'], '+.3f')}, {f(s['ci_high'], '+.3f')}], "
+                     f"public cost {f(e['public_cost']['mean'], '+,.0f')}")
+    for arm, box in result["failure_boxes"]["arms"].items():
+        if box.get("box"):
+            limits = ", ".join(f"{k.removeprefix('in_')} in [{v['low']:.3g}, {v['high']:.3g}]" for k, v in box["box"].items())
+            lines.append(f"{arm} fails most when {limits} (failure rate {box['density']:.2f}, coverage {box['coverage']:.2f})")
+    return "\n".join(lines)

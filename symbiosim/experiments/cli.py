@@ -1,0 +1,86 @@
+"""The ``experiment`` and ``summarize`` commands (called from ``symbiosim.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from symbiosim.experiments.design import load_arms
+from symbiosim.experiments.runner import Experiment, default_db, run_experiment
+
+
+def _progress(done: int, failed: int, total: int, elapsed: float) -> None:
+    rate = done / elapsed if elapsed > 0 else 0.0
+    left = total - done
+    eta = f"{left / rate:,.0f}s" if rate > 0 and left else ("0s" if not left else "?")
+    end = "\n" if done >= total else ""
+    print(f"\rruns {done}/{total}  failed {failed}  {rate:.2f} runs/s  ETA {eta}   ", end=end, file=sys.stderr, flush=True)
+
+
+def run_experiment_command(args: argparse.Namespace) -> int:
+    from symbiosim.experiments.analysis import arm_summary, load
+    from symbiosim.scenario import load_scenario
+    from symbiosim.store import ResultsStore
+
+    try:
+        arms = load_arms(args.arms)
+    except (ValueError, OSError) as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
+    if args.samples < 1 or args.replications < 1 or args.jobs < 1:
+        print("symbiosim: --samples, --replications and --jobs must be at least 1", file=sys.stderr)
+        return 2
+    scenario = load_scenario(args.scenario)
+    exp = Experiment(
+        scenario,
+        args.samples,
+        method=args.method,
+        arms=arms,
+        replications=args.replications,
+        seed=args.seed,
+        name=args.name or scenario.settings.name,
+        scenario_path=str(args.scenario),
+    )
+    db = Path(args.out) if args.out else default_db(exp)
+    jobs = args.workers if args.dask == "local" else args.jobs
+    try:
+        report = run_experiment(exp, db, jobs=jobs, dask=args.dask, chunk=args.chunk, reuse=not args.no_reuse, progress=_progress)
+    except ValueError as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
+    if args.parquet:
+        with ResultsStore(db) as store:
+            store.export_parquet(args.parquet)
+    _, frame, _ = load(db)
+    summary = arm_summary(frame[frame.status.notna()], seed=args.seed)
+    if args.json:
+        from symbiosim.experiments.analysis import _clean
+
+        print(json.dumps(_clean({"experiment": report.experiment, "runs": report.runs, "failed": report.failed, "db": str(db), "summary": summary}), allow_nan=False))
+    else:
+        print(f"experiment {report.experiment}: {report.runs} runs ({report.skipped} already done, {report.ran} run now), "
+              f"{report.failed} failed, {report.seconds:.1f} s -> {db}")
+        for arm, e in summary.items():
+            s = e["share_of_potential"]
+            print(f"  {arm:<14} share of potential {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]  "
+                  f"P(no actor below stand-alone) {e['p_no_actor_below_standalone']['mean']:.2f}")
+        print(f"  details: symbiosim summarize {db}")
+    return 0
+
+
+def summarize_command(args: argparse.Namespace) -> int:
+    from symbiosim.experiments.analysis import format_summary, summarize
+
+    if not Path(args.db).exists():
+        print(f"symbiosim: no such database {args.db}", file=sys.stderr)
+        return 2
+    result = summarize(args.db, target=args.target, out=args.out)
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+    else:
+        print(format_summary(result))
+        if args.out:
+            print(f"summary.json and figures in {args.out}")
+    return 0

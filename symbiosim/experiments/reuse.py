@@ -1,0 +1,133 @@
+"""Re-solve the planner across samples without rebuilding it.
+
+Most uncertain inputs are money (prices, costs, the discount rate): they move
+only the coefficients of the key figures, not the model's structure. A
+``ReusablePlanner`` keeps one built Pyomo model and its persistent HiGHS
+solver per (arm structure, baseline flag). For a new sample it derives the
+new ``ModelData`` and compares its *structure signature* (index sets,
+capacities, limits, fixed activities, profiles, which products carry an
+exchange subsidy, storage capacities, year/period counts, the subsidy
+safeguard bounds' inputs) with the held model's. If equal, only the key-figure
+expressions and the objective are rebuilt (``add_key_figures``,
+``add_objective``) and the same persistent solver re-solves: Pyomo sends
+HiGHS the new objective instead of the whole model. If anything structural
+changed (a capacity or limit is uncertain, an arm changes which products are
+subsidised), the model is rebuilt from scratch, so results never depend on
+whether reuse happened (tested: the same plan either way).
+
+``benchmarks/run_experiments.py`` measures re-solve against rebuild.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from symbiosim.errors import ModelError
+from symbiosim.plan import Plan
+from symbiosim.planner import _raise_diagnosis
+from symbiosim.planner.build import add_key_figures, add_objective, build_planner_model
+from symbiosim.planner.extract import extract_plan
+from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, solve_model
+from symbiosim.scenario.data import ModelData, build_model_data
+from symbiosim.scenario.schema import Scenario
+
+# Columns that only enter the key figures (the objective), never a constraint.
+_MONEY = {
+    "actors": ("entry_cost", "fixed_cost"),
+    "actor_processes": ("variable_cost", "fixed_cost", "build_cost", "emissions_per_unit", "value_added_per_unit", "jobs_per_unit"),
+    "arcs": ("unit_cost", "fixed_cost", "build_cost", "price"),
+    "products": ("disposal_cost", "disposal_emissions"),
+}
+
+
+def _strip(row: Any, drop: tuple[str, ...]) -> Any:
+    if hasattr(row, "model_dump"):
+        d = row.model_dump()
+    elif hasattr(row, "__dataclass_fields__"):
+        d = {f: getattr(row, f) for f in row.__dataclass_fields__}
+    else:
+        return repr(row)
+    return tuple(sorted((k, repr(v)) for k, v in d.items() if k not in drop))
+
+
+def structure_signature(data: ModelData) -> str:
+    """Everything of ``data`` that shapes the model's variables and constraints."""
+    parts: list[Any] = [
+        data.baseline,
+        data.years,
+        data.ppy,
+        sorted((k, _strip(v, _MONEY["actors"])) for k, v in data.actors.items()),
+        sorted((k, _strip(v, _MONEY["products"]), k in data.disposal_cost) for k, v in data.products.items()),
+        sorted((k, _strip(v, ())) for k, v in data.processes.items()),
+        sorted((k, _strip(v, _MONEY["actor_processes"])) for k, v in data.actor_processes.items()),
+        sorted((k, _strip(v, _MONEY["arcs"])) for k, v in data.arcs.items()),
+        sorted(data.purchase_limit.items(), key=repr),
+        sorted(data.sale_limit.items(), key=repr),
+        sorted(data.storage_capacity.items()),
+        sorted(p for p, v in data.exchange_subsidy.items() if v),
+        data.balance_keys,
+        sorted((k, v) for k, v in data.profile_factor.items()),
+        sorted((("buy", r.actor, r.product), r.profile) for r in data.scenario.purchases)
+        + sorted((("sell", r.actor, r.product), r.profile) for r in data.scenario.sales),
+    ]
+    return repr(parts)
+
+
+class ReusablePlanner:
+    """Solve many scenarios of one structure with one model and one persistent HiGHS.
+
+    ``solve(scenario, baseline)`` returns the same ``Plan`` as ``optimise``
+    (cluster NPV objective); ``stats`` counts reuses and rebuilds.
+    """
+
+    def __init__(self, objective: str = "cluster_npv", mip_gap: float = DEFAULT_MIP_GAP, reuse: bool = True) -> None:
+        self.objective = objective
+        self.mip_gap = mip_gap
+        self.reuse = reuse
+        self._held: dict[bool, tuple[str, Any, Any]] = {}  # baseline -> (signature, model, solver)
+        self.stats = {"reused": 0, "rebuilt": 0}
+
+    def solve(self, scenario: Scenario, baseline: bool = False) -> Plan:
+        t0 = time.perf_counter()
+        data = build_model_data(scenario, baseline=baseline)
+        sig = structure_signature(data)
+        held = self._held.get(baseline)
+        if self.reuse and held is not None and held[0] == sig:
+            _, m, solver = held
+            m.del_component(m.objective)
+            add_key_figures(m, data)
+            add_objective(m, self.objective, None)
+            self.stats["reused"] += 1
+        else:
+            m = build_planner_model(data, self.objective)
+            solver = make_solver()
+            self._held[baseline] = (sig, m, solver)
+            self.stats["rebuilt"] += 1
+        build_seconds = time.perf_counter() - t0
+        # one HiGHS thread per worker: the pool provides the parallelism (and results
+        # do not depend on the number of jobs)
+        result = solve_model(m, mip_gap=self.mip_gap, solver=solver, threads=1)
+        if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded") or (
+            result.status == "error" and not result.has_solution
+        ):
+            self._held.pop(baseline, None)  # never reuse a model in an unknown state
+            _raise_diagnosis(data, result.status, self.objective, None)
+        if not result.has_solution:
+            self._held.pop(baseline, None)
+            raise ModelError(f"no plan found ({result.status})")
+        meta: dict[str, Any] = {
+            "source": "baseline" if baseline else "planner",
+            "coalition": None,
+            "status": result.status,
+            "objective": self.objective,
+            "weights": None,
+            "objective_value": result.objective_value,
+            "bound": result.bound,
+            "gap": result.gap,
+            "build_seconds": build_seconds,
+            "solve_seconds": result.seconds,
+            "notes": list(m.data_notes),
+            "scenario": scenario.settings.name,
+        }
+        return extract_plan(m, data, meta)

@@ -1,0 +1,362 @@
+"""Run an experiment's design and stream the results into a DuckDB store.
+
+Per sample (in the task that holds it): the sample is applied to the scenario
+(``design.apply_sample``), and the reference world (the sampled scenario with
+its own policies, no arm) gets its baseline and coordinated optimum: the
+*ruler*, as in ``compare/incentives.py`` (taxes and subsidies are transfers,
+so every arm is valued at the scenario's own prices). Per sample and arm: the
+arm's baseline (the firms' stand-alone plans under the arm's policies; the
+reference baseline when the arm adds no policy). Per run (replication): the
+simulator with the run's seed, then the figures:
+
+* ``share_of_potential`` = (decentralised - baseline) / (optimum - baseline),
+  cluster NPV at the ruler; ``gap`` = optimum - decentralised (money);
+* ``public_cost`` = subsidies paid - taxes collected under the arm (absolute;
+  paired arm differences against ``none`` give the cost of a policy);
+* ``emissions`` of the decentralised run; ``actors_below_standalone`` = actors
+  whose profit under the arm is below their stand-alone profit under the arm.
+
+Tables (tidy; one file per experiment):
+
+* ``manifest`` one row: experiment, scenario path and hash (sha256 of the
+  validated scenario), package version, root seed, method, samples,
+  replications, arms and inputs (JSON), created / updated timestamps;
+* ``design`` one row per run (see ``design.py``);
+* ``kpis`` run_id, source (baseline | decentralised | optimum), kpi, value;
+* ``actors`` run_id, actor, standalone, decentralised, coordinated profit,
+  below_standalone;
+* ``runs`` run_id, status (ok | failed), error, figures above, seconds.
+
+A run's rows are written ``kpis`` and ``actors`` first, ``runs`` last: a run
+is finished when it has a ``runs`` row. Starting the same command again
+deletes rows of unfinished runs and runs only those (failed runs count as
+finished: they are deterministic; delete their ``runs`` rows to retry).
+Results arrive per task and are appended at once, so memory stays flat in N.
+
+Parallelism: the design is cut into tasks of ``chunk`` samples (all their
+arms and replications); tasks go to a local process pool (``jobs``) or to a
+Dask cluster. Each task starts with a fresh ``ReusablePlanner`` and runs its
+samples in order, so every task computes the same numbers wherever it runs:
+the database is the same for ``jobs=1``, ``jobs=2`` and Dask (row order
+aside; read sorted by ``run_id``). Only ``seconds`` and timestamps differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from symbiosim.accounts import evaluate
+from symbiosim.compare.gap import share_of_potential
+from symbiosim.experiments.design import apply_sample, input_columns, make_design, with_arm
+from symbiosim.experiments.reuse import ReusablePlanner
+from symbiosim.scenario.schema import Scenario
+from symbiosim.simulator import simulate
+from symbiosim.store import ResultsStore
+
+SOURCES = ("baseline", "decentralised", "optimum")
+FIGURES = ("share_of_potential", "gap", "public_cost", "emissions", "cluster_npv", "actors_below_standalone")
+
+Progress = Callable[[int, int, int, float], None]  # done, failed, total, elapsed seconds
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    return hashlib.sha256(scenario.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def _error(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" ({Path(frame.filename).name}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"[:2000]
+
+
+def _run_row(run_id: int, status: str, error: str, seconds: float, figures: Mapping[str, float] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"run_id": int(run_id), "status": status, "error": error}
+    for name in FIGURES:
+        row[name] = float((figures or {}).get(name, math.nan))
+    row["seconds"] = float(seconds)
+    return row
+
+
+def run_chunk(
+    scenario: Scenario,
+    rows: list[dict[str, Any]],
+    arms: Mapping[str, Mapping[str, Any]],
+    reuse: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Run design rows (whole samples, in order) and return their ``kpis``, ``actors`` and ``runs`` rows.
+
+    Every exception inside a sample or run is caught and recorded as a
+    failed run; ``BaseException`` (interrupts) passes through.
+    """
+    planners: dict[str, ReusablePlanner] = {}
+
+    def planner(key: str) -> ReusablePlanner:
+        return planners.setdefault(key, ReusablePlanner(reuse=reuse))
+
+    names = input_columns(list(scenario.uncertainty))
+    kpi_rows: list[dict[str, Any]] = []
+    actor_rows: list[dict[str, Any]] = []
+    run_rows: list[dict[str, Any]] = []
+    by_sample: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_sample.setdefault(int(r["sample_id"]), []).append(r)
+
+    for sample_rows in by_sample.values():
+        t0 = time.perf_counter()
+        try:
+            s = apply_sample(scenario, {n: sample_rows[0][n] for n in names})
+            ref_base = planner("").solve(s, baseline=True)
+            ref_opt = planner("").solve(s, baseline=False)
+            ruler_base = evaluate(s, ref_base)
+            ruler_opt = evaluate(s, ref_opt)
+        except Exception as exc:
+            err = _error(exc)
+            run_rows += [_run_row(r["run_id"], "failed", f"sample: {err}", time.perf_counter() - t0) for r in sample_rows]
+            continue
+        by_arm: dict[str, list[dict[str, Any]]] = {}
+        for r in sample_rows:
+            by_arm.setdefault(str(r["arm"]), []).append(r)
+        for arm, arm_rows in by_arm.items():
+            t1 = time.perf_counter()
+            try:
+                sa, facilitator = with_arm(s, arms[arm])
+                arm_base = ref_base if sa is s else planner(arm).solve(sa, baseline=True)
+                alone = evaluate(sa, arm_base).actors.set_index("actor").profit
+            except Exception as exc:
+                err = _error(exc)
+                run_rows += [_run_row(r["run_id"], "failed", f"arm: {err}", time.perf_counter() - t1) for r in arm_rows]
+                continue
+            for r in arm_rows:
+                t2 = time.perf_counter()
+                run_id = int(r["run_id"])
+                try:
+                    plan = simulate(sa, int(r["seed"]), facilitator=facilitator, baseline=arm_base).plan
+                    ruler = evaluate(s, plan)
+                    mine = evaluate(sa, plan)
+                    b, d, o = (acc.kpis["cluster_npv"] for acc in (ruler_base, ruler, ruler_opt))
+                    profit = mine.actors.set_index("actor").profit
+                    coordinated = ruler_opt.actors.set_index("actor").profit
+                    below = profit < alone.reindex(profit.index) - 1e-6 * (1 + alone.reindex(profit.index).abs())
+                    figures = {
+                        "share_of_potential": share_of_potential(b, d, o),
+                        "gap": o - d,
+                        "public_cost": mine.kpis["public_cost"],
+                        "emissions": ruler.kpis["emissions"],
+                        "cluster_npv": d,
+                        "actors_below_standalone": float(below.sum()),
+                    }
+                    kr = []
+                    for source, acc in zip(SOURCES, (ruler_base, ruler, ruler_opt), strict=True):
+                        kr += [{"run_id": run_id, "source": source, "kpi": k, "value": float(v)} for k, v in acc.kpis.items()]
+                    ar = [
+                        {
+                            "run_id": run_id,
+                            "actor": str(a),
+                            "standalone": float(alone.get(a, math.nan)),
+                            "decentralised": float(profit[a]),
+                            "coordinated": float(coordinated.get(a, math.nan)),
+                            "below_standalone": bool(below[a]),
+                        }
+                        for a in profit.index
+                    ]
+                except Exception as exc:
+                    run_rows.append(_run_row(run_id, "failed", _error(exc), time.perf_counter() - t2))
+                    continue
+                kpi_rows += kr
+                actor_rows += ar
+                run_rows.append(_run_row(run_id, "ok", "", time.perf_counter() - t2, figures))
+    return {"kpis": pd.DataFrame(kpi_rows), "actors": pd.DataFrame(actor_rows), "runs": pd.DataFrame(run_rows)}
+
+
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Experiment:
+    """What was asked for; the manifest and the design follow from it."""
+
+    scenario: Scenario
+    samples: int
+    method: str = "lhs"
+    arms: dict[str, dict[str, Any]] = field(default_factory=lambda: {"none": {}})
+    replications: int = 1
+    seed: int = 0
+    name: str = ""
+    scenario_path: str = ""
+
+    def manifest(self) -> dict[str, Any]:
+        from symbiosim import __version__
+
+        rows = list(self.scenario.uncertainty)
+        inputs = [
+            {"column": c, **u.model_dump(by_alias=True, exclude_none=True)} for c, u in zip(input_columns(rows), rows, strict=True)
+        ]
+        return {
+            "experiment": self.name or self.scenario.settings.name,
+            "scenario": self.scenario_path,
+            "scenario_hash": scenario_hash(self.scenario),
+            "version": __version__,
+            "root_seed": int(self.seed),
+            "method": self.method,
+            "samples": int(self.samples),
+            "replications": int(self.replications),
+            "arms": json.dumps(self.arms, sort_keys=True),
+            "inputs": json.dumps(inputs, sort_keys=True),
+        }
+
+
+_IDENTITY = ("scenario_hash", "root_seed", "method", "samples", "replications", "arms")
+
+
+@dataclass
+class RunReport:
+    experiment: str
+    db: Path
+    runs: int
+    failed: int
+    skipped: int
+    ran: int
+    seconds: float
+
+
+def _chunks(design: pd.DataFrame, todo: set[int], chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """Rows still to run, in tasks of ``chunk`` whole samples (fixed by sample id, not by what is left)."""
+    pending = design[design.run_id.isin(todo)]
+    for _, group in pending.groupby(pending.sample_id // chunk, sort=True):
+        yield group.to_dict("records")
+
+
+def _prepare(store: ResultsStore, exp: Experiment) -> tuple[pd.DataFrame, set[int]]:
+    """Create or check the manifest and design; the run ids still to run."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    manifest = exp.manifest()
+    if store.has("manifest"):
+        old = store.read("manifest").iloc[0].to_dict()
+        diff = [k for k in _IDENTITY if str(old.get(k)) != str(manifest[k])]
+        if diff:
+            raise ValueError(
+                f"{store.path} holds a different experiment ({', '.join(diff)} differ): use another --out or delete the file"
+            )
+        store.replace("manifest", pd.DataFrame([{**old, "updated": now}]))
+        design = store.read("design").sort_values("run_id").reset_index(drop=True)
+    else:
+        design = make_design(exp.scenario, exp.samples, method=exp.method, arms=exp.arms, replications=exp.replications, seed=exp.seed)
+        store.replace("design", design)
+        store.replace("manifest", pd.DataFrame([{**manifest, "created": now, "updated": now}]))
+    done = set(store.read("runs").run_id.astype(int)) if store.has("runs") else set()
+    # rows of runs that never got their ``runs`` row (interrupted mid-write): remove, they run again
+    for table in ("kpis", "actors"):
+        if store.has(table):
+            if done:
+                store.con.execute(f"delete from {table} where run_id not in (select run_id from runs)")
+            else:
+                store.con.execute(f"delete from {table}")
+    return design, set(design.run_id.astype(int)) - done
+
+
+def _write(store: ResultsStore, result: Mapping[str, pd.DataFrame]) -> tuple[int, int]:
+    for table in ("kpis", "actors", "runs"):
+        store.append(table, result[table])
+    runs = result["runs"]
+    return len(runs), int((runs.status != "ok").sum()) if not runs.empty else 0
+
+
+def default_db(exp: Experiment) -> Path:
+    return Path("results") / f"{exp.name or exp.scenario.settings.name}.duckdb"
+
+
+def run_experiment(
+    exp: Experiment,
+    db: str | Path | None = None,
+    *,
+    jobs: int = 1,
+    dask: str | None = None,
+    chunk: int = 2,
+    reuse: bool = True,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Run (or resume) an experiment into ``db``; see the module docstring."""
+    path = Path(db) if db is not None else default_db(exp)
+    start = time.perf_counter()
+    with ResultsStore(path) as store:
+        design, todo = _prepare(store, exp)
+        total = len(design)
+        done = total - len(todo)
+        failed = int((store.read("runs").status != "ok").sum()) if store.has("runs") else 0
+        skipped = done
+        tasks = _chunks(design, todo, max(1, chunk))
+
+        def tick(result: Mapping[str, pd.DataFrame]) -> None:
+            nonlocal done, failed
+            n, f = _write(store, result)
+            done, failed = done + n, failed + f
+            if progress:
+                progress(done, failed, total, time.perf_counter() - start)
+
+        if progress:
+            progress(done, failed, total, 0.0)
+        if dask:
+            _run_dask(exp, tasks, dask, jobs, reuse, tick)
+        elif jobs > 1:
+            _run_pool(exp, tasks, jobs, reuse, tick)
+        else:
+            for rows in tasks:
+                tick(run_chunk(exp.scenario, rows, exp.arms, reuse))
+        store.con.execute("checkpoint")
+    return RunReport(exp.name or exp.scenario.settings.name, path, total, failed, skipped, done - skipped, time.perf_counter() - start)
+
+
+def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    ctx = mp.get_context("spawn")  # no inherited DuckDB handle or solver state
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        inflight: set[Future[Any]] = set()
+        for rows in tasks:
+            inflight.add(pool.submit(run_chunk, exp.scenario, rows, exp.arms, reuse))
+            if len(inflight) >= 2 * jobs:  # bounded: memory does not grow with N
+                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    tick(fut.result())
+        for fut in inflight:
+            tick(fut.result())
+
+
+def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: str, jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        scenario = client.scatter(exp.scenario, broadcast=True)
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        queue = as_completed()
+        n = 0
+        for rows in tasks:
+            queue.add(client.submit(run_chunk, scenario, rows, exp.arms, reuse, pure=False))
+            n += 1
+            if n >= 2 * workers:
+                tick(next(queue).result())
+                n -= 1
+        for fut in queue:
+            tick(fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

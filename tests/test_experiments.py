@@ -1,0 +1,263 @@
+"""Experiments: design, runner (resume, failures, parallel), summary, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from symbiosim.experiments import runner as runner_mod
+from symbiosim.experiments.analysis import prim_box, summarize
+from symbiosim.experiments.design import apply_sample, load_arms, make_design, validate_arms
+from symbiosim.experiments.reuse import ReusablePlanner
+from symbiosim.experiments.runner import Experiment, run_experiment
+from symbiosim.planner import optimise
+from symbiosim.store import ResultsStore
+from tests.tiny import HEAT_LINK, build
+
+UNCERTAINTY = [
+    {"target": "purchases[product=gas].price", "dist": "uniform", "low": 0.5, "high": 1.5},
+    {"target": "links[to=greenhouse].build_cost", "dist": "triangular", "low": 0.5, "mode": 1.0, "high": 5.0},
+    {"target": "settings.discount_rate", "dist": "uniform", "low": 0.0, "high": 0.1, "as": "value"},
+]
+ARMS = {"none": {}, "subsidy": {"exchange_subsidy": 20}, "tax": {"virgin_tax": 30}}
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return build(HEAT_LINK, uncertainty=UNCERTAINTY)
+
+
+def _tables(path) -> dict[str, pd.DataFrame]:
+    """Every table sorted by its keys, without timings and timestamps."""
+    out = {}
+    with ResultsStore(path, read_only=True) as store:
+        for t in store.tables():
+            df = store.read(t).drop(columns=["seconds", "created", "updated"], errors="ignore")
+            keys = [c for c in ("run_id", "source", "kpi", "actor") if c in df.columns]
+            out[t] = df.sort_values(keys).reset_index(drop=True) if keys else df
+    return out
+
+
+def _same(a, b) -> None:
+    ta, tb = _tables(a), _tables(b)
+    assert ta.keys() == tb.keys()
+    for t in ta:
+        pd.testing.assert_frame_equal(ta[t], tb[t], check_dtype=False)
+
+
+# ---- design -------------------------------------------------------------
+
+
+def test_lhs_marginals_are_stratified(scenario):
+    n = 40
+    d = make_design(scenario, n, method="lhs", seed=3)
+    gas = d.in_purchases_product_gas_price.to_numpy()
+    strata = np.floor((gas - 0.5) / 1.0 * n).astype(int)  # uniform(0.5, 1.5): one sample per 1/n stratum
+    assert sorted(strata) == list(range(n))
+    rate = d.in_settings_discount_rate.to_numpy()
+    assert sorted(np.floor(rate / 0.1 * n).astype(int)) == list(range(n))
+    mc = make_design(scenario, n, method="mc", seed=3)
+    assert len(set(np.floor((mc.in_purchases_product_gas_price - 0.5) * n).astype(int))) < n  # plain MC clumps
+
+
+def test_paired_design_reuses_seeds_across_arms(scenario):
+    d = make_design(scenario, 5, arms=ARMS, replications=3, seed=7)
+    assert len(d) == 5 * 3 * 3 and d.run_id.tolist() == list(range(45))
+    per = d.pivot_table(index=["sample_id", "replication"], columns="arm", values="seed")
+    assert (per.nunique(axis=1) == 1).all()  # same seed in every arm
+    assert per["none"].nunique() == 15  # distinct across samples and replications
+    inputs = d.groupby("sample_id").in_purchases_product_gas_price.nunique()
+    assert (inputs == 1).all()
+    pd.testing.assert_frame_equal(d, make_design(scenario, 5, arms=ARMS, replications=3, seed=7))
+    assert not make_design(scenario, 5, arms=ARMS, replications=3, seed=8).seed.equals(d.seed)
+
+
+def test_apply_sample_factor_and_value(scenario):
+    s = apply_sample(
+        scenario,
+        {"in_purchases_product_gas_price": 2.0, "in_links_to_greenhouse_build_cost": 0.5, "in_settings_discount_rate": 0.05},
+    )
+    assert s.purchases[0].price == 100.0  # 50 x 2
+    assert s.links[0].build_cost == 500.0
+    assert s.settings.discount_rate == 0.05
+    assert scenario.purchases[0].price == 50.0  # input untouched
+
+
+def test_arms_are_validated(tmp_path):
+    path = tmp_path / "arms.yaml"
+    path.write_text("arms:\n  none: {}\n  sub: {exchange_subsidy: 50}\n  fac: {facilitator: true}\n")
+    assert load_arms(path) == {"none": {}, "sub": {"exchange_subsidy": 50}, "fac": {"facilitator": True}}
+    with pytest.raises(ValueError, match="unknown instrument"):
+        validate_arms({"x": {"bribe": 1}})
+    with pytest.raises(ValueError, match="arm y.exchange_subsidy"):
+        validate_arms({"y": {"exchange_subsidy": "lots"}})
+    with pytest.raises(ValueError, match="share between 0 and 1"):
+        validate_arms({"z": {"investment_subsidy": 2}})
+    assert load_arms(None) == {"none": {}}
+
+
+def test_reuse_gives_the_same_plans_as_rebuilding(scenario):
+    planner = ReusablePlanner()
+    design = make_design(scenario, 4, seed=1)
+    for row in design.to_dict("records"):
+        s = apply_sample(scenario, row)
+        for baseline in (True, False):
+            got = planner.solve(s, baseline=baseline).meta["objective_value"]
+            assert got == pytest.approx(optimise(s, baseline=baseline).meta["objective_value"], rel=1e-9, abs=1e-6)
+    assert planner.stats["reused"] == 6 and planner.stats["rebuilt"] == 2
+
+
+# ---- runner -------------------------------------------------------------
+
+
+def _exp(scenario, samples=3, **kw):
+    return Experiment(scenario, samples, arms=kw.pop("arms", ARMS), replications=kw.pop("replications", 2), seed=kw.pop("seed", 5), **kw)
+
+
+def test_same_seed_gives_identical_database(scenario, tmp_path):
+    a = run_experiment(_exp(scenario), tmp_path / "a.duckdb")
+    run_experiment(_exp(scenario), tmp_path / "b.duckdb")
+    assert a.runs == 18 and a.failed == 0
+    _same(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
+    with ResultsStore(tmp_path / "a.duckdb", read_only=True) as store:
+        assert set(store.tables()) == {"actors", "design", "kpis", "manifest", "runs"}
+        runs = store.read("runs")
+        assert set(store.read("kpis").source) == {"baseline", "decentralised", "optimum"}
+        m = store.read("manifest").iloc[0]
+        assert m.root_seed == 5 and m.method == "lhs" and json.loads(m.arms) == ARMS and len(m.scenario_hash) == 64
+    assert (runs.status == "ok").all()
+    assert np.allclose(runs.gap, runs.gap.iloc[0] * 0 + runs.gap)  # finite numbers
+    files = ResultsStore(tmp_path / "a.duckdb").export_parquet(tmp_path / "pq")
+    assert {f.stem for f in files} == {"actors", "design", "kpis", "manifest", "runs"}
+
+
+def test_resume_after_a_kill_skips_finished_runs(scenario, tmp_path, monkeypatch):
+    real = runner_mod.simulate
+    calls = {"n": 0}
+
+    def dies_part_way(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 14:
+            raise KeyboardInterrupt  # like a kill: not caught as a failed run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_mod, "simulate", dies_part_way)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_exp(scenario), tmp_path / "r.duckdb", chunk=1)
+    with ResultsStore(tmp_path / "r.duckdb", read_only=True) as store:
+        finished = len(store.read("runs"))
+    assert 0 < finished < 18
+    monkeypatch.setattr(runner_mod, "simulate", real)
+    counted = {"n": 0}
+
+    def counting(*args, **kwargs):
+        counted["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_mod, "simulate", counting)
+    report = run_experiment(_exp(scenario), tmp_path / "r.duckdb", chunk=1)
+    assert report.skipped == finished and report.ran == 18 - finished and counted["n"] == 18 - finished
+    run_experiment(_exp(scenario), tmp_path / "clean.duckdb", chunk=1)
+    _same(tmp_path / "r.duckdb", tmp_path / "clean.duckdb")  # nothing lost or duplicated
+    again = run_experiment(_exp(scenario), tmp_path / "r.duckdb", chunk=1)
+    assert again.ran == 0
+
+
+def test_a_different_experiment_is_refused(scenario, tmp_path):
+    run_experiment(_exp(scenario, samples=1, replications=1), tmp_path / "d.duckdb")
+    with pytest.raises(ValueError, match="different experiment"):
+        run_experiment(_exp(scenario, samples=1, replications=1, seed=6), tmp_path / "d.duckdb")
+
+
+def test_a_failing_run_is_recorded_and_the_rest_finish(scenario, tmp_path, monkeypatch):
+    real = runner_mod.simulate
+    design = make_design(scenario, 3, arms=ARMS, replications=2, seed=5)
+    bad_seed = int(design.seed.iloc[3])
+
+    def fails(scn, seed, **kwargs):
+        if seed == bad_seed:
+            raise RuntimeError("boom")
+        return real(scn, seed, **kwargs)
+
+    monkeypatch.setattr(runner_mod, "simulate", fails)
+    report = run_experiment(_exp(scenario), tmp_path / "f.duckdb")
+    with ResultsStore(tmp_path / "f.duckdb", read_only=True) as store:
+        runs = store.read("runs").sort_values("run_id")
+        actors = store.read("actors")
+    bad = design[design.seed == bad_seed].run_id
+    assert report.failed == len(bad) == 3  # one (sample, replication) in each of 3 arms
+    failed = runs[runs.status == "failed"]
+    assert set(failed.run_id) == set(bad) and failed.error.str.contains("RuntimeError: boom").all()
+    assert (runs[runs.status == "ok"].run_id.count()) == 15
+    assert not set(actors.run_id) & set(bad)
+
+
+def test_an_infeasible_sample_fails_its_runs(tmp_path):
+    # gas at a negative price is invalid: the sample fails validation, its runs are recorded as failed
+    s = build(HEAT_LINK, uncertainty=[{"target": "purchases[product=gas].price", "dist": "uniform", "low": -1.0, "high": 1.0, "as": "factor"}])
+    report = run_experiment(Experiment(s, 6, arms={"none": {}}, seed=2), tmp_path / "i.duckdb")
+    with ResultsStore(tmp_path / "i.duckdb", read_only=True) as store:
+        runs = store.read("runs")
+    assert report.runs == 6 and 0 < report.failed < 6
+    assert runs[runs.status == "failed"].error.str.startswith("sample:").all()
+
+
+def test_two_jobs_give_the_same_numbers(scenario, tmp_path):
+    run_experiment(_exp(scenario, samples=4, replications=1), tmp_path / "one.duckdb", jobs=1, chunk=1)
+    run_experiment(_exp(scenario, samples=4, replications=1), tmp_path / "two.duckdb", jobs=2, chunk=1)
+    _same(tmp_path / "one.duckdb", tmp_path / "two.duckdb")
+
+
+@pytest.mark.slow
+def test_dask_local_gives_the_same_numbers(scenario, tmp_path):
+    pytest.importorskip("dask.distributed")
+    run_experiment(_exp(scenario), tmp_path / "one.duckdb", jobs=1)
+    run_experiment(_exp(scenario), tmp_path / "dask.duckdb", jobs=2, dask="local")
+    _same(tmp_path / "one.duckdb", tmp_path / "dask.duckdb")
+
+
+# ---- analysis -----------------------------------------------------------
+
+
+def test_prim_finds_the_failing_corner():
+    rng = np.random.default_rng(0)
+    x = rng.random((400, 3))
+    fail = ((x[:, 0] > 0.7) & (x[:, 2] < 0.5)).astype(float)
+    box = prim_box(x, fail, ["a", "b", "c"])
+    assert box["density"] > 0.8 and box["coverage"] > 0.5
+    assert box["box"]["a"]["low"] > 0.6 and box["box"]["c"]["high"] < 0.6 and "b" not in box["box"]
+
+
+def test_summary_and_cli(scenario, tmp_path):
+    import yaml
+
+    from symbiosim.cli import main
+
+    path = tmp_path / "heat.yaml"
+    path.write_text(yaml.safe_dump(scenario.model_dump(by_alias=True, exclude_none=True, mode="json")))
+    arms = tmp_path / "arms.yaml"
+    arms.write_text(yaml.safe_dump({"arms": {"none": {}, "tax": {"virgin_tax": 30}}}))
+    db = tmp_path / "e.duckdb"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["experiment", str(path), "--samples", "20", "--arms", str(arms), "--seed", "1", "--out", str(db), "--json"])
+    assert code == 0
+    out = json.loads(buf.getvalue())
+    assert out["runs"] == 40 and out["failed"] == 0 and set(out["summary"]) == {"none", "tax"}
+    assert out["summary"]["tax"]["public_cost"]["mean"] < 0  # a tax is revenue
+    result = summarize(db, out=tmp_path / "fig")
+    assert result["paired"]["reference"] == "none" and set(result["paired"]["arms"]) == {"tax"}
+    assert result["sensitivity"]["arms"]["none"]["in_purchases_product_gas_price"]["S1"] > 0.1
+    for name in ("distributions", "paired_differences", "sensitivity", "cost_vs_share"):
+        assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 0
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["summarize", str(db), "--json"]) == 0
+    assert json.loads(buf.getvalue())["runs"] == 40
+    assert main(["experiment", str(path), "--arms", str(tmp_path / "missing.yaml")]) == 2
