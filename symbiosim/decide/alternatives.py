@@ -1,0 +1,293 @@
+"""Near-optimal alternatives: modelling to generate alternatives (MGA).
+
+Method (Hamming-distance MGA, iterated; cf. Brill et al. 1982, DeCarolis 2011):
+
+1. Build the planner once and solve it: the optimum, objective value ``opt``.
+2. Add ``objective >= opt - slack |opt|`` (maximisation; ``<= opt + slack |opt|``
+   when minimising). The slack is relative to ``|opt|`` so that negative
+   optima loosen rather than tighten.
+3. For each further alternative, replace the objective by the *smallest*
+   Hamming distance to every plan found so far (an auxiliary ``z <= dist_j``
+   for every earlier plan j), plus ``1e-3`` x the sum of the distances and
+   ``1e-4`` x the objective / ``|opt|`` as tie-breakers (among equally distant
+   plans the better one), and re-solve with the same persistent solver.
+
+The distance counts, per candidate, whether the decision differs, ignoring
+the year: ``entry`` (candidate actor enters in any year: sum of its
+build-year binaries), ``build`` (candidate process), ``link`` (candidate
+link) and, with ``exchanges=True`` (default), ``exchange``: one binary per
+arc that needs no link (trucked goods, existing links) saying whether it
+carries flow over the horizon, tied to the flows by
+``1e-4 M y <= total flow <= M y`` (M: the arc's capacity, else the most of the
+product that can exist, per period, times the periods; arcs without a finite
+bound get no indicator). Built links are not given a second indicator:
+the link binary already says it. The lower tie means an alternative that
+uses an arc moves at least 1e-4 of its bound over the horizon.
+
+Each alternative is solved to ``alt_mip_gap`` (default 0.1) within
+``alt_time_limit`` seconds (default 30): the best distance need not be
+proven, any plan within the slack is a valid alternative, and on Orkanger
+proving it takes minutes. When an alternative finds no plan in its time
+limit, the loop stops there and says so in ``meta['stopped']``. The loop also stops early when the best distance is 0 (no further distinct plan
+within the slack). Every alternative is a full ``Plan`` valued by the
+accounts. Decisions chosen by every plan (the optimum included) are flagged
+``robust``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, Session, decision_matrix, decisions_of, kpi_row
+from symbiosim.errors import ModelError
+from symbiosim.plan import Plan
+from symbiosim.planner.build import supply_bound
+from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.scenario.schema import Scenario
+
+KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
+
+
+@dataclass
+class Alternatives:
+    """Result of ``alternatives``: plans and tidy tables.
+
+    ``kpis``: one row per plan (optimum first): objective value, distance to
+    the optimum, decisions in common / added / removed, key figures.
+    ``decisions``: tidy (plan, kind, decision, chosen, in_optimum).
+    ``summary``: one row per decision: in_optimum, plans choosing it, share, robust.
+    """
+
+    plans: dict[str, Plan]
+    kpis: pd.DataFrame
+    decisions: pd.DataFrame
+    summary: pd.DataFrame
+    timings: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "meta": self.meta,
+            "kpis": _records(self.kpis),
+            "summary": _records(self.summary),
+            "robust": self.summary.loc[self.summary.robust, "decision"].tolist(),
+            "timings": self.timings,
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for r in frame.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()})
+    return out
+
+
+def _indicators(s: Session, exchanges: bool) -> dict[str, tuple[str, Any]]:
+    """Decision label -> (kind, 0/1 expression) for every candidate decision of the model."""
+    m, data = s.m, s.data
+    out: dict[str, tuple[str, Any]] = {}
+    groups: dict[str, dict[Any, list[Any]]] = {"entry": {}, "build": {}, "link": {}}
+    for idx in m.enter:
+        groups["entry"].setdefault(idx[0], []).append(m.enter[idx])
+    for idx in m.build:
+        groups["build"].setdefault((idx[0], idx[1]), []).append(m.build[idx])
+    for idx in m.link:
+        groups["link"].setdefault((idx[0], idx[1], idx[2]), []).append(m.link[idx])
+    for a, vs in groups["entry"].items():
+        out[f"entry:{a}"] = ("entry", sum(vs))
+    for (a, k), vs in groups["build"].items():
+        out[f"build:{a}/{k}"] = ("build", sum(vs))
+    for (a, b, p), vs in groups["link"].items():
+        out[f"link:{a}->{b}:{p}"] = ("link", sum(vs))
+    if exchanges:
+        keys, bounds = [], {}
+        for key, arc in data.arcs.items():
+            if arc.buildable:
+                continue
+            per = arc.capacity / data.ppy if arc.capacity is not None else supply_bound(data, arc.product)
+            if not math.isfinite(per) or per <= 0:
+                continue
+            keys.append(key)
+            bounds[key] = per * data.periods
+        m.decide_uses = pyo.Var(keys, domain=pyo.Binary, doc="arc carries flow over the horizon (MGA)")
+
+        def total(m: Any, a: str, b: str, p: str) -> Any:
+            return sum(m.flow[a, b, p, t] for t in range(data.periods))
+
+        m.decide_uses_up = pyo.Constraint(keys, rule=lambda m, a, b, p: total(m, a, b, p) <= bounds[(a, b, p)] * m.decide_uses[a, b, p])
+        m.decide_uses_lo = pyo.Constraint(
+            keys, rule=lambda m, a, b, p: total(m, a, b, p) >= 1e-4 * bounds[(a, b, p)] * m.decide_uses[a, b, p]
+        )
+        for a, b, p in keys:
+            out[f"exchange:{a}->{b}:{p}"] = ("exchange", m.decide_uses[a, b, p])
+    return out
+
+
+def _reference(s: Session, indicators: dict[str, tuple[str, Any]], plan: Plan) -> dict[str, int]:
+    """0/1 value of every indicator in a solved plan (exchanges from the flows)."""
+    chosen = decisions_of(plan)
+    ref = {}
+    for label, (kind, expr) in indicators.items():
+        if kind == "exchange":
+            ref[label] = int(label in chosen)
+        else:
+            ref[label] = int(round(pyo.value(expr)))
+    return ref
+
+
+def _distance(indicators: dict[str, tuple[str, Any]], ref: dict[str, int]) -> Any:
+    return sum((1 - expr) if ref[label] else expr for label, (_, expr) in indicators.items())
+
+
+def alternatives(
+    scenario: Scenario,
+    slack: float = 0.05,
+    count: int = 4,
+    *,
+    objective: str = "cluster_npv",
+    weights: dict[str, float] | None = None,
+    exchanges: bool = True,
+    mip_gap: float = DEFAULT_MIP_GAP,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    alt_mip_gap: float = 0.1,
+    alt_time_limit: float | None = 30.0,
+) -> Alternatives:
+    """The optimum and up to ``count`` near-optimal plans that differ most from it and each other.
+
+    Args:
+        scenario: a validated scenario.
+        slack: relative slack on the objective (0.05: within 5 % of ``|optimum|``).
+        count: number of alternatives besides the optimum.
+        objective: the planner's objective (cluster_npv, value_added, jobs, emissions, weighted).
+        weights: for ``weighted``.
+        exchanges: include "arc carries flow" binaries in the distance.
+        mip_gap, time_limit, threads: for the optimum.
+        alt_mip_gap, alt_time_limit: for each alternative (the distance
+            objective is a hard MIP; its incumbent at the limit is used,
+            since any plan within the slack is a valid alternative).
+
+    Returns:
+        ``Alternatives`` (plans named ``optimum``, ``alt_1``...; tidy tables).
+    """
+    if slack < 0:
+        raise ValueError("slack must be >= 0")
+    s = Session.open(scenario, objective, weights=weights, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    m = s.m
+    indicators = _indicators(s, exchanges)
+    obj_expr, maximise = m.objective.expr, m.objective.sense == pyo.maximize
+    t0 = time.perf_counter()
+    res = s.solve("optimum")
+    timings = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds}]
+    opt = float(res.objective_value if res.objective_value is not None else pyo.value(obj_expr))
+    plans: dict[str, Plan] = {"optimum": s.plan(res, objective=objective, alternative=0)}
+    refs = [_reference(s, indicators, plans["optimum"])]
+    margin = slack * abs(opt)
+    if maximise:
+        s.add_constraint("decide_near_optimal", obj_expr >= opt - margin)
+    else:
+        s.add_constraint("decide_near_optimal", obj_expr <= opt + margin)
+    s.mip_gap, s.time_limit = alt_mip_gap, alt_time_limit
+    m.decide_z = pyo.Var(domain=pyo.NonNegativeReals)
+    m.decide_dist = pyo.ConstraintList()
+    distances: list[Any] = []
+    stopped = None
+    for k in range(1, count + 1):
+        if not indicators:
+            stopped = "no candidate decisions to vary"
+            break
+        dist = _distance(indicators, refs[-1])
+        distances.append(dist)
+        m.decide_dist.add(m.decide_z <= dist)
+        scale = (1e-4 if maximise else -1e-4) / max(abs(opt), 1e-9)
+        s.set_objective(m.decide_z + 1e-3 * sum(distances) + scale * obj_expr, maximise=True)
+        t0 = time.perf_counter()
+        try:
+            res = s.solve(f"alt_{k}")
+        except ModelError as exc:  # time limit without a plan: keep what was found
+            timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": None})
+            stopped = f"stopped at alternative {k}: {exc}"
+            break
+        timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds})
+        zval = pyo.value(m.decide_z)
+        if zval < 0.5:
+            stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
+            break
+        plan = s.plan(
+            res,
+            objective=objective,
+            alternative=k,
+            objective_value=float(pyo.value(obj_expr)),
+            min_distance=float(round(zval)),
+            slack=slack,
+        )
+        plans[f"alt_{k}"] = plan
+        refs.append(_reference(s, indicators, plan))
+    return _tables(scenario, plans, opt, objective, slack, timings, stopped, len(indicators))
+
+
+def _tables(
+    scenario: Scenario,
+    plans: dict[str, Plan],
+    opt: float,
+    objective: str,
+    slack: float,
+    timings: list[dict[str, Any]],
+    stopped: str | None,
+    n_candidates: int,
+) -> Alternatives:
+    from symbiosim.scenario.data import build_model_data
+
+    data = build_model_data(scenario)
+    decisions = decision_matrix(plans)
+    base = decisions_of(plans["optimum"])
+    decisions["in_optimum"] = decisions.decision.isin(list(base))
+    rows = []
+    for name, plan in plans.items():
+        chosen = decisions_of(plan)
+        added = sorted(set(chosen) - set(base))
+        removed = sorted(set(base) - set(chosen))
+        k = kpi_row(data, plan)
+        value = float(plan.meta.get("objective_value") or math.nan)
+        rows.append(
+            {
+                "plan": name,
+                "objective": objective,
+                "objective_value": value,
+                "relative_to_optimum": value / opt if opt else math.nan,
+                "distance_to_optimum": len(added) + len(removed),
+                "min_distance": plan.meta.get("min_distance", 0.0),
+                "common": len(set(chosen) & set(base)),
+                "added": ", ".join(added),
+                "removed": ", ".join(removed),
+                **{c: k.get(c, math.nan) for c in KPI_COLUMNS},
+            }
+        )
+    kpis = pd.DataFrame(rows)
+    if len(decisions):
+        summary = decisions.groupby(["kind", "decision"], as_index=False).agg(
+            in_optimum=("in_optimum", "first"), plans_with=("chosen", "sum")
+        )
+        summary["share"] = summary.plans_with / len(plans)
+        summary["robust"] = summary.plans_with == len(plans)
+        summary["order"] = summary.kind.map(DECISION_KINDS.index)
+        summary = summary.sort_values(["order", "decision"]).drop(columns="order").reset_index(drop=True)
+    else:
+        summary = pd.DataFrame(columns=["kind", "decision", "in_optimum", "plans_with", "share", "robust"]).astype({"robust": bool})
+    meta = {
+        "scenario": scenario.settings.name,
+        "objective": objective,
+        "optimum": opt,
+        "slack": slack,
+        "alternatives_found": len(plans) - 1,
+        "stopped": stopped,
+        "candidate_decisions": n_candidates,
+        "flow_tolerance": FLOW_TOL,
+    }
+    return Alternatives(plans, kpis, decisions, summary, timings, meta)

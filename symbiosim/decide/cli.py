@@ -1,0 +1,192 @@
+"""Command-line entries of the decision-support commands: alternatives, pareto, cases, robustness.
+
+``add_parsers(sub)`` is called from ``symbiosim.cli.build_parser``. Every
+command prints a summary, or one JSON object with ``--json``; ``--out DIR``
+writes the tables (CSV) and a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def _print_json(obj: Any) -> None:
+    from symbiosim.cli import _jsonable
+
+    print(json.dumps(obj, default=_jsonable, allow_nan=False))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    from symbiosim.cli import _jsonable
+
+    path.write_text(json.dumps(obj, indent=2, default=_jsonable, allow_nan=False))
+
+
+def _table(frame: pd.DataFrame, columns: list[str]) -> str:
+    cols = [c for c in columns if c in frame]
+    return frame[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}") if len(frame) else "  (none)"
+
+
+def cmd_alternatives(args: argparse.Namespace) -> int:
+    from symbiosim.decide.alternatives import alternatives
+    from symbiosim.decide.figures import decisions_figure
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    r = alternatives(scenario, args.slack, args.count, objective=args.objective, exchanges=not args.no_exchanges,
+                     mip_gap=args.mip_gap, time_limit=args.time_limit, alt_mip_gap=args.alt_mip_gap,
+                     alt_time_limit=args.alt_time_limit)
+    if args.json:
+        _print_json(r.to_json())
+    else:
+        print(f"{scenario.settings.name}: optimum and {len(r.plans) - 1} alternative(s) within {args.slack:.1%} of {args.objective}")
+        if r.meta["stopped"]:
+            print(f"  ({r.meta['stopped']})")
+        print(_table(r.kpis, ["plan", "objective_value", "relative_to_optimum", "distance_to_optimum", "common", "emissions", "jobs"]))
+        for row in r.kpis.iloc[1:].itertuples():
+            print(f"  {row.plan}: adds {row.added or '-'}; drops {row.removed or '-'}")
+        robust = r.summary.loc[r.summary.robust, "decision"].tolist()
+        print("  robust (in every plan): " + (", ".join(robust) or "none"))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        r.kpis.to_csv(out / "alternatives.csv", index=False)
+        r.decisions.to_csv(out / "decisions.csv", index=False)
+        r.summary.to_csv(out / "summary.csv", index=False)
+        for name, plan in r.plans.items():
+            plan.write(out / name)
+        _write_json(out / "alternatives.json", r.to_json())
+        decisions_figure(r.decisions, out / "alternatives.png", f"{scenario.settings.name}: decisions per near-optimal plan")
+    return 0
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from symbiosim.decide.figures import pareto_figure
+    from symbiosim.decide.pareto import pareto
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    try:
+        front = pareto(scenario, args.objectives, args.points, mip_gap=args.mip_gap, time_limit=args.time_limit)
+    except ValueError as exc:
+        raise SystemExit(f"symbiosim: {exc}") from None
+    f1, f2 = front.objectives
+    if args.json:
+        _print_json(front.to_json())
+    else:
+        print(f"{scenario.settings.name}: {len(front.plans)}-point front of {f1} against {f2}")
+        print(_table(front.points, ["point", f"{f1}_objective", f"{f2}_objective", "decisions_changed"]))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        front.points.to_csv(out / "pareto.csv", index=False)
+        front.decisions.to_csv(out / "decisions.csv", index=False)
+        for name, plan in front.plans.items():
+            plan.write(out / name)
+        _write_json(out / "pareto.json", front.to_json())
+        pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}")
+    return 0
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    from symbiosim.decide.cases import read_cases, run_cases, write_store
+    from symbiosim.decide.figures import cases_figure
+    from symbiosim.scenario import load_scenario
+
+    base = load_scenario(args.base)
+    cases = read_cases(args.cases)
+    r = run_cases(base, cases, include_base=not args.no_base, region=args.region, mip_gap=args.mip_gap, time_limit=args.time_limit)
+    run_id = None if args.no_store else write_store(r, args.store)
+    r.meta["run_id"] = run_id
+    r.meta["store"] = None if args.no_store else str(args.store)
+    if args.json:
+        _print_json(r.to_json())
+    else:
+        print(f"{base.settings.name}: {len(r.comparison)} case(s); value_added_regional = region {r.meta['region']!r}")
+        print(r.comparison.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
+        print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {args.store} (run {run_id})" if run_id else ""))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        r.comparison.to_csv(out / "comparison.csv", index=False)
+        r.distribution.to_csv(out / "distribution.csv", index=False)
+        r.key_figures.to_csv(out / "key_figures.csv", index=False)
+        _write_json(out / "cases.json", r.to_json())
+        cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
+    return 0
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from symbiosim.decide.figures import robustness_figure
+    from symbiosim.decide.robustness import robustness
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    r = robustness(scenario, args.perturb, args.samples, seed=args.seed, mip_gap=args.mip_gap, time_limit=args.time_limit)
+    if args.json:
+        _print_json(r.to_json())
+    else:
+        m = r.meta
+        print(f"{scenario.settings.name}: {m['solved']} of {m['samples']} perturbed solves (+-{m['perturb']:.0%}, seed {m['seed']})")
+        print(_table(r.decisions, ["kind", "decision", "in_reference", "share_kept"]))
+        print(_table(r.kpis, ["key_figure", "reference", "mean", "sd", "p05", "p95"]))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        r.decisions.to_csv(out / "decisions.csv", index=False)
+        r.kpis.to_csv(out / "kpis.csv", index=False)
+        r.samples.to_csv(out / "samples.csv", index=False)
+        _write_json(out / "robustness.json", r.to_json())
+        robustness_figure(r.decisions, out / "robustness.png", f"{scenario.settings.name}: decisions under +-{args.perturb:.0%} noise")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", help="write tables (CSV), a JSON file and a figure here")
+    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap per solve (default 1e-4)")
+    p.add_argument("--time-limit", type=float, help="seconds per solve")
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the four decision-support subcommands."""
+    p = sub.add_parser("alternatives", help="near-optimal plans that differ most in entries, builds, links and exchanges")
+    p.add_argument("scenario")
+    p.add_argument("--slack", type=float, default=0.05, help="relative slack on the objective (default 0.05)")
+    p.add_argument("--count", type=int, default=4, help="alternatives besides the optimum (default 4)")
+    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions"])
+    p.add_argument("--no-exchanges", action="store_true", help="distance on entry/build/link only (no arc-use binaries)")
+    p.add_argument("--alt-mip-gap", type=float, default=0.1, help="MIP gap of each alternative's distance solve (default 0.1)")
+    p.add_argument("--alt-time-limit", type=float, default=30.0, help="seconds per alternative (default 30; best found is used)")
+    _common(p)
+    p.set_defaults(func=cmd_alternatives)
+
+    p = sub.add_parser("pareto", help="epsilon-constraint front between two objectives")
+    p.add_argument("scenario")
+    p.add_argument("--objectives", default="cluster_npv,emissions", help="two of cluster_npv, value_added, jobs, emissions")
+    p.add_argument("--points", type=int, default=5, help="plans on the front, anchors included (default 5)")
+    _common(p)
+    p.set_defaults(func=cmd_pareto)
+
+    p = sub.add_parser("cases", help="solve named variants of a base scenario; tables 11 and 12 into DuckDB")
+    p.add_argument("base")
+    p.add_argument("--cases", required=True, help="YAML case file (see symbiosim/decide/cases.py)")
+    p.add_argument("--store", default="results/cases.duckdb", help="DuckDB results store (default results/cases.duckdb)")
+    p.add_argument("--no-store", action="store_true", help="do not write the store")
+    p.add_argument("--no-base", action="store_true", help="leave the unchanged base out of the tables")
+    p.add_argument("--region", help="region of value_added_regional (default: that of most existing actors)")
+    _common(p)
+    p.set_defaults(func=cmd_cases)
+
+    p = sub.add_parser("robustness", help="share of perturbed solves keeping each decision, spread of key figures")
+    p.add_argument("scenario")
+    p.add_argument("--perturb", type=float, default=0.1, help="relative half-width of the uniform noise (default 0.1)")
+    p.add_argument("--samples", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    _common(p)
+    p.set_defaults(func=cmd_robustness)
