@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from symbiosim.scenario.data import ModelData
 
@@ -60,6 +59,26 @@ class FirmSolution:
         """Value of periods t .. end-1 (the tail of an optimal plan is optimal for the tail)."""
         stop = len(self.per_period) if end is None else end - self.start
         return float(self.per_period[t - self.start : stop].sum())
+
+
+def _csc(vals: np.ndarray, rows: np.ndarray, cols: np.ndarray, nrow: int, ncol: int) -> "_Triplets":
+    """Column-wise sparse matrix from triplets (duplicates summed), in plain numpy:
+    scipy's constructor checks cost more than the solve of a small firm LP."""
+    lin = cols.astype(np.int64) * max(nrow, 1) + rows
+    order = np.argsort(lin, kind="stable")
+    lin, vals = lin[order], vals[order]
+    if len(lin) > 1 and (lin[1:] == lin[:-1]).any():
+        lin, first = np.unique(lin, return_index=True)
+        vals = np.add.reduceat(vals, first)
+    col = lin // max(nrow, 1)
+    indptr = np.zeros(ncol + 1, dtype=np.int32)
+    np.cumsum(np.bincount(col, minlength=ncol), out=indptr[1:])
+    return _Triplets(indptr, (lin - col * max(nrow, 1)).astype(np.int32), vals)
+
+
+class _Triplets:
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
+        self.indptr, self.indices, self.data = indptr, indices, data
 
 
 class FirmLP:
@@ -266,9 +285,12 @@ class FirmLP:
             nrow += n
 
         objective = np.concatenate(cost) if cost else np.zeros(0)
-        a = sp.csc_matrix(
-            (np.concatenate(vals) if vals else np.zeros(0), (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
-            shape=(nrow, ncol),
+        a = _csc(
+            np.concatenate(vals) if vals else np.zeros(0),
+            np.concatenate(rows) if rows else np.zeros(0, np.int64),
+            np.concatenate(cols) if cols else np.zeros(0, np.int64),
+            nrow,
+            ncol,
         )
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = ncol, nrow

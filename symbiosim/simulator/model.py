@@ -48,6 +48,7 @@ from symbiosim.simulator.firm_lp import Prices
 from symbiosim.simulator.negotiation import Contract, entry_sources, negotiate
 
 KAPPA = 0.25
+MAX_ENTRY_SOURCES = 8
 LOG_STEP = math.log(1.1)
 TRUST_KEPT, TRUST_BROKEN, TRUST_MIN = 0.1, 0.3, 0.2
 
@@ -100,9 +101,11 @@ class SymbiosisModel(mesa.Model):
         self.facilitator = facilitator
         self.period = 0
         self.contracts: list[Contract] = []
+        self.by_arc: dict[tuple[str, str, str], list[Contract]] = {}
         self.builds: list[tuple[Any, ...]] = []
         self.counts = {"made": 0, "accepted": 0, "rejected": 0}
         self._tried: dict[tuple[str, str, str], Any] = {}
+        self._no_use: dict[tuple[str, str], Any] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
         self._price_items = sorted(self.prices.items())
         self._handles = set(self.data.balance_keys)
@@ -230,9 +233,8 @@ class SymbiosisModel(mesa.Model):
     def arc_room(self, arc: Arc, start: int, end: int) -> np.ndarray:
         """Capacity per period left on an arc (inf when unlimited)."""
         room = np.full(self.data.periods, np.inf if arc.capacity is None else arc.capacity / self.data.ppy)
-        for c in self.contracts:
-            if (c.source, c.target, c.product) == arc.key:
-                room -= c.active_volumes()
+        for c in self.by_arc.get(arc.key, ()):
+            room -= c.active_volumes()
         return np.maximum(room, 0.0)
 
     def suppliers_of(self, product: str, receiver: Firm) -> list[Firm]:
@@ -244,6 +246,7 @@ class SymbiosisModel(mesa.Model):
 
     def _sign(self, c: Contract) -> None:
         self.contracts.append(c)
+        self.by_arc.setdefault((c.source, c.target, c.product), []).append(c)
         for actor in (c.source, c.target):
             firm = self.firms[actor]
             firm.contracts.append(c)
@@ -290,7 +293,6 @@ class SymbiosisModel(mesa.Model):
                 continue
             for _ in range(self.rng.poisson(firm.rules.discovery_rate / self.data.ppy)):
                 firm.known.add(unknown[int(self.rng.integers(len(unknown)))])
-                firm.version += 1
 
     def _review_contracts(self, t: int) -> None:
         for c in list(self.contracts):
@@ -323,10 +325,16 @@ class SymbiosisModel(mesa.Model):
         return firm.worth(with_it, t) - firm.worth(without, t) + pay
 
     def _partners(self) -> dict[str, list[tuple[str, list[str]]]]:
-        """Index: supplier -> [(product, receivers nearest first)], from the arcs (never all pairs)."""
+        """Index: supplier -> [(product, receivers that use it, nearest first)], from the arcs,
+        so matching never scans all firm pairs."""
+        d = self.data
+        uses: dict[str, set[str]] = {}
+        for (x, k) in d.actor_processes:
+            uses.setdefault(x, set()).update(d.processes[k].inputs)
         index: dict[tuple[str, str], list[str]] = {}
-        for (a, b, p) in self.data.arcs:
-            index.setdefault((a, p), []).append(b)
+        for (a, b, p), arc in d.arcs.items():
+            if p in uses.get(b, ()) or arc.buildable or arc.exists:  # could use it
+                index.setdefault((a, p), []).append(b)
         out: dict[str, list[tuple[str, list[str]]]] = {}
         for (a, p), receivers in sorted(index.items()):
             out.setdefault(a, []).append((p, sorted(receivers, key=lambda b: (self.distance(a, b), b))))
@@ -354,11 +362,16 @@ class SymbiosisModel(mesa.Model):
         stamp = (supplier.version, receiver.version, self.price_signature((supplier.actor, receiver.actor), t))
         if not renewal and not self._changed(self._tried.get(key), stamp, t):
             return False
-        if any((c.source, c.target, c.product) == key and c.broken_at is None for c in self.contracts):
+        if any(c.broken_at is None for c in self.by_arc.get(key, ())):
             return False
+        use_stamp = (receiver.version, self.price_signature((receiver.actor,), t))
+        if self._no_use.get((receiver.actor, product)) == use_stamp:
+            return False  # no use for it, and nothing at the receiver changed since
         self.counts["made"] += 1
         deal = negotiate(self, receiver, [(supplier, product)], t)
         self._tried[key] = stamp
+        if deal.reason == "receiver has no use for it":
+            self._no_use[(receiver.actor, product)] = use_stamp
         if not deal.accepted:
             self.counts["rejected"] += 1
             self._log(t, *key, "rejected", deal.reason, None, 0.0)
@@ -388,10 +401,16 @@ class SymbiosisModel(mesa.Model):
             if self.data.year_of(t) < self.data.actors[firm.actor].earliest_year:
                 continue
             sources = [s for s in entry_sources(self, firm, t) if s[0].trust.get(firm.actor, 0.5) >= TRUST_MIN]
+            # the nearest suppliers first; a handful is what a start-up can negotiate with
+            sources = sorted(sources, key=lambda s: (self.distance(s[0].actor, firm.actor), s[0].actor, s[1]))[:MAX_ENTRY_SOURCES]
             if not sources:
                 continue
             actors = (firm.actor, *sorted({s.actor for s, _ in sources}))
-            stamp = (tuple(sorted((s.actor, s.version) for s, _ in sources)), self.price_signature(actors, t))
+            # re-examined when the supplies on offer change (in 10 % steps) or prices move
+            supply = tuple(
+                (s.actor, p, int(round(np.log1p(s.surplus(p, t).sum()) / LOG_STEP))) for s, p in sources
+            )
+            stamp = (supply, self.price_signature(actors, t))
             if not self._changed(self._tried.get(("entry", firm.actor, "")), stamp, t):
                 continue
             self._tried[("entry", firm.actor, "")] = stamp  # type: ignore[assignment]
