@@ -61,7 +61,7 @@ class FirmSolution:
         return float(self.per_period[t - self.start : stop].sum())
 
 
-def _csc(vals: np.ndarray, rows: np.ndarray, cols: np.ndarray, nrow: int, ncol: int) -> "_Triplets":
+def _csc(vals: np.ndarray, rows: np.ndarray, cols: np.ndarray, nrow: int, ncol: int) -> _Triplets:
     """Column-wise sparse matrix from triplets (duplicates summed), in plain numpy:
     scipy's constructor checks cost more than the solve of a small firm LP."""
     lin = cols.astype(np.int64) * max(nrow, 1) + rows
