@@ -23,11 +23,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from symbiosim.errors import ModelError
 from symbiosim.plan import Plan
-from symbiosim.planner import _raise_diagnosis
+from symbiosim.planner import finish_solve
 from symbiosim.planner.build import add_key_figures, add_objective, build_planner_model
-from symbiosim.planner.extract import extract_plan
 from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, solve_model
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
@@ -108,26 +106,7 @@ class ReusablePlanner:
         # one HiGHS thread per worker: the pool provides the parallelism (and results
         # do not depend on the number of jobs)
         result = solve_model(m, mip_gap=self.mip_gap, solver=solver, threads=1)
-        if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded") or (
-            result.status == "error" and not result.has_solution
-        ):
+        if not result.has_solution or result.status not in ("optimal", "time_limit"):
             self._held.pop(baseline, None)  # never reuse a model in an unknown state
-            _raise_diagnosis(data, result.status, self.objective, None)
-        if not result.has_solution:
-            self._held.pop(baseline, None)
-            raise ModelError(f"no plan found ({result.status})")
-        meta: dict[str, Any] = {
-            "source": "baseline" if baseline else "planner",
-            "coalition": None,
-            "status": result.status,
-            "objective": self.objective,
-            "weights": None,
-            "objective_value": result.objective_value,
-            "bound": result.bound,
-            "gap": result.gap,
-            "build_seconds": build_seconds,
-            "solve_seconds": result.seconds,
-            "notes": list(m.data_notes),
-            "scenario": scenario.settings.name,
-        }
-        return extract_plan(m, data, meta)
+        meta = {"source": "baseline" if baseline else "planner", "coalition": None, "build_seconds": build_seconds}
+        return finish_solve(m, data, result, self.objective, None, meta)

@@ -14,7 +14,7 @@ from symbiosim.planner.solve import DEFAULT_MIP_GAP, solve_model, write_lp
 from symbiosim.scenario.data import build_model_data
 from symbiosim.scenario.schema import Scenario
 
-__all__ = ["OBJECTIVES", "build_planner_model", "optimise", "solve_model", "write_lp"]
+__all__ = ["OBJECTIVES", "build_planner_model", "finish_solve", "optimise", "raise_diagnosis", "solve_model", "write_lp"]
 
 
 def optimise(
@@ -60,30 +60,47 @@ def optimise(
     if save_lp:
         write_lp(m, save_lp)
     result = solve_model(m, time_limit=time_limit, threads=threads, mip_gap=mip_gap)
+    source = "baseline" if baseline else ("coalition" if coalition is not None else "planner")
+    meta = {"source": source, "coalition": sorted(coalition) if coalition is not None else None, "build_seconds": build_seconds}
+    return finish_solve(m, data, result, objective, weights, meta, time_limit)
+
+
+def finish_solve(
+    m: Any,
+    data: Any,
+    result: Any,
+    objective: str,
+    weights: dict[str, float] | None,
+    meta: dict[str, Any],
+    time_limit: float | None = None,
+) -> Plan:
+    """Turn a solve into a Plan, or raise the diagnosis (shared by every solve path).
+
+    ``meta`` brings what the caller knows (source, coalition, build_seconds);
+    the solver's figures are added here.
+    """
     if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded") or (
         result.status == "error" and not result.has_solution
     ):
-        _raise_diagnosis(data, result.status, objective, weights)
+        raise_diagnosis(data, result.status, objective, weights)
     if not result.has_solution:
         raise ModelError(f"no plan found ({result.status}) within the time limit of {time_limit} s: raise --time-limit")
-    meta: dict[str, Any] = {
-        "source": "baseline" if baseline else ("coalition" if coalition is not None else "planner"),
-        "coalition": sorted(coalition) if coalition is not None else None,
+    meta = {
+        **meta,
         "status": result.status,
         "objective": objective,
         "weights": weights,
         "objective_value": result.objective_value,
         "bound": result.bound,
         "gap": result.gap,
-        "build_seconds": build_seconds,
         "solve_seconds": result.seconds,
         "notes": list(m.data_notes),
-        "scenario": scenario.settings.name,
+        "scenario": data.scenario.settings.name,
     }
     return extract_plan(m, data, meta)
 
 
-def _raise_diagnosis(data: Any, status: str, objective: str, weights: dict[str, float] | None) -> None:
+def raise_diagnosis(data: Any, status: str, objective: str, weights: dict[str, float] | None) -> None:
     diagnosis = diagnose_infeasible(data)
     if diagnosis:
         raise InfeasibleError(diagnosis)
