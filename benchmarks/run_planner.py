@@ -37,7 +37,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cases import CASES, ORKANGER, REPO, unavailable_reason
+from benchmarks.common import finish_report, maxrss_mb
 
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "planner.json"
 E2E_TARGET_S = 10.0
@@ -55,11 +55,6 @@ SYNTH50_TARGET_S = 120.0
 SYNTH50_GAP = 0.01
 BUILD_SHARE_TARGET = 1 / 3
 
-
-def _maxrss_mb() -> float:
-    """Peak resident memory of this process so far (MB; Linux reports kB, macOS bytes)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 / 1024 if sys.platform == "darwin" else rss / 1024
 
 
 def model_size(m: Any) -> dict[str, int]:
@@ -92,7 +87,7 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     from symbiosim.scenario.data import build_model_data
 
     out: dict[str, Any] = {"case": name}
-    rss_start = _maxrss_mb()
+    rss_start = maxrss_mb()
     t = time.perf_counter()
     scenario = CASES[name]()
     out["scenario_seconds"] = time.perf_counter() - t
@@ -118,7 +113,7 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     t = time.perf_counter()
     m = build_planner_model(data)
     out["pyomo_build_seconds"] = time.perf_counter() - t
-    out["rss_after_build_mb"] = _maxrss_mb()
+    out["rss_after_build_mb"] = maxrss_mb()
     out["arcs"] = len(data.arcs)
     out["balance_keys"] = len(data.balance_keys)
     out["big_m_notes"] = list(m.data_notes)
@@ -131,7 +126,7 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     t = time.perf_counter()
     solver.set_instance(m)
     out["translate_seconds"] = time.perf_counter() - t
-    out["rss_after_translate_mb"] = _maxrss_mb()
+    out["rss_after_translate_mb"] = maxrss_mb()
     highs = getattr(solver, "_solver_model", None)
     if highs is not None:
         try:
@@ -146,7 +141,7 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     t = time.perf_counter()
     result = solve_model(m, time_limit=time_limit, mip_gap=mip_gap, solver=solver)
     out["solve_seconds"] = time.perf_counter() - t
-    out["rss_after_solve_mb"] = _maxrss_mb()
+    out["rss_after_solve_mb"] = maxrss_mb()
     out["solve_breakdown"] = _timer_breakdown(solver)
     if highs is not None:
         try:
@@ -177,7 +172,7 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
         (out["data_seconds"] + out["pyomo_build_seconds"] + out["translate_seconds"]) / total if total > 0 else None
     )
     out["rss_start_mb"] = rss_start
-    out["peak_rss_mb"] = _maxrss_mb()
+    out["peak_rss_mb"] = maxrss_mb()
 
     if trace:  # a separate build under tracemalloc: the Python-heap peak of data + model
         del plan, result, solver, m, data, highs
@@ -437,18 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(CLI start-up alone {e2e['cli_startup_seconds']:.2f} s)"
         )
 
-    report["targets"] = check_targets(report["cases"], e2e)
-    for t in report["targets"]:
-        print(f"[{t['result']}] {t['target']}: {t.get('detail', '')}")
-    report["wall_seconds"] = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    if hasattr(os, "getloadavg"):
-        report["machine"]["load_average_at_end"] = list(os.getloadavg())
-
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str, allow_nan=True) + "\n")
-    print(f"wrote {out}")
-    return 0
+    return finish_report(report, check_targets(report["cases"], e2e), started, args.out)
 
 
 if __name__ == "__main__":

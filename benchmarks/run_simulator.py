@@ -45,7 +45,6 @@ import io
 import json
 import os
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from typing import Any
 
 from benchmarks.cases import CASES as PLANNER_CASES
 from benchmarks.cases import REPO, unavailable_reason
+from benchmarks.common import finish_report, maxrss_mb
 from benchmarks.run_planner import machine_info
 from benchmarks.synthetic import synthetic_scenario
 from symbiosim.scenario.schema import Scenario
@@ -81,11 +81,6 @@ CASES: dict[str, tuple[Callable[[], Scenario], int, dict[str, Any]]] = {
 }
 DEFAULT_CASES = ("orkanger", "synthetic_50", "synthetic_300")
 
-
-def _maxrss_mb() -> float:
-    """Peak resident memory of this process so far (MB; Linux reports kB, macOS bytes)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 / 1024 if sys.platform == "darwin" else rss / 1024
 
 
 def source_state() -> dict[str, Any]:
@@ -184,7 +179,7 @@ def run_case(name: str, runs: int, instrumented: bool = True, profile: bool = Fa
     from symbiosim.simulator import simulate
 
     factory, _, baseline_opts = CASES[name]
-    out: dict[str, Any] = {"case": name, "status": "ok", "source": source_state(), "rss_start_mb": _maxrss_mb()}
+    out: dict[str, Any] = {"case": name, "status": "ok", "source": source_state(), "rss_start_mb": maxrss_mb()}
     t = time.perf_counter()
     scenario = factory()
     out["scenario_seconds"] = time.perf_counter() - t
@@ -216,7 +211,7 @@ def run_case(name: str, runs: int, instrumented: bool = True, profile: bool = Fa
         "solve_seconds": baseline.meta.get("solve_seconds"),
         "objective_value": baseline.meta.get("objective_value"),
     }
-    out["rss_after_baseline_mb"] = _maxrss_mb()
+    out["rss_after_baseline_mb"] = maxrss_mb()
 
     t = time.perf_counter()
     import symbiosim.simulator.model  # noqa: F401  (Mesa and the agents: imported lazily by simulate)
@@ -235,7 +230,7 @@ def run_case(name: str, runs: int, instrumented: bool = True, profile: bool = Fa
         run = _run_summary(result, seconds, periods)
         run["cpu_seconds"] = cpu  # this process's CPU time: less sensitive to other load on the machine
         run["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        run["rss_after_mb"] = _maxrss_mb()
+        run["rss_after_mb"] = maxrss_mb()
         if instrumented:
             run["timers"] = timers.snapshot()
         out["runs"].append(run)
@@ -247,7 +242,7 @@ def run_case(name: str, runs: int, instrumented: bool = True, profile: bool = Fa
             flush=True,
         )
     out |= _aggregate(out["runs"], periods)
-    out["peak_rss_mb"] = _maxrss_mb()
+    out["peak_rss_mb"] = maxrss_mb()
 
     if profile:
         out["profile"] = profile_run(scenario, baseline, seed=0)
@@ -534,18 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         report["cases"][name] = res
         print(_fmt_case(res), flush=True)
 
-    report["targets"] = check_targets(report["cases"])
-    for t in report["targets"]:
-        print(f"[{t['result']}] {t['target']}: {t.get('detail', '')}")
-    report["wall_seconds"] = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    if hasattr(os, "getloadavg"):
-        report["machine"]["load_average_at_end"] = list(os.getloadavg())
-
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str, allow_nan=True) + "\n")
-    print(f"wrote {out}")
-    return 0
+    return finish_report(report, check_targets(report["cases"]), started, args.out)
 
 
 if __name__ == "__main__":
