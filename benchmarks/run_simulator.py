@@ -82,7 +82,6 @@ CASES: dict[str, tuple[Callable[[], Scenario], int, dict[str, Any]]] = {
 DEFAULT_CASES = ("orkanger", "synthetic_50", "synthetic_300")
 
 
-
 def source_state() -> dict[str, Any]:
     """What simulator code ran: a hash of ``symbiosim/simulator/*.py`` and uncommitted changes under ``symbiosim/``."""
     digest = hashlib.sha1()

@@ -180,10 +180,12 @@ def alternatives(
         raise ValueError("slack must be >= 0")
     s = Session.open(scenario, objective, weights=weights, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     m = s.m
-    indicators = _indicators(s, exchanges)
     obj_expr, maximise = m.objective.expr, m.objective.sense == pyo.maximize
     t0 = time.perf_counter()
     res = s.solve("optimum")
+    # the indicators join the model only after the optimum: as free binaries they would
+    # only slow its branch and bound (the persistent solver adds them in place)
+    indicators = _indicators(s, exchanges)
     timings = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds}]
     opt = float(res.objective_value if res.objective_value is not None else pyo.value(obj_expr))
     plans: dict[str, Plan] = {"optimum": s.plan(res, objective=objective, alternative=0)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import mesa
 import pandas as pd
 
 from symbiosim.plan import Plan
@@ -64,7 +65,13 @@ def simulate(
     firms = firms.rename(columns={"Step": "step"})[["step", "actor", "cash"]]
     firms["period"] = firms.pop("step") - 1
     offers = model.datacollector.get_table_dataframe("offers")
-    return SimulationResult(seed, plan, series, firms, offers, contracts_table(model))
+    result = SimulationResult(seed, plan, series, firms, offers, contracts_table(model))
+    # Mesa <= 3.3.1 keeps every model alive in a class-level registry (mesa#3179):
+    # release it, or a batch of runs grows without bound
+    registry = getattr(mesa.Agent, "_ids", None)
+    if isinstance(registry, dict):
+        registry.pop(model, None)
+    return result
 
 
 def contracts_table(model: Any) -> pd.DataFrame:

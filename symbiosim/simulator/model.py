@@ -286,13 +286,16 @@ class SymbiosisModel(mesa.Model):
         if self.facilitator:
             return
         present = [a for a, f in self.firms.items() if f.present or isinstance(f, Entrepreneur)]
+        present_set = set(present)
         for a in sorted(self.firms):
             firm = self.firms[a]
-            unknown = [b for b in present if b != a and b not in firm.known]
-            if not unknown:
+            if not present_set.difference(firm.known, (a,)):
                 continue
-            for _ in range(self.rng.poisson(firm.rules.discovery_rate / self.data.ppy)):
-                firm.known.add(unknown[int(self.rng.integers(len(unknown)))])
+            draws = self.rng.poisson(firm.rules.discovery_rate / self.data.ppy)
+            if draws:  # list the unknown firms only when one is discovered
+                unknown = [b for b in present if b != a and b not in firm.known]
+                for _ in range(draws):
+                    firm.known.add(unknown[int(self.rng.integers(len(unknown)))])
 
     def _review_contracts(self, t: int) -> None:
         for c in list(self.contracts):

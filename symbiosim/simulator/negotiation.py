@@ -201,14 +201,7 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         gain_s = supplier.worth(sol_s, t, end) - supplier.base_value(t, end)
         tc_s = supplier.rules.transaction_cost * (1.5 - supplier.trust.get(receiver.actor, 0.5)) * _annuity(supplier.discount, t, end, d.ppy)
         tc_r = receiver.rules.transaction_cost * (1.5 - receiver.trust.get(supplier.actor, 0.5)) * _annuity(disc_r, t, end, d.ppy)
-        # the receiver's value of this supplier: with all offers minus without this one
-        if len(sources) > 1:
-            horizon = t + len(sol.per_period)
-            alone = receiver.plan(t, processes=processes, extras=extras(horizon, skip=i), use_rules=rules_r, end=horizon)
-            marginal = receiver.worth(sol, t, end) - (receiver.worth(alone, t, end) if alone.ok else base_value)
-        else:
-            marginal = 0.0  # one supplier: the pair's surplus is the joint surplus
-        terms.append({"i": i, "gain_s": gain_s - tc_s, "tc_s": tc_s, "tc_r": tc_r, "marginal": marginal})
+        terms.append({"i": i, "gain_s": gain_s - tc_s, "tc_s": tc_s, "tc_r": tc_r, "marginal": 0.0})
     joint = gain_r - sum(x["tc_r"] for x in terms) + sum(x["gain_s"] for x in terms)
     transaction = sum(x["tc_r"] + x["tc_s"] for x in terms)
     supplier_gross = sum(x["gain_s"] + x["tc_s"] for x in terms)
@@ -223,6 +216,11 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
             return Deal(False, "receiver rejects: no saving on its own inputs")
         return Deal(False, "no joint surplus")
 
+    if len(sources) > 1:  # each supplier's value to the receiver (all offers minus all but its own): only to split a surplus
+        horizon = t + len(sol.per_period)
+        for x in terms:
+            alone = receiver.plan(t, processes=processes, extras=extras(horizon, skip=int(x["i"])), use_rules=rules_r, end=horizon)
+            x["marginal"] = receiver.worth(sol, t, end) - (receiver.worth(alone, t, end) if alone.ok else base_value)
     margin = model.volatility * receiver.rules.risk_aversion
     out: list[Term] = []
     paid = 0.0
