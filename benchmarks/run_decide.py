@@ -73,7 +73,12 @@ def main() -> None:
         if why:
             print(f"{name}: skipped ({why})")
             continue
-        r = run(name, args.count, args.points, args.alt_time_limit, args.time_limit)
+        try:
+            r = run(name, args.count, args.points, args.alt_time_limit, args.time_limit)
+        except Exception as exc:  # a failed case is recorded; the others still run
+            print(f"{name}: FAILED: {exc}")
+            results.append({"case": name, "status": "error", "error": str(exc)})
+            continue
         a, p = r["alternatives"], r["pareto"]
         print(f"{name} (gap {r['mip_gap']}): alternatives: first solve {a['first_solve_seconds']:.2f} s, extra "
               f"{', '.join(f'{x:.2f}' for x in a['extra_solve_seconds'])} s ({a['found']} found; {a['stopped'] or 'all'})")
