@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from symbiosim.errors import InfeasibleError, ModelError, ScenarioError, UnboundedError
+from symbiosim.report.jsonable import finite, records
 
 log = logging.getLogger("symbiosim")
 
@@ -173,7 +174,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         decomposition = decompose_gap(scenario, result.plans["baseline"], result.accounts["optimum"].kpis["cluster_npv"], args.seed)
     obj = result.to_json()
     if decomposition is not None:
-        obj["decomposition"] = [{k: _finite(v) for k, v in r.items()} for r in decomposition.to_dict("records")]
+        obj["decomposition"] = records(decomposition)
     if args.json:
         _print_json(obj)
     else:
@@ -195,10 +196,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finite(x: Any) -> Any:
-    if isinstance(x, float) and x != x:
-        return None
-    return x.item() if hasattr(x, "item") else x
 
 
 def _compare_summary(scenario: Any, result: Any, decomposition: Any) -> str:
@@ -245,8 +242,8 @@ def cmd_incentives(args: argparse.Namespace) -> int:
         return 2
     tried = __import__("pandas").DataFrame(result["tried"]).sort_values("level")
     obj = {k: v for k, v in result.items() if k != "tried"}
-    obj["tried"] = [{k: _finite(v) for k, v in r.items()} for r in tried.to_dict("records")]
-    obj["result"] = {k: _finite(v) for k, v in result["result"].items()}
+    obj["tried"] = records(tried)
+    obj["result"] = {k: finite(v) for k, v in result["result"].items()}
     if args.json:
         _print_json(obj)
     else:
@@ -283,7 +280,7 @@ def _incentive_table(scenario: Any, args: argparse.Namespace, seeds: list[int]) 
     ref = Reference.build(scenario, seeds)
     table = test_settings(ref, [(args.instrument, level) for level in levels])
     if args.json:
-        _print_json({"instrument": args.instrument, "seeds": seeds, "settings": [{k: _finite(v) for k, v in r.items()} for r in table.to_dict("records")]})
+        _print_json({"instrument": args.instrument, "seeds": seeds, "settings": records(table)})
     else:
         columns = ["level", "share_of_potential", "public_cost", "cost_per_tonne_diverted", "cost_per_t_co2e", "deadweight", "actors_below_standalone"]
         print(table[columns].to_string(index=False))

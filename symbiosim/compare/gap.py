@@ -14,6 +14,7 @@ from symbiosim.accounts import Accounts, evaluate
 from symbiosim.compare.coalitions import CoalitionGame, coalition_game
 from symbiosim.plan import Plan
 from symbiosim.planner import optimise
+from symbiosim.report.jsonable import finite
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import SimulationResult, simulate
 
@@ -60,16 +61,16 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         """The object ``symbiosim compare --json`` prints."""
-        kpis = {src: {k: _num(v) for k, v in self.kpis[src].items()} for src in SOURCES}
+        kpis = {src: {k: finite(v) for k, v in self.kpis[src].items()} for src in SOURCES}
         return {
             "status": "ok",
             "seed": self.seed,
             **kpis,
-            "share_of_potential": _num(self.share_of_potential),
-            "actors": [{k: _num(v) for k, v in row.items()} for row in self.actors.to_dict("records")],
-            "allocation": {rule: {a: _num(v) for a, v in row.items()} for rule, row in self.transfers.iterrows()},
+            "share_of_potential": finite(self.share_of_potential),
+            "actors": [{k: finite(v) for k, v in row.items()} for row in self.actors.to_dict("records")],
+            "allocation": {rule: {a: finite(v) for a, v in row.items()} for rule, row in self.transfers.iterrows()},
             "players": self.game.players,
-            "core": {k: _num(v) if not isinstance(v, dict) else v for k, v in self.core.items()},
+            "core": {k: finite(v) if not isinstance(v, dict) else v for k, v in self.core.items()},
             "side_payments": self.side_payments(),
         }
 
@@ -81,20 +82,14 @@ class Comparison:
         for rule in self.transfers.index:
             out[rule] = {
                 "share_of_potential": 1.0 if math.isfinite(self.share_of_potential) else None,
-                "public_cost": _num(float(self.core.get("least_subsidy") or 0.0)),
-                "transfers_paid": _num(float(self.transfers.loc[rule].clip(lower=0).sum())),
+                "public_cost": finite(float(self.core.get("least_subsidy") or 0.0)),
+                "transfers_paid": finite(float(self.transfers.loc[rule].clip(lower=0).sum())),
                 "actors_below_standalone": int(self.actors[f"below_standalone_{rule}"].sum()),
                 "in_core": self.core.get("in_core", {}).get(rule),
             }
         return out
 
 
-def _num(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "item"):
-        return x.item()
-    return x
 
 
 def compare(

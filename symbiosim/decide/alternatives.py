@@ -49,6 +49,7 @@ from symbiosim.errors import ModelError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import supply_bound
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
 KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
@@ -74,18 +75,11 @@ class Alternatives:
     def to_json(self) -> dict[str, Any]:
         return {
             "meta": self.meta,
-            "kpis": _records(self.kpis),
-            "summary": _records(self.summary),
+            "kpis": records(self.kpis),
+            "summary": records(self.summary),
             "robust": self.summary.loc[self.summary.robust, "decision"].tolist(),
             "timings": self.timings,
         }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for r in frame.to_dict("records"):
-        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()})
-    return out
 
 
 def _indicators(s: Session, exchanges: bool) -> dict[str, tuple[str, Any]]:

@@ -64,6 +64,7 @@ import yaml
 from symbiosim.errors import InfeasibleError, Issue, ModelError, ScenarioError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.report.jsonable import records
 from symbiosim.scenario.load import scenario_from_dict
 from symbiosim.scenario.schema import ROW_TABLES, Policies, Scenario
 from symbiosim.scenario.targets import NUMERIC_TABLES, Target, _cell, _field_names, _matches, parse_target
@@ -105,13 +106,7 @@ class CaseResults:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        def rec(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [
-                {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                for r in frame.to_dict("records")
-            ]
-
-        return {"meta": self.meta, "comparison": rec(self.comparison), "distribution": rec(self.distribution)}
+        return {"meta": self.meta, "comparison": records(self.comparison), "distribution": records(self.distribution)}
 
 
 def _err(case: str, where: str, message: str) -> ScenarioError:

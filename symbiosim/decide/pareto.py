@@ -33,6 +33,7 @@ import pandas as pd
 from symbiosim.decide.session import OBJECTIVE_NAMES, Session, decision_matrix, decisions_of, kpi_row, objective_expr
 from symbiosim.plan import Plan
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
 KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "mean_jobs", "emissions", "public_cost")
@@ -50,10 +51,7 @@ class ParetoFront:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        rows = []
-        for r in self.points.to_dict("records"):
-            rows.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()})
-        return {"meta": self.meta, "points": rows, "timings": self.timings}
+        return {"meta": self.meta, "points": records(self.points), "timings": self.timings}
 
 
 def _parse(objectives: str | tuple[str, str] | list[str]) -> tuple[str, str]:

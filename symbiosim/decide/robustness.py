@@ -40,6 +40,7 @@ import pandas as pd
 from symbiosim.decide.session import DECISION_KINDS, decisions_of
 from symbiosim.errors import InfeasibleError, ModelError, UnboundedError
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
 PERTURBED: dict[str, tuple[str, ...]] = {
@@ -64,13 +65,7 @@ class Robustness:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        def rec(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [
-                {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                for r in frame.to_dict("records")
-            ]
-
-        return {"meta": self.meta, "decisions": rec(self.decisions), "kpis": rec(self.kpis)}
+        return {"meta": self.meta, "decisions": records(self.decisions), "kpis": records(self.kpis)}
 
 
 def perturb(scenario: Scenario, perturb: float, rng: np.random.Generator) -> Scenario:

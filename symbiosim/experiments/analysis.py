@@ -132,7 +132,7 @@ def paired_differences(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
         if arm == ref:
             continue
         mine = ok[ok.arm == arm].set_index(["sample_id", "replication"])
-        both = mine[list(METRICS)].join(base[list(METRICS)], rsuffix="_ref", how="inner")
+        both = mine[list(METRICS)].merge(base[list(METRICS)], left_index=True, right_index=True, suffixes=("", "_ref"))
         entry: dict[str, Any] = {"pairs": len(both)}
         for metric in METRICS:
             diff = (both[metric] - both[f"{metric}_ref"]).groupby(level="sample_id").mean()
