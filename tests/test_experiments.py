@@ -110,6 +110,32 @@ def test_reuse_gives_the_same_plans_as_rebuilding(scenario):
     assert planner.stats["reused"] == 6 and planner.stats["rebuilt"] == 2
 
 
+def test_a_re_solve_does_not_depend_on_what_was_solved_before():
+    """Two identical pipes (build cost 1000 each) tie; a fresh solver picks one
+    (it happens to be smelter2's). After solving a sample where the *other* pipe
+    is cheaper (900: it must be chosen), the tied sample must come back with
+    exactly the fresh plan, not the one the previous solve left in the solver."""
+    from tests.test_decide import two_smelters
+
+    def other(plan):
+        (chosen,) = plan.builds.query("kind == 'link'").actor
+        return "smelter" if chosen == "smelter2" else "smelter2"
+
+    tied = two_smelters()
+    raw = tied.model_dump(by_alias=True, exclude_none=True)
+    fresh = ReusablePlanner().solve(tied)
+    raw["links"][[r["from"] for r in raw["links"]].index(other(fresh))]["build_cost"] = 900
+    cheaper = type(tied).model_validate(raw)
+    planner = ReusablePlanner()
+    for s in (cheaper, tied, cheaper, tied):
+        plan = planner.solve(s)
+        if s is cheaper:  # the cheaper pipe is the one the fresh plan did not build
+            assert plan.builds.query("kind == 'link'").actor.tolist() == [other(fresh)]
+    assert planner.stats == {"reused": 3, "rebuilt": 1}
+    pd.testing.assert_frame_equal(plan.flows, fresh.flows)
+    pd.testing.assert_frame_equal(plan.builds, fresh.builds)
+
+
 # ---- runner -------------------------------------------------------------
 
 

@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MIP_GAP = 1e-4
 
+# Re-solves after an objective change: Pyomo re-reads only the objective (not
+# every constraint and variable, ~0.25 s on the default scenario).
+OBJECTIVE_ONLY_UPDATES = {
+    "check_for_new_or_removed_constraints": False,
+    "check_for_new_or_removed_vars": False,
+    "check_for_new_or_removed_params": False,
+    "update_constraints": False,
+    "update_vars": False,
+    "update_parameters": False,
+    "update_named_expressions": False,
+}
+
 
 @dataclass
 class SolveResult:
@@ -60,6 +72,8 @@ def solve_model(
     mip_gap: float = DEFAULT_MIP_GAP,
     solver: Highs | None = None,
     tee: bool = False,
+    objective_only: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SolveResult:
     """Solve ``m`` and load the best solution found (if any) into its variables.
 
@@ -70,6 +84,11 @@ def solve_model(
         mip_gap: relative MIP gap at which to stop (default 1e-4).
         solver: a persistent solver that already holds ``m`` (re-solve).
         tee: stream the HiGHS log.
+        objective_only: ``solver`` holds ``m`` and only the objective changed
+            since its last solve: skip Pyomo's scan of constraints and
+            variables, and clear HiGHS's solution and basis so the result does
+            not depend on what was solved before.
+        options: further HiGHS options (``{"presolve_rule_off": ...}``).
     """
     solver = solver or make_solver()
     start = time.perf_counter()
@@ -77,8 +96,12 @@ def solve_model(
         "load_solutions": False,
         "raise_exception_on_nonoptimal_result": False,
         "rel_gap": mip_gap,
-        "solver_options": {"output_flag": bool(tee)},
+        "solver_options": {"output_flag": bool(tee), **(options or {})},
     }
+    held = getattr(solver, "_solver_model", None)  # the highspy object once a model was passed
+    if objective_only and held is not None:
+        kwargs["auto_updates"] = OBJECTIVE_ONLY_UPDATES
+        held.clearSolver()
     if tee:
         kwargs["tee"] = True
     if time_limit is not None:
