@@ -206,6 +206,29 @@ def test_consistency_check_on_orkanger():
     assert report.simulated_npv <= report.optimum_npv
 
 
+def test_a_dependent_contract_unwinds_when_its_supply_ends():
+    """Regression (sample 10 of a 1,000-sample Orkanger batch crashed): Norsk
+    Kylling ends its chicken-offcut contract with the biogas plant at current
+    prices; the plant, still bound to deliver biogas to the district heating,
+    can no longer operate, so it ends the delivery contract too (logged), and
+    the run finishes with a plan the planner's model accepts."""
+    from symbiosim.experiments.design import apply_sample
+    from symbiosim.scenario import load_scenario
+
+    s = apply_sample(load_scenario("scenarios/orkanger.yaml"), {
+        "in_purchases_product_wood_chips_price": 1.168741309239274,
+        "in_sales_product_biogas_price": 1.410144172740698,
+        "in_sales_product_animal_feed_price": 0.9326936209754881,
+        "in_products_id_chicken_offcuts_disposal_cost": 1.9102288976966697,
+        "in_links_to_thamshavn_greenhouse_build_cost": 1.3107988400027777,
+        "in_settings_discount_rate": 0.07057995859504781,
+    })
+    result = simulate(s, seed=1601685488)
+    ended = result.offers[result.offers.outcome == "ended"]
+    assert "orkland_biogas: cannot honour it after another contract ended" in set(ended.reason)
+    assert plan_violations(s, result.plan) == []
+
+
 def test_consistency_check_catches_an_infeasible_plan():
     from symbiosim.simulator.consistency import check_against_optimum
 

@@ -305,12 +305,32 @@ class SymbiosisModel(mesa.Model):
                 c.broken_at = t
                 self._end(c, t, None)
                 self._try(self.firms[c.source], self.firms[c.target], c.product, t, renewal=True)
+                self._settle((c.source, c.target), t)
             elif self.prices and t > c.start:
                 for actor in (c.target, c.source):
                     if self._contract_value(c, self.firms[actor], t) < -TOL:
                         self._log(t, c.source, c.target, c.product, "ended", f"{actor}: no longer pays at current prices", c.price, 0.0)
                         self._end(c, t, broken_by=actor)
+                        self._settle((c.source, c.target), t)
                         break
+
+    def _settle(self, actors: tuple[str, ...], t: int) -> None:
+        """After a contract ends, a firm that cannot operate with the contracts it has left
+        (a biogas plant whose feedstock contract ended, still bound to deliver gas) ends the one
+        it cannot honour: the latest signed whose end alone restores a plan, else the latest
+        signed. The partner is checked in turn, so a chain of dependent deals unwinds."""
+        todo = list(actors)
+        while todo:
+            firm = self.firms[todo.pop()]
+            if firm.plan(t).ok:
+                continue
+            own = sorted((c for c in firm.contracts if not c.existing), key=lambda c: (-c.start, c.source, c.target, c.product))
+            if not own:
+                raise RuntimeError(f"firm {firm.actor} has no feasible plan from period {t}")
+            c = next((c for c in own if firm.plan(t, net_inflow=firm.net_inflow(exclude=c)).ok), own[0])
+            self._log(t, c.source, c.target, c.product, "ended", f"{firm.actor}: cannot honour it after another contract ended", c.price, 0.0)
+            self._end(c, t, broken_by=firm.actor)
+            todo += [firm.actor, c.target if c.source == firm.actor else c.source]
 
     def _contract_value(self, c: Contract, firm: Firm, t: int) -> float:
         """What keeping the rest of the contract is worth to ``firm`` at today's prices."""
