@@ -389,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="experiment name (default: the scenario's name)")
     p.add_argument("--parquet", help="also export every table as Parquet into this directory")
     p.add_argument("--no-reuse", action="store_true", help="rebuild the planner model for every solve")
+    p.add_argument("--mip-gap", type=float, default=1e-3, help="relative MIP gap of each sample's optimum (default 1e-3; the proven gap is stored)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_experiment)
 

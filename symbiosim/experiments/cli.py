@@ -42,6 +42,7 @@ def run_experiment_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         name=args.name or scenario.settings.name,
         scenario_path=str(args.scenario),
+        mip_gap=args.mip_gap,
     )
     db = Path(args.out) if args.out else default_db(exp)
     jobs = args.workers if args.dask == "local" else args.jobs

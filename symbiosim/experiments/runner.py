@@ -14,7 +14,10 @@ simulator with the run's seed, then the figures:
 * ``public_cost`` = subsidies paid - taxes collected under the arm (absolute;
   paired arm differences against ``none`` give the cost of a policy);
 * ``emissions`` of the decentralised run; ``actors_below_standalone`` = actors
-  whose profit under the arm is below their stand-alone profit under the arm.
+  whose profit under the arm is below their stand-alone profit under the arm;
+* ``optimum_gap`` = the solver's bound minus the optimum found (money): the
+  optimum is solved to the experiment's relative ``mip_gap`` (default 1e-3),
+  so the true potential is at most this much larger.
 
 Tables (tidy; one file per experiment):
 
@@ -61,13 +64,13 @@ import pandas as pd
 from symbiosim.accounts import evaluate
 from symbiosim.compare.gap import share_of_potential
 from symbiosim.experiments.design import apply_sample, input_columns, make_design, with_arm
-from symbiosim.experiments.reuse import ReusablePlanner
+from symbiosim.experiments.reuse import BATCH_MIP_GAP, ReusablePlanner
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 from symbiosim.store import ResultsStore
 
 SOURCES = ("baseline", "decentralised", "optimum")
-FIGURES = ("share_of_potential", "gap", "public_cost", "emissions", "cluster_npv", "actors_below_standalone")
+FIGURES = ("share_of_potential", "gap", "public_cost", "emissions", "cluster_npv", "actors_below_standalone", "optimum_gap")
 
 Progress = Callable[[int, int, int, float], None]  # done, failed, total, elapsed seconds
 
@@ -95,6 +98,7 @@ def run_chunk(
     rows: list[dict[str, Any]],
     arms: Mapping[str, Mapping[str, Any]],
     reuse: bool = True,
+    mip_gap: float = BATCH_MIP_GAP,
 ) -> dict[str, pd.DataFrame]:
     """Run design rows (whole samples, in order) and return their ``kpis``, ``actors`` and ``runs`` rows.
 
@@ -102,7 +106,7 @@ def run_chunk(
     failed run; ``BaseException`` (interrupts) passes through.
     """
     def planner(key: str) -> ReusablePlanner:
-        return _planner(key) if reuse else ReusablePlanner(reuse=False)
+        return _planner(key, mip_gap) if reuse else ReusablePlanner(mip_gap=mip_gap, reuse=False)
 
     names = input_columns(list(scenario.uncertainty))
     kpi_rows: list[dict[str, Any]] = []
@@ -156,6 +160,9 @@ def run_chunk(
                         "emissions": ruler.kpis["emissions"],
                         "cluster_npv": d,
                         "actors_below_standalone": float(below.sum()),
+                        "optimum_gap": abs(ref_opt.meta["bound"] - ref_opt.meta["objective_value"])
+                        if ref_opt.meta.get("bound") is not None
+                        else math.nan,
                     }
                     kr = []
                     for source, acc in zip(SOURCES, (ruler_base, ruler, ruler_opt), strict=True):
@@ -190,14 +197,15 @@ _PLANNERS: OrderedDict[str, ReusablePlanner] = OrderedDict()
 _MAX_PLANNERS = 8
 
 
-def _planner(key: str) -> ReusablePlanner:
+def _planner(world: str, mip_gap: float) -> ReusablePlanner:
     """This process's planner for a world (``""`` the reference, else an arm's settings)."""
+    key = f"{world}|{mip_gap!r}"
     if key in _PLANNERS:
         _PLANNERS.move_to_end(key)
         return _PLANNERS[key]
     while len(_PLANNERS) >= _MAX_PLANNERS:
         _PLANNERS.popitem(last=False)
-    _PLANNERS[key] = planner = ReusablePlanner()
+    _PLANNERS[key] = planner = ReusablePlanner(mip_gap=mip_gap)
     return planner
 
 
@@ -216,6 +224,7 @@ class Experiment:
     seed: int = 0
     name: str = ""
     scenario_path: str = ""
+    mip_gap: float = BATCH_MIP_GAP  # relative MIP gap of the optima and baselines
 
     def manifest(self) -> dict[str, Any]:
         from symbiosim import __version__
@@ -233,12 +242,13 @@ class Experiment:
             "method": self.method,
             "samples": int(self.samples),
             "replications": int(self.replications),
+            "mip_gap": float(self.mip_gap),
             "arms": json.dumps(self.arms, sort_keys=True),
             "inputs": json.dumps(inputs, sort_keys=True),
         }
 
 
-_IDENTITY = ("scenario_hash", "root_seed", "method", "samples", "replications", "arms")
+_IDENTITY = ("scenario_hash", "root_seed", "method", "samples", "replications", "arms", "mip_gap")
 
 
 @dataclass
@@ -334,7 +344,7 @@ def run_experiment(
             _run_pool(exp, tasks, jobs, reuse, tick)
         else:
             for rows in tasks:
-                tick(run_chunk(exp.scenario, rows, exp.arms, reuse))
+                tick(run_chunk(exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
         store.con.execute("checkpoint")
     return RunReport(exp.name or exp.scenario.settings.name, path, total, failed, skipped, done - skipped, time.perf_counter() - start)
 
@@ -347,7 +357,7 @@ def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         inflight: set[Future[Any]] = set()
         for rows in tasks:
-            inflight.add(pool.submit(run_chunk, exp.scenario, rows, exp.arms, reuse))
+            inflight.add(pool.submit(run_chunk, exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
             if len(inflight) >= 2 * jobs:  # bounded: memory does not grow with N
                 finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -371,7 +381,7 @@ def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: s
         queue = as_completed()
         n = 0
         for rows in tasks:
-            queue.add(client.submit(run_chunk, scenario, rows, exp.arms, reuse, pure=False))
+            queue.add(client.submit(run_chunk, scenario, rows, exp.arms, reuse, exp.mip_gap, pure=False))
             n += 1
             if n >= 2 * workers:
                 tick(next(queue).result())

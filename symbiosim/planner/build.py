@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyomo.environ as pyo
+from pyomo.repn.standard_repn import generate_standard_repn
 
 from symbiosim.errors import ModelError
 from symbiosim.scenario.data import ModelData
@@ -445,34 +446,98 @@ def add_subsidy_safeguards(m: pyo.ConcreteModel, data: ModelData) -> None:
     )
 
 
-def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Every key figure as an expression: ``m.kpi[name]``."""
+class LinearTerms:
+    """A linear expression kept as numbers: ``constant + sum(coef x var)``, one entry per variable.
+
+    The cluster NPV is assembled here first; the planner turns it into a Pyomo
+    expression, and a batch re-solve hands the coefficients to the solver
+    directly (``solve.set_linear_objective``): no expression objects to build
+    and walk when only prices change.
+    """
+
+    def __init__(self, m: pyo.ConcreteModel) -> None:
+        self.constant = 0.0
+        self.coefs: dict[int, list[Any]] = {}  # id(var) -> [var, coef]
+        # cumulative presence sums (m.present, m.built, m.linked) as terms, once per model
+        self._cache: dict[int, tuple[float, list[tuple[float, Any]]]] = m.__dict__.setdefault("_linear_terms_cache", {})
+
+    def add_var(self, coef: float, var: Any) -> None:
+        entry = self.coefs.get(id(var))
+        if entry is None:
+            self.coefs[id(var)] = [var, coef]
+        else:
+            entry[1] += coef
+
+    def add(self, coef: float, x: Any) -> None:
+        """Add ``coef x`` where x is a number, a variable or a linear sum of variables."""
+        if isinstance(x, (int, float)):
+            self.constant += coef * x
+            return
+        if x.is_variable_type():
+            self.add_var(coef, x)
+            return
+        cached = self._cache.get(id(x))
+        if cached is None:
+            repn = generate_standard_repn(x, compute_values=True)
+            cached = self._cache[id(x)] = (float(repn.constant), list(zip(map(float, repn.linear_coefs), repn.linear_vars)))
+        self.constant += coef * cached[0]
+        for a, v in cached[1]:
+            self.add_var(coef * a, v)
+
+    def expression(self) -> Any:
+        return self.constant + sum(c * v for v, c in self.coefs.values() if c)
+
+
+def cluster_npv_terms(m: pyo.ConcreteModel, data: ModelData) -> LinearTerms:
+    """The cluster NPV of the model's variables at ``data``'s numbers (see ``add_key_figures``)."""
     T = range(data.periods)
     disc = data.period_discount
-    s = data.scenario
     share = data.investment_share
-    npv = 0
-    npv += sum(disc(t) * data.sale_price[(a, p)] * m.sell[a, p, t] for (a, p, t) in m.sell)
-    npv -= sum(disc(t) * data.purchase_cost[(a, p)] * m.buy[a, p, t] for (a, p, t) in m.buy)
-    npv -= sum(disc(t) * data.activity_cost[(a, k)] * m.act[a, k, t] for (a, k, t) in m.act if data.activity_cost[(a, k)])
-    npv -= sum(disc(t) * data.disposal_cost[p] * m.dump[a, p, t] for (a, p, t) in m.dump)
+    npv = LinearTerms(m)
+    for a, p, t in m.sell:
+        npv.add_var(disc(t) * data.sale_price[(a, p)], m.sell[a, p, t])
+    for a, p, t in m.buy:
+        npv.add_var(-disc(t) * data.purchase_cost[(a, p)], m.buy[a, p, t])
+    for a, k, t in m.act:
+        if data.activity_cost[(a, k)]:
+            npv.add_var(-disc(t) * data.activity_cost[(a, k)], m.act[a, k, t])
+    for a, p, t in m.dump:
+        npv.add_var(-disc(t) * data.disposal_cost[p], m.dump[a, p, t])
     for key, arc in data.arcs.items():
         net = arc.unit_cost - data.exchange_subsidy[arc.product]
         if net:
-            npv -= sum(disc(t) * net * m.flow[(*key, t)] for t in T)
-    npv -= sum(disc(t) * data.storage_cost[(a, p)] * m.store[a, p, t] for (a, p, t) in m.store if data.storage_cost[(a, p)])
+            for t in T:
+                npv.add_var(-disc(t) * net, m.flow[(*key, t)])
+    for a, p, t in m.store:
+        if data.storage_cost[(a, p)]:
+            npv.add_var(-disc(t) * data.storage_cost[(a, p)], m.store[a, p, t])
     # fixed costs per year of what is present or built (constants for what exists)
     for y in range(data.years):
         dy = data.discount[y]
-        npv -= sum(dy * act.fixed_cost * m.present[a, y] for a, act in data.actors.items() if act.fixed_cost)
-        npv -= sum(dy * r.fixed_cost * m.built[(*ap, y)] for ap, r in data.actor_processes.items() if r.fixed_cost)
+        for a, act in data.actors.items():
+            if act.fixed_cost:
+                npv.add(-dy * act.fixed_cost, m.present[a, y])
+        for ap, r in data.actor_processes.items():
+            if r.fixed_cost:
+                npv.add(-dy * r.fixed_cost, m.built[(*ap, y)])
         for key, arc in data.arcs.items():
             if arc.fixed_cost:
-                npv -= dy * arc.fixed_cost * (m.linked[(*key, y)] if arc.buildable else 1)
+                npv.add(-dy * arc.fixed_cost, m.linked[(*key, y)] if arc.buildable else 1)
     # one-off costs in the build / entry year, net of the investment subsidy
-    npv -= sum(data.discount[y] * data.actors[a].entry_cost * share["*"] * m.enter[a, y] for (a, y) in m.enter)
-    npv -= sum(data.discount[y] * data.actor_processes[(a, k)].build_cost * share["*"] * m.build[a, k, y] for (a, k, y) in m.build)
-    npv -= sum(data.discount[y] * data.arcs[(a, b, p)].build_cost * share[p] * m.link[a, b, p, y] for (a, b, p, y) in m.link)
+    for a, y in m.enter:
+        npv.add_var(-data.discount[y] * data.actors[a].entry_cost * share["*"], m.enter[a, y])
+    for a, k, y in m.build:
+        npv.add_var(-data.discount[y] * data.actor_processes[(a, k)].build_cost * share["*"], m.build[a, k, y])
+    for a, b, p, y in m.link:
+        npv.add_var(-data.discount[y] * data.arcs[(a, b, p)].build_cost * share[p], m.link[a, b, p, y])
+    return npv
+
+
+def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Every key figure as an expression: ``m.kpi[name]``."""
+    s = data.scenario
+    disc = data.period_discount
+    npv = cluster_npv_terms(m, data).expression()
 
     va = sum(
         disc(t) * data.actor_processes[(a, k)].value_added_per_unit * m.act[a, k, t]

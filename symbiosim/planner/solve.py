@@ -24,7 +24,7 @@ DEFAULT_MIP_GAP = 1e-4
 
 # Re-solves after an objective change: Pyomo re-reads only the objective (not
 # every constraint and variable, ~0.25 s on the default scenario).
-OBJECTIVE_ONLY_UPDATES = {
+_NO_MODEL_UPDATES = {
     "check_for_new_or_removed_constraints": False,
     "check_for_new_or_removed_vars": False,
     "check_for_new_or_removed_params": False,
@@ -32,6 +32,11 @@ OBJECTIVE_ONLY_UPDATES = {
     "update_vars": False,
     "update_parameters": False,
     "update_named_expressions": False,
+}
+REFRESH = {
+    "all": None,  # Pyomo compares the whole model with what HiGHS holds
+    "objective": _NO_MODEL_UPDATES,  # only the objective changed
+    "none": {**_NO_MODEL_UPDATES, "check_for_new_objective": False, "update_objective": False},  # set_linear_objective did it
 }
 
 
@@ -72,7 +77,7 @@ def solve_model(
     mip_gap: float = DEFAULT_MIP_GAP,
     solver: Highs | None = None,
     tee: bool = False,
-    objective_only: bool = False,
+    refresh: str = "all",
     options: dict[str, Any] | None = None,
 ) -> SolveResult:
     """Solve ``m`` and load the best solution found (if any) into its variables.
@@ -84,10 +89,12 @@ def solve_model(
         mip_gap: relative MIP gap at which to stop (default 1e-4).
         solver: a persistent solver that already holds ``m`` (re-solve).
         tee: stream the HiGHS log.
-        objective_only: ``solver`` holds ``m`` and only the objective changed
-            since its last solve: skip Pyomo's scan of constraints and
-            variables, and clear HiGHS's solution and basis so the result does
-            not depend on what was solved before.
+        refresh: what changed since ``solver`` last solved ``m``: ``all``
+            (anything: Pyomo compares the model), ``objective`` (only the
+            objective: skip the scan of constraints and variables) or ``none``
+            (the objective was handed to HiGHS by ``set_linear_objective``).
+            Unless ``all``, HiGHS's solution and basis are cleared, so the
+            result does not depend on what was solved before.
         options: further HiGHS options (``{"presolve_rule_off": ...}``).
     """
     solver = solver or make_solver()
@@ -99,8 +106,8 @@ def solve_model(
         "solver_options": {"output_flag": bool(tee), **(options or {})},
     }
     held = getattr(solver, "_solver_model", None)  # the highspy object once a model was passed
-    if objective_only and held is not None:
-        kwargs["auto_updates"] = OBJECTIVE_ONLY_UPDATES
+    if REFRESH[refresh] is not None and held is not None:
+        kwargs["auto_updates"] = REFRESH[refresh]
         held.clearSolver()
     if tee:
         kwargs["tee"] = True
@@ -131,6 +138,28 @@ def solve_model(
     if obj is not None and bound is not None and math.isfinite(bound):
         gap = abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj - bound) > 1e-9 else 0.0
     return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver)
+
+
+def set_linear_objective(solver: Highs, constant: float, terms: Any, maximise: bool) -> None:
+    """Hand HiGHS a new linear objective directly (then solve with ``refresh="none"``).
+
+    ``terms`` maps ``id(var)`` to ``[var, coef]`` (``build.LinearTerms.coefs``);
+    every other column's cost becomes 0. Uses the persistent interface's
+    column map, so ``solver`` must already hold the model. Pyomo's own
+    objective is left as it was: only re-solves through this function may follow.
+    """
+    import highspy
+    import numpy as np
+
+    h = solver._solver_model
+    columns = solver._pyomo_var_to_solver_var_map
+    n = len(columns)
+    costs = np.zeros(n)
+    for vid, (_, coef) in terms.items():
+        costs[columns[vid]] += coef
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+    h.changeObjectiveOffset(float(constant))
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize)
 
 
 def write_lp(m: pyo.ConcreteModel, path: str) -> None:
