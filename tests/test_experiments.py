@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -108,6 +109,26 @@ def test_reuse_gives_the_same_plans_as_rebuilding(scenario):
             got = planner.solve(s, baseline=baseline).meta["objective_value"]
             assert got == pytest.approx(optimise(s, baseline=baseline).meta["objective_value"], rel=1e-9, abs=1e-6)
     assert planner.stats["reused"] == 6 and planner.stats["rebuilt"] == 2
+
+
+def test_a_sampled_market_volume_is_re_solved_not_rebuilt():
+    """FEED_ENTRY with the feed mill already built: 10 t/yr of offcuts, feed
+    sells at 50/t up to the market volume L t/yr (feed cannot be dumped),
+    offcuts not milled are dumped at 100/t. Over 4 years at 0 %:
+    NPV = 4 (50 L - 100 (10 - L)) = 600 L - 4000, for L <= 10. The volume is
+    only a variable bound, so the held model is re-solved with new bounds."""
+    from tests.tiny import FEED_ENTRY
+
+    raw = copy.deepcopy(FEED_ENTRY)
+    raw["actors"][1] = {"id": "feedmill", "lat": 63.30, "lon": 9.85}
+    raw["actor_processes"][1] = {**raw["actor_processes"][1], "exists": True}
+    base = build(raw, uncertainty=[{"target": "sales[product=feed].limit", "dist": "uniform", "low": 2, "high": 10, "as": "value"}])
+    planner = ReusablePlanner()
+    for row in make_design(base, 4, seed=3).to_dict("records"):
+        volume = row["in_sales_product_feed_limit"]
+        got = planner.solve(apply_sample(base, row)).meta["objective_value"]
+        assert got == pytest.approx(600 * volume - 4000, rel=1e-9)
+    assert planner.stats == {"reused": 3, "rebuilt": 1}
 
 
 def test_a_re_solve_does_not_depend_on_what_was_solved_before():

@@ -27,8 +27,11 @@ uses an arc moves at least 1e-4 of its bound over the horizon.
 Each alternative is solved to ``alt_mip_gap`` (default 0.1) within
 ``alt_time_limit`` seconds (default 30): the best distance need not be
 proven, any plan within the slack is a valid alternative, and on Orkanger
-proving it takes minutes. When an alternative finds no plan in its time
-limit, the loop stops there and says so in ``meta['stopped']``. The loop also stops early when the best distance is 0 (no further distinct plan
+proving it takes minutes. Every alternative starts from the plan before it
+(a MIP start: that plan is within the slack, at distance 0 from itself), so
+the solver always holds a plan and improves on it. When the time limit ends
+a search that found no plan at distance >= 1, the loop stops there and
+says so in ``meta['stopped']``. The loop also stops early when the best distance is 0 (no further distinct plan
 within the slack). Every alternative is a full ``Plan`` valued by the
 accounts. Decisions chosen by every plan (the optimum included) are flagged
 ``robust``.
@@ -48,7 +51,7 @@ from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, Session, decision
 from symbiosim.errors import ModelError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import supply_bound
-from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.planner.solve import DEFAULT_MIP_GAP, column_of
 from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
@@ -177,6 +180,7 @@ def alternatives(
     obj_expr, maximise = m.objective.expr, m.objective.sense == pyo.maximize
     t0 = time.perf_counter()
     res = s.solve("optimum")
+    start = s.snapshot()  # each alternative starts from the plan before it (z = 0 there)
     # the indicators join the model only after the optimum: as free binaries they would
     # only slow its branch and bound (the persistent solver adds them in place)
     indicators = _indicators(s, exchanges)
@@ -205,7 +209,7 @@ def alternatives(
         s.set_objective(m.decide_z + 1e-3 * sum(distances) + scale * obj_expr, maximise=True)
         t0 = time.perf_counter()
         try:
-            res = s.solve(f"alt_{k}")
+            res = s.solve(f"alt_{k}", start=start)
         except ModelError as exc:  # time limit without a plan: keep what was found
             timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": None})
             stopped = f"stopped at alternative {k}: {exc}"
@@ -213,8 +217,13 @@ def alternatives(
         timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds})
         zval = pyo.value(m.decide_z)
         if zval < 0.5:
-            stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
+            if res.status == "optimal":
+                stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
+            else:
+                stopped = f"no further distinct plan found within the time limit of {alt_time_limit} s after {k - 1} alternative(s)"
             break
+        start = s.snapshot()
+        start[column_of(s.solver, m.decide_z)] = 0.0  # the plan is at distance 0 from itself
         plan = s.plan(
             res,
             objective=objective,

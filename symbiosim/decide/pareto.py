@@ -84,9 +84,9 @@ def pareto(
     timings: list[dict[str, Any]] = []
     found: list[tuple[str, Plan, float | None]] = []
 
-    def run(label: str, eps: float | None) -> Plan:
+    def run(label: str, eps: float | None, start: Any = None) -> Plan:
         t0 = time.perf_counter()
-        res = s.solve(label)
+        res = s.solve(label, start=start)
         timings.append({"point": label, "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds})
         return s.plan(res, objective=f1, pareto_point=label, epsilon=eps, **{f1: s.value(e1), f2: s.value(e2)})
 
@@ -94,27 +94,31 @@ def pareto(
         margin = rel * abs(value)
         return expr >= value - margin if maximise else expr <= value + margin
 
+    # Every solve after the first starts from a plan known to be feasible for it (a MIP
+    # start), so a time limit still yields a plan: the previous anchor's for each
+    # lexicographic step and for anchor B, anchor B's for the inner points.
     # anchor A: best f1, then best f2 at that f1
     s.set_objective(e1, max1)
     run("anchor_f1", None)
     best1 = s.value(e1)
     s.add_constraint("decide_lex", bound(e1, max1, best1, tol))
     s.set_objective(e2, max2)
-    found.append(("p0", run("p0", None), None))
+    found.append(("p0", run("p0", None, s.snapshot()), None))
     # anchor B: best f2, then best f1 at that f2
     s.remove("decide_lex")
-    run("anchor_f2", None)
+    run("anchor_f2", None, s.snapshot())
     best2 = s.value(e2)
     s.add_constraint("decide_lex", bound(e2, max2, best2, tol))
     s.set_objective(e1, max1)
-    last = run(f"p{points - 1}", None)
+    last = run(f"p{points - 1}", None, s.snapshot())
+    anchor_b = s.snapshot()
     s.remove("decide_lex")
     a2 = float(found[0][1].meta[f2])
     b2 = float(last.meta[f2])
     for i in range(1, points - 1):
         eps = a2 + i / (points - 1) * (b2 - a2)
         s.add_constraint("decide_eps", e2 >= eps if max2 else e2 <= eps)
-        found.append((f"p{i}", run(f"p{i}", eps), eps))
+        found.append((f"p{i}", run(f"p{i}", eps, anchor_b), eps))
     s.remove("decide_eps")
     found.append((f"p{points - 1}", last, None))
     plans = {name: plan for name, plan, _ in found}

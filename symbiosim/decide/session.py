@@ -31,7 +31,7 @@ from symbiosim.errors import InfeasibleError, ModelError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import MAXIMISE, build_planner_model
 from symbiosim.planner.extract import extract_plan
-from symbiosim.planner.solve import DEFAULT_MIP_GAP, SolveResult, make_solver, solve_model
+from symbiosim.planner.solve import DEFAULT_MIP_GAP, SolveResult, make_solver, solution_values, solve_model
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
 
@@ -112,15 +112,28 @@ class Session:
         if hasattr(self.m, name):
             self.m.del_component(getattr(self.m, name))
 
-    def solve(self, label: str) -> SolveResult:
-        """Solve with the persistent solver; raises when no plan is found."""
-        res = solve_model(self.m, time_limit=self.time_limit, threads=self.threads, mip_gap=self.mip_gap, solver=self.solver)
-        self.solves.append({"label": label, "status": res.status, "seconds": res.seconds, "objective_value": res.objective_value})
+    def solve(self, label: str, start: Any = None) -> SolveResult:
+        """Solve with the persistent solver; raises when no plan is found.
+
+        ``start``: column values of an earlier solve (``snapshot``) that are
+        feasible for this one: HiGHS starts from that plan, so a time limit
+        still returns a plan at least as good.
+        """
+        res = solve_model(
+            self.m, time_limit=self.time_limit, threads=self.threads, mip_gap=self.mip_gap, solver=self.solver, start=start
+        )
+        self.solves.append(
+            {"label": label, "status": res.status, "seconds": res.seconds, "objective_value": res.objective_value, "warm_start": start is not None}
+        )
         if res.status == "infeasible":
             raise InfeasibleError([f"{label}: no plan satisfies the constraints"])
         if not res.has_solution:
             raise ModelError(f"{label}: no plan found ({res.status})")
         return res
+
+    def snapshot(self) -> Any:
+        """The last solution's column values (a ``start`` for a later solve)."""
+        return solution_values(self.solver)
 
     def value(self, expr: Any) -> float:
         return float(pyo.value(expr))

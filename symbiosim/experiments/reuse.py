@@ -7,10 +7,12 @@ solver per (arm structure, baseline flag). For a new sample it derives the
 new ``ModelData`` and compares its *structure signature* (index sets,
 capacities, limits, fixed activities, profiles, which products carry an
 exchange subsidy, storage capacities, year/period counts, the subsidy
-safeguard bounds' inputs) with the held model's. If equal, only the key-figure
-expressions and the objective are rebuilt (``add_key_figures``,
-``add_objective``) and the same persistent solver re-solves: Pyomo sends
-HiGHS the new objective instead of the whole model. If anything structural
+safeguard bounds' inputs) with the held model's. If equal, the new cluster
+NPV coefficients go straight to HiGHS (``cluster_npv_terms``,
+``set_linear_objective``; other objectives: Pyomo re-reads the objective
+only), and so do the sale limits of existing actors, which are only
+variable bounds (market volumes may be sampled); the same persistent solver
+re-solves. If anything structural
 changed (a capacity or limit is uncertain, an arm changes which products are
 subsidised), the model is rebuilt from scratch, so results never depend on
 whether reuse happened (tested: the same plan either way).
@@ -25,8 +27,15 @@ from typing import Any
 
 from symbiosim.plan import Plan
 from symbiosim.planner import finish_solve
-from symbiosim.planner.build import add_key_figures, add_objective, build_planner_model, cluster_npv_terms
-from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, set_linear_objective, solve_model
+from symbiosim.planner.build import (
+    _fallback_bound,
+    add_key_figures,
+    add_objective,
+    build_planner_model,
+    cluster_npv_terms,
+    trade_upper_bounds,
+)
+from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, set_column_bounds, set_linear_objective, solve_model
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
 
@@ -73,7 +82,8 @@ def structure_signature(data: ModelData) -> str:
         sorted((k, _strip(v, _MONEY["actor_processes"])) for k, v in data.actor_processes.items()),
         sorted((k, _strip(v, _MONEY["arcs"])) for k, v in data.arcs.items()),
         sorted(data.purchase_limit.items(), key=repr),
-        sorted(data.sale_limit.items(), key=repr),
+        # an existing actor's sale limit is only a variable bound (re-set on reuse): its key counts
+        sorted(((k, v if data.is_candidate_actor(k[0]) else "bound") for k, v in data.sale_limit.items()), key=repr),
         sorted(data.storage_capacity.items()),
         sorted(p for p, v in data.exchange_subsidy.items() if v),
         data.balance_keys,
@@ -95,7 +105,7 @@ class ReusablePlanner:
         self.objective = objective
         self.mip_gap = mip_gap
         self.reuse = reuse
-        self._held: dict[bool, tuple[str, Any, Any]] = {}  # baseline -> (signature, model, solver)
+        self._held: dict[bool, tuple[str, Any, Any, float | None]] = {}  # baseline -> (signature, model, solver, fallback M)
         self.stats = {"reused": 0, "rebuilt": 0}
 
     def solve(self, scenario: Scenario, baseline: bool = False) -> Plan:
@@ -103,9 +113,15 @@ class ReusablePlanner:
         data = build_model_data(scenario, baseline=baseline)
         sig = structure_signature(data)
         held = self._held.get(baseline)
-        reused = self.reuse and held is not None and held[0] == sig
+        reused = (
+            self.reuse
+            and held is not None
+            and held[0] == sig
+            # a big-M of last resort (no finite bound) also depends on the sale limits
+            and (held[3] is None or held[3] == _fallback_bound(data))
+        )
         if reused:
-            _, m, solver = held  # type: ignore[misc]
+            _, m, solver, _ = held  # type: ignore[misc]
             if self.objective == "cluster_npv":  # the numbers straight to HiGHS (no Pyomo expressions)
                 npv = cluster_npv_terms(m, data)
                 set_linear_objective(solver, npv.constant, npv.coefs, maximise=True)
@@ -115,11 +131,19 @@ class ReusablePlanner:
                 add_key_figures(m, data)
                 add_objective(m, self.objective, None)
                 refresh = "objective"
+            sells = [(a, p) for (a, p) in data.sale_limit if not data.is_candidate_actor(a)]
+            if sells:  # market volumes may be sampled: re-set their bounds
+                cols = [m.sell[a, p, t] for (a, p) in sells for t in range(data.periods)]
+                ubs = [ub for (a, p) in sells for ub in trade_upper_bounds(data, "sell", a, p)]
+                for v, ub in zip(cols, ubs, strict=True):
+                    v.setub(ub)
+                set_column_bounds(solver, cols, [0.0] * len(cols), ubs)
             self.stats["reused"] += 1
         else:
             m = build_planner_model(data, self.objective)
             solver = make_solver()
-            self._held[baseline] = (sig, m, solver)
+            fallback = _fallback_bound(data) if any("no finite bound" in n for n in m.data_notes) else None
+            self._held[baseline] = (sig, m, solver, fallback)
             self.stats["rebuilt"] += 1
             refresh = "all"
         build_seconds = time.perf_counter() - t0

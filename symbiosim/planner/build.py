@@ -269,6 +269,16 @@ def _gate(m: pyo.ConcreteModel, data: ModelData, name: str, var: Any, rows: list
     setattr(m, name, pyo.Constraint(range(len(rows)), rule=rule, doc=doc))
 
 
+def trade_upper_bounds(data: ModelData, kind: str, a: str, p: str) -> list[float | None]:
+    """Per period, the most ``a`` may buy (``kind`` buy) or sell (sell) of ``p``: limit / n x profile."""
+    rows = data.scenario.purchases if kind == "buy" else data.scenario.sales
+    limit = (data.purchase_limit if kind == "buy" else data.sale_limit)[(a, p)]
+    if limit is None:
+        return [None] * data.periods
+    prof = next((r.profile for r in rows if r.actor == a and r.product == p), None)
+    return [limit / data.ppy * data.factor(prof, t) for t in range(data.periods)]
+
+
 def add_trades(m: pyo.ConcreteModel, data: ModelData) -> None:
     """Purchases, sales and disposals, with limits and seasonal profiles."""
     T = range(data.periods)
@@ -279,19 +289,15 @@ def add_trades(m: pyo.ConcreteModel, data: ModelData) -> None:
         domain=pyo.NonNegativeReals,
         doc="disposals (unit)",
     )
-    scen = data.scenario
-    profiles = {("buy", r.actor, r.product): r.profile for r in scen.purchases}
-    profiles |= {("sell", r.actor, r.product): r.profile for r in scen.sales}
     gates: dict[str, list[Any]] = {"buy": [], "sell": [], "dump": []}
     for name, limits in (("buy", data.purchase_limit), ("sell", data.sale_limit)):
         var = getattr(m, name)
-        for (a, p), limit in limits.items():
-            prof = profiles.get((name, a, p))
-            for t in T:
-                if limit is not None:
-                    var[a, p, t].setub(limit / data.ppy * data.factor(prof, t))
+        for (a, p) in limits:
+            for t, ub in enumerate(trade_upper_bounds(data, name, a, p)):
+                if ub is not None:
+                    var[a, p, t].setub(ub)
                 if data.is_candidate_actor(a):
-                    gates[name].append(((a, p, t), a, None if limit is None else limit / data.ppy * data.factor(prof, t)))
+                    gates[name].append(((a, p, t), a, ub))
     for (a, p, t) in m.dump:
         if data.is_candidate_actor(a):
             gates["dump"].append(((a, p, t), a, None))

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -79,6 +80,7 @@ def solve_model(
     tee: bool = False,
     refresh: str = "all",
     options: dict[str, Any] | None = None,
+    start: Any = None,
 ) -> SolveResult:
     """Solve ``m`` and load the best solution found (if any) into its variables.
 
@@ -96,9 +98,13 @@ def solve_model(
             Unless ``all``, HiGHS's solution and basis are cleared, so the
             result does not depend on what was solved before.
         options: further HiGHS options (``{"presolve_rule_off": ...}``).
+        start: a feasible point to start from (MIP start): the column values
+            of an earlier solve of ``solver`` (``solution_values``); columns
+            added since are completed by HiGHS. With a start, a time-limited
+            solve always returns a plan at least as good as the start.
     """
     solver = solver or make_solver()
-    start = time.perf_counter()
+    t0 = time.perf_counter()
     kwargs: dict[str, Any] = {
         "load_solutions": False,
         "raise_exception_on_nonoptimal_result": False,
@@ -106,7 +112,13 @@ def solve_model(
         "solver_options": {"output_flag": bool(tee), **(options or {})},
     }
     held = getattr(solver, "_solver_model", None)  # the highspy object once a model was passed
-    if REFRESH[refresh] is not None and held is not None:
+    if start is not None and held is not None:
+        # bring HiGHS up to date first: changing the model afterwards would discard the start
+        solver.update()
+        values = np.asarray(start, dtype=float)
+        held.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+        kwargs["auto_updates"] = REFRESH["none"]
+    elif REFRESH[refresh] is not None and held is not None:
         kwargs["auto_updates"] = REFRESH[refresh]
         held.clearSolver()
     if tee:
@@ -119,7 +131,7 @@ def solve_model(
         res = solver.solve(m, **kwargs)
     except Exception as exc:  # the solver's own failure: report it in our words
         raise ModelError(f"HiGHS failed: {exc}") from exc
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - t0
     tc = res.termination_condition
     status = {
         TerminationCondition.convergenceCriteriaSatisfied: "optimal",
@@ -140,6 +152,28 @@ def solve_model(
     return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver)
 
 
+def solution_values(solver: Highs) -> Any:
+    """The column values of ``solver``'s last solution (a ``start`` for a later solve)."""
+    return np.array(solver._solver_model.getSolution().col_value, dtype=float)
+
+
+def column_of(solver: Highs, var: Any) -> int:
+    """The HiGHS column of a Pyomo variable ``solver`` holds."""
+    return int(solver._pyomo_var_to_solver_var_map[id(var)])
+
+
+def set_column_bounds(solver: Highs, variables: list[Any], lower: list[float | None], upper: list[float | None]) -> None:
+    """Hand HiGHS new bounds of variables it holds (``None``: unbounded); Pyomo's own
+    bounds are the caller's to keep in step."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    idx = np.array([solver._pyomo_var_to_solver_var_map[id(v)] for v in variables], dtype=np.int32)
+    lo = np.array([-inf if x is None else x for x in lower], dtype=float)
+    hi = np.array([inf if x is None else x for x in upper], dtype=float)
+    solver._solver_model.changeColsBounds(len(idx), idx, lo, hi)
+
+
 def set_linear_objective(solver: Highs, constant: float, terms: Any, maximise: bool) -> None:
     """Hand HiGHS a new linear objective directly (then solve with ``refresh="none"``).
 
@@ -149,7 +183,6 @@ def set_linear_objective(solver: Highs, constant: float, terms: Any, maximise: b
     objective is left as it was: only re-solves through this function may follow.
     """
     import highspy
-    import numpy as np
 
     h = solver._solver_model
     columns = solver._pyomo_var_to_solver_var_map
