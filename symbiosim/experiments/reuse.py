@@ -39,11 +39,15 @@ from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, set_column_bou
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
 
-# HiGHS presolve rules 15 (probing) and 16 (enumeration) off: on the default
-# scenario they take 0.5 of the 0.8 s of a re-solve and change nothing in the
-# result (presolve reductions are exact; measured the same optimum, also on the
-# 50-actor synthetic cluster, where the solve is not slower).
-BATCH_OPTIONS = {"presolve_rule_off": (1 << 15) | (1 << 16)}
+# HiGHS options for batch re-solves, each measured on 40 + 4 Orkanger samples
+# with the same optimum in every sample (exact presolve rules and heuristics
+# only decide how fast it is found):
+# * presolve rules 15 (probing) and 16 (enumeration) off: they took 0.5 of the
+#   0.8 s of a typical re-solve;
+# * RINS and RENS sub-MIP heuristics off: the slowest samples spent most of
+#   their time there (12.5 -> 4.0 s, 3.9 -> 1.8 s; the others 5 % faster).
+# Neither is slower on the 50-actor synthetic cluster (8.9 -> 8.7 s to a 1 % gap).
+BATCH_OPTIONS = {"presolve_rule_off": (1 << 15) | (1 << 16), "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 
 # Batch optima stop at a 0.1 % relative gap (single solves: 1e-4). On 40 Orkanger
 # samples this took the mean re-solve from 0.52 to 0.37 s and the slowest from
