@@ -114,13 +114,13 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None =
     b = plan.purchases
     d = _disc(data, b.period)
     _book(ledger, "purchases", b.actor, d * _coef(data.purchase_cost, b.actor, b["product"]) * b.value)
-    public -= float(np.sum(d * b["product"].map(lambda p: pol.rate("virgin_tax", p)).to_numpy(float) * b.value))
+    public -= float(np.sum(d * _per_product(b["product"], lambda p: pol.rate("virgin_tax", p)).to_numpy(float) * b.value))
     a = plan.activities
     _book(ledger, "activity_costs", a.actor, _disc(data, a.period) * _coef(data.activity_cost, a.actor, a.process) * a.value)
     w = plan.disposals
     d = _disc(data, w.period)
     _book(ledger, "disposal_costs", w.actor, d * w["product"].map(data.disposal_cost).to_numpy(float) * w.value)
-    public -= float(np.sum(d * w["product"].map(lambda p: pol.rate("disposal_tax", p)).to_numpy(float) * w.value))
+    public -= float(np.sum(d * _per_product(w["product"], lambda p: pol.rate("disposal_tax", p)).to_numpy(float) * w.value))
     st = plan.storage
     _book(ledger, "storage_costs", st.actor, _disc(data, st.period) * _coef(data.storage_cost, st.actor, st["product"]) * st.value)
 
@@ -206,6 +206,11 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None =
     return Accounts(kpis=kpis, actors=table, by_product=by_product)
 
 
+def _per_product(products: pd.Series, value: Any) -> pd.Series:
+    """``value(product)`` per row, computed once per distinct product (plans have thousands of rows, few products)."""
+    return products.map({p: value(p) for p in products.unique()})
+
+
 def _coef(mapping: Any, actors: pd.Series, items: pd.Series) -> np.ndarray:
     return np.array([mapping[(x, y)] for x, y in zip(actors, items, strict=True)], dtype=float)
 
@@ -217,11 +222,11 @@ def _carbon_paid(data: ModelData, plan: Plan) -> float:
     total = float(np.sum(_disc(data, a.period) * pol.rate("carbon_price") * em * a.value))
     purch_em = {(r.actor, r.product): r.emissions_per_unit for r in data.scenario.purchases}
     b = plan.purchases
-    rate = b["product"].map(lambda p: pol.rate("carbon_price", p)).to_numpy(float)
+    rate = _per_product(b["product"], lambda p: pol.rate("carbon_price", p)).to_numpy(float)
     total += float(np.sum(_disc(data, b.period) * rate * _coef(purch_em, b.actor, b["product"]) * b.value))
     w = plan.disposals
-    rate = w["product"].map(lambda p: pol.rate("carbon_price", p)).to_numpy(float)
-    dem = w["product"].map(lambda p: data.products[p].disposal_emissions).to_numpy(float)
+    rate = _per_product(w["product"], lambda p: pol.rate("carbon_price", p)).to_numpy(float)
+    dem = _per_product(w["product"], lambda p: data.products[p].disposal_emissions).to_numpy(float)
     total += float(np.sum(_disc(data, w.period) * rate * dem * w.value))
     return total
 
@@ -243,7 +248,7 @@ def _activity_figures(data: ModelData, plan: Plan) -> tuple[dict[str, float], di
         fill_value=0.0,
     )
     w = plan.disposals
-    dem = w["product"].map(lambda p: data.products[p].disposal_emissions).to_numpy(float)
+    dem = _per_product(w["product"], lambda p: data.products[p].disposal_emissions).to_numpy(float)
     emissions = emissions.add(pd.Series(dem * w.value.to_numpy(float), index=w.actor).groupby(level=0).sum(), fill_value=0.0)
     return va.to_dict(), jobs.to_dict(), emissions.to_dict()
 
@@ -256,7 +261,7 @@ def _mean_jobs(data: ModelData, plan: Plan) -> float:
 
 def _by_product(data: ModelData, plan: Plan) -> pd.DataFrame:
     table = pd.DataFrame({"product": list(data.products)})
-    table["unit"] = table["product"].map(lambda p: data.products[p].unit)
+    table["unit"] = _per_product(table["product"], lambda p: data.products[p].unit)
     for column, frame in (("exchanged", plan.flows), ("disposed", plan.disposals), ("purchased", plan.purchases), ("sold", plan.sales)):
         table[column] = table["product"].map(frame.groupby("product").value.sum()).fillna(0.0)
     return table

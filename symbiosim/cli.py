@@ -376,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("experiment", help="Monte Carlo batch: uncertain inputs x policy arms x replications, into DuckDB")
     p.add_argument("scenario")
     p.add_argument("--samples", type=int, default=100, help="number of samples of the uncertain inputs (default 100)")
-    p.add_argument("--method", default="lhs", choices=["mc", "lhs"], help="plain Monte Carlo or Latin hypercube (default)")
+    p.add_argument("--method", default="lhs", choices=["mc", "lhs", "sobol"],
+                   help="plain Monte Carlo, Latin hypercube (default) or sobol: Saltelli's design for Sobol indices "
+                        "(N (D + 2) samples for D uncertain inputs; N best a power of 2)")
     p.add_argument("--arms", help="YAML file 'arms: {name: {instrument: value}}' (default: one arm, none)")
     p.add_argument("--replications", type=int, default=1, help="simulator runs per sample and arm (default 1)")
     where = p.add_mutually_exclusive_group()

@@ -199,6 +199,11 @@ def test_cli_commands_json_and_out(tmp_path: Any, capsys: Any) -> None:
     assert (tmp_path / "p" / "pareto.png").is_file()
     assert main(["alternatives", str(scen), "--count", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["meta"]["optimum"] == pytest.approx(-4000)
+    # weighted NPV - 100/t: gas -> wood abates at 66.7/t (worth it), wood -> power at 800/t (not):
+    # all wood, NPV -4800 and 4 t, weighted -4800 - 400 = -5200
+    assert main(["alternatives", str(scen), "--objective", "weighted", "--weights", "cluster_npv=1,emissions=-100",
+                 "--count", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["optimum"] == pytest.approx(-5200)
     assert main(["robustness", str(scen), "--samples", "2", "--json", "--out", str(tmp_path / "r")]) == 0
     assert json.loads(capsys.readouterr().out)["meta"]["solved"] == 2
     cases = tmp_path / "c.yaml"

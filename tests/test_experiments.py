@@ -64,6 +64,24 @@ def test_lhs_marginals_are_stratified(scenario):
     assert len(set(np.floor((mc.in_purchases_product_gas_price - 0.5) * n).astype(int))) < n  # plain MC clumps
 
 
+def test_sobol_design_and_indices_know_the_answer(scenario):
+    """Saltelli's design with N = 16 and D = 3 inputs has N (D + 2) = 80 samples.
+    For y = 4 u_gas + u_rate (u uniform on [0, 1], independent) the variance is
+    (16 + 1) / 12, so S1 = ST = 16/17 for gas, 1/17 for the rate and 0 for the
+    link cost (no interactions)."""
+    from symbiosim.experiments.analysis import sobol_indices
+    from symbiosim.experiments.design import unit_sample
+
+    d = make_design(scenario, 16, method="sobol", arms={"a": {}, "b": {}}, seed=2)
+    assert d.sample_id.nunique() == 80 and len(d) == 160
+    assert (d.groupby("sample_id").in_purchases_product_gas_price.nunique() == 1).all()
+    u = unit_sample(1024, 3, "sobol", np.random.default_rng(0))
+    idx = sobol_indices(4 * u[:, 0] + u[:, 2], ["gas", "cost", "rate"])
+    assert idx["gas"]["S1"] == pytest.approx(16 / 17, abs=0.03) and idx["gas"]["ST"] == pytest.approx(16 / 17, abs=0.03)
+    assert idx["rate"]["S1"] == pytest.approx(1 / 17, abs=0.02) and idx["rate"]["ST"] == pytest.approx(1 / 17, abs=0.02)
+    assert abs(idx["cost"]["ST"]) < 0.01
+
+
 def test_paired_design_reuses_seeds_across_arms(scenario):
     d = make_design(scenario, 5, arms=ARMS, replications=3, seed=7)
     assert len(d) == 5 * 3 * 3 and d.run_id.tolist() == list(range(45))
@@ -106,8 +124,11 @@ def test_reuse_gives_the_same_plans_as_rebuilding(scenario):
     for row in design.to_dict("records"):
         s = apply_sample(scenario, row)
         for baseline in (True, False):
-            got = planner.solve(s, baseline=baseline).meta["objective_value"]
-            assert got == pytest.approx(optimise(s, baseline=baseline).meta["objective_value"], rel=1e-9, abs=1e-6)
+            got, want = planner.solve(s, baseline=baseline), optimise(s, baseline=baseline)
+            assert got.meta["objective_value"] == pytest.approx(want.meta["objective_value"], rel=1e-9, abs=1e-6)
+            # the plan read from HiGHS's solution array is the plan loaded through Pyomo
+            for table in ("activities", "purchases", "sales", "flows", "builds"):
+                pd.testing.assert_frame_equal(getattr(got, table), getattr(want, table), check_exact=False, rtol=1e-7)
     assert planner.stats["reused"] == 6 and planner.stats["rebuilt"] == 2
 
 

@@ -219,6 +219,7 @@ def test_a_dependent_contract_unwinds_when_its_supply_ends():
         "in_purchases_product_wood_chips_price": 1.168741309239274,
         "in_sales_product_biogas_price": 1.410144172740698,
         "in_sales_product_animal_feed_price": 0.9326936209754881,
+        "in_sales_actor_allskog_product_wood_chips_limit": 1.0,
         "in_products_id_chicken_offcuts_disposal_cost": 1.9102288976966697,
         "in_links_to_thamshavn_greenhouse_build_cost": 1.3107988400027777,
         "in_settings_discount_rate": 0.07057995859504781,

@@ -33,12 +33,14 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def cmd_alternatives(args: argparse.Namespace) -> int:
+    from symbiosim.cli import _weights
     from symbiosim.decide.alternatives import alternatives
     from symbiosim.decide.figures import decisions_figure
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    r = alternatives(scenario, args.slack, args.count, objective=args.objective, exchanges=not args.no_exchanges,
+    r = alternatives(scenario, args.slack, args.count, objective=args.objective, weights=_weights(args.weights),
+                     exchanges=not args.no_exchanges,
                      mip_gap=args.mip_gap, time_limit=args.time_limit, alt_mip_gap=args.alt_mip_gap,
                      alt_time_limit=args.alt_time_limit)
     if args.json:
@@ -159,7 +161,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("scenario")
     p.add_argument("--slack", type=float, default=0.05, help="relative slack on the objective (default 0.05)")
     p.add_argument("--count", type=int, default=4, help="alternatives besides the optimum (default 4)")
-    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions"])
+    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions", "weighted"])
+    p.add_argument("--weights", help="for --objective weighted: e.g. cluster_npv=1,emissions=-500")
     p.add_argument("--no-exchanges", action="store_true", help="distance on entry/build/link only (no arc-use binaries)")
     p.add_argument("--alt-mip-gap", type=float, default=0.1, help="MIP gap of each alternative's distance solve (default 0.1)")
     p.add_argument("--alt-time-limit", type=float, default=30.0, help="seconds per alternative (default 30; best found is used)")

@@ -8,14 +8,18 @@
 * **Paired differences**: every arm minus the reference arm (``none`` if
   present, else the first), per sample and replication with the same seeds,
   averaged per sample, mean with a bootstrap interval.
-* **Sensitivity** of the gap to the uncertain inputs: first-order indices
-  (share of the gap's variance explained by each input alone) by RBD-FAST
+* **Sensitivity** of the gap to the uncertain inputs, per arm on the
+  per-sample mean gap. An experiment drawn with ``--method sobol``
+  (Saltelli's design) gets Sobol first-order and total indices with
+  bootstrap intervals (``SALib.analyze.sobol``; S1: share of the gap's
+  variance explained by an input alone, ST: including its interactions); it
+  needs every sample of the design, so with failed samples it falls back to
+  the next. MC and LHS experiments get first-order indices by RBD-FAST
   (Tarantola et al. 2006; ``SALib.analyze.rbd_fast``), which works on any
-  given sample (MC or LHS), with bootstrap confidence. Sobol needs a
-  Saltelli design and Morris its own trajectories, so neither fits a design
-  drawn for the experiment; SALib's delta measure also works on given
-  samples but took ~8 s per 1,000 samples and input here. Per arm, on the
-  per-sample mean gap; needs at least 20 samples (harmonics M = min(10, (N - 1) // 5)).
+  given sample, with bootstrap intervals; needs at least 20 samples
+  (harmonics M = min(10, (N - 1) // 5)). Morris needs its own trajectories
+  and is not offered; SALib's delta measure also works on given samples but
+  took ~8 s per 1,000 samples and input here.
 * **When a policy fails**: a run fails when its share of the potential is
   below ``target`` (default 0.8) or an actor is below stand-alone. PRIM
   (Friedman & Fisher 1999) peels 5 % of the samples off one side of one
@@ -142,18 +146,39 @@ def paired_differences(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
     return out
 
 
-def sensitivity(frame: pd.DataFrame, inputs: list[str], output: str = "gap", seed: int = 0) -> dict[str, Any]:
-    """First-order indices of ``output`` per arm by RBD-FAST on the given sample (SALib)."""
+def sobol_indices(y: np.ndarray, inputs: list[str], seed: int = 0) -> dict[str, Any]:
+    """Sobol S1 and ST (with 95 % bootstrap half-widths) of outputs ``y`` in the order of a Saltelli design."""
+    from SALib.analyze import sobol
+
+    problem = {"num_vars": len(inputs), "names": inputs, "bounds": [[0.0, 1.0]] * len(inputs)}
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        res = sobol.analyze(problem, y, calc_second_order=False, num_resamples=100, seed=seed, print_to_console=False)
+    return {
+        name: {k: float(res[k][i]) for k in ("S1", "S1_conf", "ST", "ST_conf")} for i, name in enumerate(inputs)
+    }
+
+
+def sensitivity(frame: pd.DataFrame, inputs: list[str], output: str = "gap", seed: int = 0, method: str = "lhs") -> dict[str, Any]:
+    """Sensitivity indices of ``output`` per arm (Sobol for a Saltelli design, else RBD-FAST; SALib)."""
     from SALib.analyze import rbd_fast
 
-    out: dict[str, Any] = {"method": "SALib RBD-FAST first-order indices (S1) on the given sample", "output": output, "arms": {}}
+    sobol = method == "sobol"
+    label = "SALib Sobol first-order (S1) and total (ST) indices" if sobol else "SALib RBD-FAST first-order indices (S1) on the given sample"
+    out: dict[str, Any] = {"method": label, "output": output, "arms": {}}
     for arm in dict.fromkeys(frame.arm):
         ok = frame[(frame.arm == arm) & (frame.status == "ok")]
         ps = ok.groupby("sample_id").agg({output: "mean", **{c: "first" for c in inputs}}).dropna()
         x, y = ps[inputs].to_numpy(float), ps[output].to_numpy(float)
+        designed = int(frame[frame.arm == arm].sample_id.nunique())
+        if sobol and inputs and len(y) == designed and len(y) % (len(inputs) + 2) == 0:
+            out["arms"][str(arm)] = sobol_indices(y, inputs, seed)
+            continue
+        if sobol:
+            out["arms"][str(arm)] = {"note": f"Sobol needs all {designed} samples of the design, {len(y)} finished: RBD-FAST instead"}
         if not inputs or len(y) < 20 or np.ptp(y) <= 1e-9 * max(1.0, float(np.abs(y).max())):
             out["arms"][str(arm)] = {"skipped": f"{len(y)} samples, output range {float(np.ptp(y)) if len(y) else 0:.3g} (needs >= 20 samples and a varying output)"}
             continue
+        note = out["arms"].pop(str(arm), {}).get("note")
         bounds = [[float(lo), float(hi) if hi > lo else float(lo) + 1e-12] for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True)]
         problem = {"num_vars": len(inputs), "names": inputs, "bounds": bounds}
         harmonics = max(1, min(10, (len(y) - 1) // 5))  # RBD-FAST needs 2M < N/2 (its bootstrap halves N)
@@ -166,6 +191,8 @@ def sensitivity(frame: pd.DataFrame, inputs: list[str], output: str = "gap", see
         out["arms"][str(arm)] = {
             name: {"S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i])} for i, name in enumerate(inputs)
         }
+        if note:
+            out.setdefault("notes", {})[str(arm)] = note
     return out
 
 
@@ -239,7 +266,7 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
         "root_seed": int(manifest["root_seed"]),
         "arms": arm_summary(finished, seed),
         "paired": paired_differences(finished, seed),
-        "sensitivity": sensitivity(finished, inputs, seed=seed),
+        "sensitivity": sensitivity(finished, inputs, seed=seed, method=str(manifest["method"])),
         "failure_boxes": failure_boxes(finished, inputs, target),
     }
     result = _clean(result)
@@ -296,7 +323,7 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
     else:
         ax.text(0.5, 0.5, "too few samples for sensitivity indices", ha="center", transform=ax.transAxes)
     ax.set_ylabel("first-order index (S1) of the gap")
-    ax.set_title("Sensitivity of the gap (SALib RBD-FAST)")
+    ax.set_title(f"Sensitivity of the gap ({result['sensitivity']['method'].split(' indices')[0].split(' first')[0]})")
     written.append(_save(fig, out / "sensitivity.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -2,9 +2,11 @@
 
 * **Samples.** Every row of the scenario's ``uncertainty`` section is one
   input. N points in the unit cube are drawn by plain Monte Carlo
-  (``numpy.random.default_rng``) or a Latin hypercube
+  (``numpy.random.default_rng``), a Latin hypercube
   (``scipy.stats.qmc.LatinHypercube``, one stratum of width 1/N per sample and
-  input) and mapped through each row's inverse distribution: uniform(low,
+  input) or, for Sobol sensitivity indices, Saltelli's scheme
+  (``SALib.sample.sobol``, first and total order: N (D + 2) samples for D
+  inputs, N best a power of 2), and mapped through each row's inverse distribution: uniform(low,
   high), triangular(low, mode, high), normal(mean, sd), lognormal (mean and sd
   of the log). ``as: factor`` multiplies the target's current value, ``as:
   value`` replaces it. Inputs are independent.
@@ -42,7 +44,7 @@ from scipy.stats import qmc
 from symbiosim.scenario.schema import Policies, Scenario, Uncertainty
 from symbiosim.scenario.targets import current_values, parse_target, resolve_target
 
-METHODS = ("mc", "lhs")
+METHODS = ("mc", "lhs", "sobol")
 DEFAULT_ARMS: dict[str, dict[str, Any]] = {"none": {}}
 EXTRA_SETTINGS = ("facilitator",)
 
@@ -116,13 +118,28 @@ def validate_arms(raw: Any, source: str = "arms") -> dict[str, dict[str, Any]]:
     return arms
 
 
+def sample_count(n: int, d: int, method: str) -> int:
+    """Samples in the design: n, or n (d + 2) for Saltelli's Sobol scheme."""
+    return n * (d + 2) if method == "sobol" and d else n
+
+
 def unit_sample(n: int, d: int, method: str, rng: np.random.Generator) -> np.ndarray:
-    """n points in (0, 1)^d by plain Monte Carlo or Latin hypercube."""
+    """``sample_count(n, d, method)`` points in (0, 1)^d: plain Monte Carlo, Latin hypercube or Saltelli."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
     if d == 0:
         return np.zeros((n, 0))
-    u = qmc.LatinHypercube(d=d, seed=rng).random(n) if method == "lhs" else rng.random((n, d))
+    if method == "sobol":
+        import warnings
+
+        from SALib.sample import sobol as saltelli
+
+        problem = {"num_vars": d, "names": [f"x{i}" for i in range(d)], "bounds": [[0.0, 1.0]] * d}
+        with warnings.catch_warnings():  # SALib warns when n is not a power of 2: documented, not an error
+            warnings.simplefilter("ignore")
+            u = saltelli.sample(problem, n, calc_second_order=False, scramble=True, seed=int(rng.integers(2**31)))
+    else:
+        u = qmc.LatinHypercube(d=d, seed=rng).random(n) if method == "lhs" else rng.random((n, d))
     return np.clip(u, 1e-12, 1 - 1e-12)
 
 
@@ -170,6 +187,7 @@ def make_design(
         resolve_target(scenario, parse_target(u.target))
     sample_ss, _ = np.random.SeedSequence(seed).spawn(2)
     unit = unit_sample(samples, len(rows), method, np.random.default_rng(sample_ss))
+    samples = sample_count(samples, len(rows), method)
     values = np.column_stack([inverse_cdf(u, unit[:, j]) for j, u in enumerate(rows)]) if rows else np.zeros((samples, 0))
     seeds = run_seeds(seed, samples, replications)
     names = input_columns(rows)

@@ -35,6 +35,7 @@ from symbiosim.planner.build import (
     cluster_npv_terms,
     trade_upper_bounds,
 )
+from symbiosim.planner.extract import ColumnReader
 from symbiosim.planner.solve import DEFAULT_MIP_GAP, make_solver, set_column_bounds, set_linear_objective, solve_model
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
@@ -109,7 +110,8 @@ class ReusablePlanner:
         self.objective = objective
         self.mip_gap = mip_gap
         self.reuse = reuse
-        self._held: dict[bool, tuple[str, Any, Any, float | None]] = {}  # baseline -> (signature, model, solver, fallback M)
+        # baseline -> (signature, model, solver, fallback M, solution reader)
+        self._held: dict[bool, tuple[str, Any, Any, float | None, ColumnReader]] = {}
         self.stats = {"reused": 0, "rebuilt": 0}
 
     def solve(self, scenario: Scenario, baseline: bool = False) -> Plan:
@@ -125,7 +127,7 @@ class ReusablePlanner:
             and (held[3] is None or held[3] == _fallback_bound(data))
         )
         if reused:
-            _, m, solver, _ = held  # type: ignore[misc]
+            _, m, solver, _, reader = held  # type: ignore[misc]
             if self.objective == "cluster_npv":  # the numbers straight to HiGHS (no Pyomo expressions)
                 npv = cluster_npv_terms(m, data)
                 set_linear_objective(solver, npv.constant, npv.coefs, maximise=True)
@@ -147,16 +149,18 @@ class ReusablePlanner:
             m = build_planner_model(data, self.objective)
             solver = make_solver()
             fallback = _fallback_bound(data) if any("no finite bound" in n for n in m.data_notes) else None
-            self._held[baseline] = (sig, m, solver, fallback)
+            reader = ColumnReader(solver)
+            self._held[baseline] = (sig, m, solver, fallback, reader)
             self.stats["rebuilt"] += 1
             refresh = "all"
         build_seconds = time.perf_counter() - t0
-        # one HiGHS thread per worker: the pool provides the parallelism (and results
-        # do not depend on the number of jobs)
-        # a re-solve (refresh other than "all") also clears HiGHS's state, so a re-solve does not depend on what the
-        # planner solved before (results are the same however samples are spread over workers)
-        result = solve_model(m, mip_gap=self.mip_gap, solver=solver, threads=1, refresh=refresh, options=BATCH_OPTIONS)
+        # one HiGHS thread per worker: the pool provides the parallelism. A re-solve (refresh
+        # other than "all") starts from a cleared HiGHS, so it does not depend on what the
+        # planner solved before (results are the same however samples are spread over workers).
+        # The plan is read from HiGHS's solution array, not loaded into Pyomo.
+        result = solve_model(m, mip_gap=self.mip_gap, solver=solver, threads=1, refresh=refresh, options=BATCH_OPTIONS, load=False)
         if not result.has_solution or result.status not in ("optimal", "time_limit"):
             self._held.pop(baseline, None)  # never reuse a model in an unknown state
         meta = {"source": "baseline" if baseline else "planner", "coalition": None, "build_seconds": build_seconds}
-        return finish_solve(m, data, result, self.objective, None, meta)
+        values = reader.load() if result.has_solution else None
+        return finish_solve(m, data, result, self.objective, None, meta, values=values)

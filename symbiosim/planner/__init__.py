@@ -73,6 +73,7 @@ def finish_solve(
     weights: dict[str, float] | None,
     meta: dict[str, Any],
     time_limit: float | None = None,
+    values: Any = None,
 ) -> Plan:
     """Turn a solve into a Plan, or raise the diagnosis (shared by every solve path).
 
@@ -97,7 +98,7 @@ def finish_solve(
         "notes": list(m.data_notes),
         "scenario": data.scenario.settings.name,
     }
-    return extract_plan(m, data, meta)
+    return extract_plan(m, data, meta, values)
 
 
 def raise_diagnosis(data: Any, status: str, objective: str, weights: dict[str, float] | None) -> None:

@@ -485,7 +485,7 @@ class LinearTerms:
         cached = self._cache.get(id(x))
         if cached is None:
             repn = generate_standard_repn(x, compute_values=True)
-            cached = self._cache[id(x)] = (float(repn.constant), list(zip(map(float, repn.linear_coefs), repn.linear_vars)))
+            cached = self._cache[id(x)] = (float(repn.constant), list(zip(map(float, repn.linear_coefs), repn.linear_vars, strict=True)))
         self.constant += coef * cached[0]
         for a, v in cached[1]:
             self.add_var(coef * a, v)

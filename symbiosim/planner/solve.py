@@ -81,6 +81,7 @@ def solve_model(
     refresh: str = "all",
     options: dict[str, Any] | None = None,
     start: Any = None,
+    load: bool = True,
 ) -> SolveResult:
     """Solve ``m`` and load the best solution found (if any) into its variables.
 
@@ -102,6 +103,8 @@ def solve_model(
             of an earlier solve of ``solver`` (``solution_values``); columns
             added since are completed by HiGHS. With a start, a time-limited
             solve always returns a plan at least as good as the start.
+        load: load the solution into the Pyomo variables (a batch re-solve
+            reads it from the solver instead: ``extract.ColumnReader``).
     """
     solver = solver or make_solver()
     t0 = time.perf_counter()
@@ -143,7 +146,7 @@ def solve_model(
         TerminationCondition.iterationLimit: "time_limit",
     }.get(tc, "error")
     has_solution = res.incumbent_objective is not None
-    if has_solution:
+    if has_solution and load:
         res.solution_loader.load_vars()
     obj, bound = res.incumbent_objective, res.objective_bound
     gap = None
