@@ -329,3 +329,17 @@ def test_summary_and_cli(scenario, tmp_path):
         assert main(["summarize", str(db), "--json"]) == 0
     assert json.loads(buf.getvalue())["runs"] == 40
     assert main(["experiment", str(path), "--arms", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_a_sobol_experiment_gets_sobol_indices(scenario, tmp_path):
+    """N = 8 base samples and D = 3 inputs: 8 x 5 = 40 samples; summarize gives S1
+    and ST per input, and the gas price, which decides whether the pipe pays,
+    has a total index above 0.1."""
+    db = tmp_path / "s.duckdb"
+    report = run_experiment(Experiment(scenario, 8, method="sobol", seed=4), db)
+    assert report.runs == 40 and report.failed == 0
+    sens = summarize(db)["sensitivity"]
+    assert sens["method"].startswith("SALib Sobol")
+    none = sens["arms"]["none"]
+    assert set(none["in_purchases_product_gas_price"]) == {"S1", "S1_conf", "ST", "ST_conf"}
+    assert none["in_purchases_product_gas_price"]["ST"] > 0.1
