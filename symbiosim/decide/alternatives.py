@@ -214,7 +214,7 @@ def alternatives(
             timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": None})
             stopped = f"stopped at alternative {k}: {exc}"
             break
-        timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds})
+        timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
         zval = pyo.value(m.decide_z)
         if zval < 0.5:
             if res.status == "optimal":

@@ -87,7 +87,7 @@ def pareto(
     def run(label: str, eps: float | None, start: Any = None) -> Plan:
         t0 = time.perf_counter()
         res = s.solve(label, start=start)
-        timings.append({"point": label, "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds})
+        timings.append({"point": label, "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
         return s.plan(res, objective=f1, pareto_point=label, epsilon=eps, **{f1: s.value(e1), f2: s.value(e2)})
 
     def bound(expr: Any, maximise: bool, value: float, rel: float) -> Any:
