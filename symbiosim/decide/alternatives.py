@@ -227,7 +227,6 @@ def alternatives(
             try:
                 res = s.solve(f"alt_{k}_sum", start=start)
                 zval = min(pyo.value(d) for d in distances)
-                m.decide_z.set_value(max(0.0, zval))
             except ModelError:
                 zval = 0.0
             timings.append({"plan": f"alt_{k}_sum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})

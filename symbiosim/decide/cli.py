@@ -27,6 +27,19 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, default=_jsonable, allow_nan=False))
 
 
+def _write_out(out: str, command: str, tables: dict[str, pd.DataFrame], result: Any, plans: dict[str, Any] | None = None) -> Path:
+    """Write ``--out``: each table as ``<name>.csv``, each plan in its own folder and
+    ``result.to_json()`` as ``<command>.json``; returns the folder (for the figure)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    for name, plan in (plans or {}).items():
+        plan.write(folder / name)
+    _write_json(folder / f"{command}.json", result.to_json())
+    return folder
+
+
 def _table(frame: pd.DataFrame, columns: list[str]) -> str:
     cols = [c for c in columns if c in frame]
     return frame[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}") if len(frame) else "  (none)"
@@ -55,14 +68,7 @@ def cmd_alternatives(args: argparse.Namespace) -> int:
         robust = r.summary.loc[r.summary.robust, "decision"].tolist()
         print("  robust (in every plan): " + (", ".join(robust) or "none"))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        r.kpis.to_csv(out / "alternatives.csv", index=False)
-        r.decisions.to_csv(out / "decisions.csv", index=False)
-        r.summary.to_csv(out / "summary.csv", index=False)
-        for name, plan in r.plans.items():
-            plan.write(out / name)
-        _write_json(out / "alternatives.json", r.to_json())
+        out = _write_out(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, r, r.plans)
         decisions_figure(r.decisions, out / "alternatives.png", f"{scenario.settings.name}: decisions per near-optimal plan")
     return 0
 
@@ -84,13 +90,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         print(f"{scenario.settings.name}: {len(front.plans)}-point front of {f1} against {f2}")
         print(_table(front.points, ["point", f"{f1}_objective", f"{f2}_objective", "decisions_changed"]))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        front.points.to_csv(out / "pareto.csv", index=False)
-        front.decisions.to_csv(out / "decisions.csv", index=False)
-        for name, plan in front.plans.items():
-            plan.write(out / name)
-        _write_json(out / "pareto.json", front.to_json())
+        out = _write_out(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, front, front.plans)
         pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}")
     return 0
 
@@ -113,12 +113,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
         print(r.comparison.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
         print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {args.store} (run {run_id})" if run_id else ""))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        r.comparison.to_csv(out / "comparison.csv", index=False)
-        r.distribution.to_csv(out / "distribution.csv", index=False)
-        r.key_figures.to_csv(out / "key_figures.csv", index=False)
-        _write_json(out / "cases.json", r.to_json())
+        out = _write_out(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, r)
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
     return 0
 
@@ -138,12 +133,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         print(_table(r.decisions, ["kind", "decision", "in_reference", "share_kept"]))
         print(_table(r.kpis, ["key_figure", "reference", "mean", "sd", "p05", "p95"]))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        r.decisions.to_csv(out / "decisions.csv", index=False)
-        r.kpis.to_csv(out / "kpis.csv", index=False)
-        r.samples.to_csv(out / "samples.csv", index=False)
-        _write_json(out / "robustness.json", r.to_json())
+        out = _write_out(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, r)
         robustness_figure(r.decisions, out / "robustness.png", f"{scenario.settings.name}: decisions under +-{args.perturb:.0%} noise")
     return 0
 

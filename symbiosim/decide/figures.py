@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from symbiosim.report.figures import save_figure  # noqa: E402
+
 
 def _short(label: str, n: int = 38) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
@@ -27,11 +29,7 @@ def decisions_figure(decisions: pd.DataFrame, path: str | Path, title: str, plan
     else:
         ax.text(0.5, 0.5, "no decisions", ha="center")
     ax.set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def pareto_figure(points: pd.DataFrame, f1: str, f2: str, path: str | Path, title: str) -> Path:
@@ -48,11 +46,7 @@ def pareto_figure(points: pd.DataFrame, f1: str, f2: str, path: str | Path, titl
     ax.set_ylabel(f1 + (" (mean annual)" if f1 == "jobs" else ""))
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def cases_figure(comparison: pd.DataFrame, path: str | Path, title: str) -> Path:
@@ -64,11 +58,7 @@ def cases_figure(comparison: pd.DataFrame, path: str | Path, title: str) -> Path
         ax.set_title(c, fontsize=9)
         ax.tick_params(axis="x", rotation=45, labelsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def robustness_figure(decisions: pd.DataFrame, path: str | Path, title: str) -> Path:
@@ -82,8 +72,4 @@ def robustness_figure(decisions: pd.DataFrame, path: str | Path, title: str) -> 
     ax.set_xlabel("share of perturbed solves agreeing with the optimum (green: chosen there)")
     ax.set_title(title)
     ax.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -279,10 +279,9 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
 
 
 def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from symbiosim.report.figures import save_figure  # sets the Agg backend
 
     written = []
     arms = list(result["arms"])
@@ -294,7 +293,7 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
         ax.boxplot([d if len(d) else [np.nan] for d in data], tick_labels=arms)
     ax.set_ylabel("share of potential realised")
     ax.set_title("Share of the potential per arm")
-    written.append(_save(fig, out / "distributions.png"))
+    written.append(save_figure(fig, out / "distributions.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     paired = result["paired"]["arms"]
@@ -307,7 +306,7 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel(f"share of potential minus {result['paired']['reference']}")
     ax.set_title("Paired arm differences (95 % bootstrap CI)")
-    written.append(_save(fig, out / "paired_differences.png"))
+    written.append(save_figure(fig, out / "paired_differences.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     sens = result["sensitivity"]["arms"]
@@ -324,7 +323,7 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
         ax.text(0.5, 0.5, "too few samples for sensitivity indices", ha="center", transform=ax.transAxes)
     ax.set_ylabel("first-order index (S1) of the gap")
     ax.set_title(f"Sensitivity of the gap ({result['sensitivity']['method'].split(' indices')[0].split(' first')[0]})")
-    written.append(_save(fig, out / "sensitivity.png"))
+    written.append(save_figure(fig, out / "sensitivity.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for a in arms:
@@ -338,17 +337,8 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
     ax.set_ylabel("public cost (subsidies - taxes)")
     ax.legend()
     ax.set_title("Public cost against share of the potential")
-    written.append(_save(fig, out / "cost_vs_share.png"))
+    written.append(save_figure(fig, out / "cost_vs_share.png"))
     return written
-
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def format_summary(result: dict[str, Any]) -> str:

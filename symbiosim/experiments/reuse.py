@@ -23,16 +23,16 @@ whether reuse happened (tested: the same plan either way).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from symbiosim.plan import Plan
 from symbiosim.planner import finish_solve
 from symbiosim.planner.build import (
-    _fallback_bound,
     add_key_figures,
     add_objective,
     build_planner_model,
     cluster_npv_terms,
+    fallback_bound,
     trade_upper_bounds,
 )
 from symbiosim.planner.extract import ColumnReader
@@ -99,6 +99,16 @@ def structure_signature(data: ModelData) -> str:
     return repr(parts)
 
 
+class _Held(NamedTuple):
+    """A built model ready for re-solves."""
+
+    signature: str
+    model: Any
+    solver: Any
+    fallback: float | None  # the big-M of last resort, when the model uses it
+    reader: ColumnReader
+
+
 class ReusablePlanner:
     """Solve many scenarios of one structure with one model and one persistent HiGHS.
 
@@ -110,8 +120,7 @@ class ReusablePlanner:
         self.objective = objective
         self.mip_gap = mip_gap
         self.reuse = reuse
-        # baseline -> (signature, model, solver, fallback M, solution reader)
-        self._held: dict[bool, tuple[str, Any, Any, float | None, ColumnReader]] = {}
+        self._held: dict[bool, _Held] = {}  # by baseline flag
         self.stats = {"reused": 0, "rebuilt": 0}
 
     def solve(self, scenario: Scenario, baseline: bool = False) -> Plan:
@@ -122,12 +131,13 @@ class ReusablePlanner:
         reused = (
             self.reuse
             and held is not None
-            and held[0] == sig
+            and held.signature == sig
             # a big-M of last resort (no finite bound) also depends on the sale limits
-            and (held[3] is None or held[3] == _fallback_bound(data))
+            and (held.fallback is None or held.fallback == fallback_bound(data))
         )
         if reused:
-            _, m, solver, _, reader = held  # type: ignore[misc]
+            assert held is not None
+            m, solver, reader = held.model, held.solver, held.reader
             if self.objective == "cluster_npv":  # the numbers straight to HiGHS (no Pyomo expressions)
                 npv = cluster_npv_terms(m, data)
                 set_linear_objective(solver, npv.constant, npv.coefs, maximise=True)
@@ -148,9 +158,9 @@ class ReusablePlanner:
         else:
             m = build_planner_model(data, self.objective)
             solver = make_solver()
-            fallback = _fallback_bound(data) if any("no finite bound" in n for n in m.data_notes) else None
+            fallback = fallback_bound(data) if any("no finite bound" in n for n in m.data_notes) else None
             reader = ColumnReader(solver)
-            self._held[baseline] = (sig, m, solver, fallback, reader)
+            self._held[baseline] = _Held(sig, m, solver, fallback, reader)
             self.stats["rebuilt"] += 1
             refresh = "all"
         build_seconds = time.perf_counter() - t0

@@ -109,12 +109,12 @@ def _big_m(data: ModelData, bound: float, what: str, notes: list[str]) -> float:
     """A finite bound for switching ``what`` off; falls back to a large number, noted."""
     if math.isfinite(bound):
         return max(bound, 0.0)
-    fallback = _fallback_bound(data)
+    fallback = fallback_bound(data)
     notes.append(f"{what} has no finite bound; used {fallback:.3g} per period (set a capacity or limit)")
     return fallback
 
 
-def _fallback_bound(data: ModelData) -> float:
+def fallback_bound(data: ModelData) -> float:
     finite = [data.activity_bound(ap) for ap in data.actor_processes]
     finite += [data.trade_bound(lim, None) for lim in [*data.purchase_limit.values(), *data.sale_limit.values()]]
     finite = [b for b in finite if math.isfinite(b)]

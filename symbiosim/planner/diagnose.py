@@ -14,7 +14,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from symbiosim.planner.build import _fallback_bound, build_planner_model
+from symbiosim.planner.build import build_planner_model, fallback_bound
 from symbiosim.planner.solve import solve_model
 from symbiosim.scenario.data import ModelData
 
@@ -102,7 +102,7 @@ def _describe_short(data: ModelData, a: str, p: str, points: list[tuple[int, flo
 def diagnose_unbounded(data: ModelData, objective: str = "cluster_npv", weights: dict[str, float] | None = None) -> list[str]:
     """The unlimited variables that carry an unbounded objective."""
     m = build_planner_model(data, objective, weights)
-    box = 100 * _fallback_bound(data)
+    box = 100 * fallback_bound(data)
     boxed: list[Any] = []
     for v in m.component_data_objects(pyo.Var, active=True):
         if not v.fixed and v.ub is None:

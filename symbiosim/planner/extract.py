@@ -10,6 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from symbiosim.plan import Plan, make_table
+from symbiosim.planner.solve import solution_values
 from symbiosim.scenario.data import ModelData
 
 TOL = 1e-7
@@ -37,7 +38,7 @@ class ColumnReader:
 
     def load(self) -> ColumnReader:
         """Take the solver's current solution."""
-        self.x = np.asarray(self._solver._solver_model.getSolution().col_value, dtype=float)
+        self.x = solution_values(self._solver)
         return self
 
     def __call__(self, var: Any) -> list[tuple[Any, float]]:

@@ -12,15 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from symbiosim.report.figures import save_figure as _save  # noqa: E402
+
 HEADLINE = ("cluster_npv", "value_added", "jobs", "emissions")
-
-
-def _save(fig: plt.Figure, path: str | Path) -> Path:
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
 
 
 def gap_figure(kpis: pd.DataFrame, path: str | Path) -> Path:

@@ -15,6 +15,15 @@ from symbiosim.plan import Plan  # noqa: E402
 from symbiosim.scenario.schema import Scenario  # noqa: E402
 
 
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Lay out, write (130 dpi) and close a figure; every figure of the package goes through here."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def _positions(scenario: Scenario) -> dict[str, tuple[float, float]]:
     """Actor coordinates (lon, lat); actors without them go on a circle."""
     pos: dict[str, tuple[float, float]] = {}
@@ -108,11 +117,7 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.margins(0.15)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def links_figure(scenario: Scenario, contracts: pd.DataFrame, series: pd.DataFrame, path: str | Path, title: str = "") -> Path:
@@ -133,8 +138,4 @@ def links_figure(scenario: Scenario, contracts: pd.DataFrame, series: pd.DataFra
     bottom.step(years, series.links_active, where="post")
     bottom.set_ylabel("links active")
     bottom.set_xlabel("year")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
