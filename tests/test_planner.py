@@ -21,8 +21,14 @@ def built(plan, kind: str) -> list[tuple]:
 
 
 def assert_consistent(scenario, plan) -> None:
-    """Every plan closes every balance, and its accounts equal its objective."""
-    assert balance_residuals(scenario, plan).residual.abs().max() < 1e-6 if len(plan.activities) else True
+    """Every plan closes every balance, and its accounts equal its objective.
+
+    Every scenario checked here runs processes, so a plan without activities
+    is itself a failure (it would balance trivially and check nothing)."""
+    assert len(plan.activities) > 0, "the plan runs no process: nothing to balance"
+    residuals = balance_residuals(scenario, plan)
+    assert len(residuals) > 0
+    assert residuals.residual.abs().max() < 1e-6
     assert evaluate(scenario, plan).kpis["cluster_npv"] == pytest.approx(npv(plan), rel=1e-9, abs=1e-6)
 
 
