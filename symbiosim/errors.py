@@ -64,3 +64,11 @@ class UnboundedError(ModelError):
     def __init__(self, diagnosis: list[str]) -> None:
         self.diagnosis = list(diagnosis)
         super().__init__("the scenario is unbounded (a free lunch):\n" + "\n".join(f"  - {d}" for d in self.diagnosis))
+
+
+class SolverError(ModelError):
+    """The solver itself failed (not the scenario); ``message`` is HiGHS's own."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(f"HiGHS failed (a solver error, not a property of the scenario): {message}")

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
-from symbiosim.errors import InfeasibleError, ModelError
+from symbiosim.errors import InfeasibleError, ModelError, SolverError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import MAXIMISE, build_planner_model
 from symbiosim.planner.extract import extract_plan
@@ -127,6 +127,8 @@ class Session:
         )
         if res.status == "infeasible":
             raise InfeasibleError([f"{label}: no plan satisfies the constraints"])
+        if res.status == "error" and not res.has_solution:
+            raise SolverError(f"{label}: {res.message}")
         if not res.has_solution:
             raise ModelError(f"{label}: no plan found ({res.status})")
         return res

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from symbiosim.errors import InfeasibleError, ModelError, UnboundedError
+from symbiosim.errors import InfeasibleError, ModelError, SolverError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import OBJECTIVES, build_planner_model
 from symbiosim.planner.diagnose import diagnose_infeasible, diagnose_unbounded
@@ -51,7 +51,9 @@ def optimise(
     Raises:
         InfeasibleError: with a diagnosis naming the likely culprits.
         UnboundedError: naming the free lunch.
-        ModelError: when the solver fails or finds no plan in the time limit.
+        SolverError: when HiGHS itself fails (its own message).
+        ModelError: when the model's numbers are outside what HiGHS can use,
+            or no plan is found in the time limit.
     """
     t0 = time.perf_counter()
     data = build_model_data(scenario, baseline=baseline, coalition=coalition)
@@ -80,9 +82,9 @@ def finish_solve(
     ``meta`` brings what the caller knows (source, coalition, build_seconds);
     the solver's figures are added here.
     """
-    if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded") or (
-        result.status == "error" and not result.has_solution
-    ):
+    if result.status == "error" and not result.has_solution:  # the solver failed, not the scenario
+        raise SolverError(result.message)
+    if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded"):
         raise_diagnosis(data, result.status, objective, weights)
     if not result.has_solution:
         raise ModelError(f"no plan found ({result.status}) within the time limit of {time_limit} s: raise --time-limit")

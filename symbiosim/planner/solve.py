@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from symbiosim.errors import ModelError
+from symbiosim.errors import ModelError, SolverError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,30 @@ class SolveResult:
     seconds: float
     log: str = ""
     solver: Any = field(default=None, repr=False)
+    message: str = ""  # HiGHS's own words when status is "error"
+
+
+# HiGHS runs one global thread scheduler per process, started by the first solve with
+# that solve's thread count; a later solve asking for another count fails ("scheduler has
+# already been initialized", highspy >= 1.12). The count the scheduler runs with is kept
+# here, and the scheduler is restarted when a solve asks for a different one. The lock keeps
+# a restart from pulling the scheduler away under a solve of another thread (Dask workers
+# may run several tasks in one process).
+_SCHEDULER_LOCK = threading.RLock()
+_scheduler_threads: int | None = None  # None: not started by us, or started with HiGHS's default
+
+
+def _use_threads(threads: int | None) -> None:
+    """Make HiGHS's global scheduler run ``threads`` threads (None: whatever runs)."""
+    global _scheduler_threads
+    if threads is None or threads == _scheduler_threads:
+        return
+    import highspy
+
+    reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+    if reset is not None:  # older highspy has no global scheduler to restart
+        reset(True)
+    _scheduler_threads = threads
 
 
 class _BatchedHighs(Highs):
@@ -60,6 +85,10 @@ class _BatchedHighs(Highs):
     addVars/changeColsIntegrality call per constraint (translation about a third faster)."""
 
     def add_block(self, block: Any) -> None:
+        # keep every coefficient as given (HiGHS would drop entries up to 1e-9 and refuse the
+        # rows with entries from 1e15 on), so that check_coefficients sees and names them
+        self._solver_model.setOptionValue("small_matrix_value", KEPT_MATRIX_VALUE)
+        self._solver_model.setOptionValue("large_matrix_value", 1e300)
         self.add_variables(list(block.component_data_objects(pyo.Var, descend_into=True)))
         super().add_block(block)
 
@@ -106,22 +135,37 @@ def solve_model(
         load: load the solution into the Pyomo variables (a batch re-solve
             reads it from the solver instead: ``extract.ColumnReader``).
     """
+    if mip_gap < 0 or not math.isfinite(mip_gap):
+        raise ModelError(f"mip_gap must be a number >= 0, got {mip_gap}")
+    if time_limit is not None and not time_limit > 0:
+        raise ModelError(f"time_limit must be a number of seconds > 0, got {time_limit}")
+    if threads is not None and threads < 1:
+        raise ModelError(f"threads must be >= 1, got {threads}")
     solver = solver or make_solver()
     t0 = time.perf_counter()
     kwargs: dict[str, Any] = {
         "load_solutions": False,
         "raise_exception_on_nonoptimal_result": False,
         "rel_gap": mip_gap,
-        "solver_options": {"output_flag": bool(tee), **(options or {})},
+        # HiGHS always logs into the captured stream (Pyomo prints it only with tee), so a
+        # failure can be reported in HiGHS's own words
+        "solver_options": {"output_flag": True, **(options or {})},
     }
     held = getattr(solver, "_solver_model", None)  # the highspy object once a model was passed
-    if start is not None and held is not None:
+    if held is None:
+        # hand the model over first, so its numbers are checked before HiGHS solves it
+        solver.set_instance(m)
+        held = solver._solver_model
+        check_coefficients(solver)
+        if refresh == "all":
+            refresh = "objective"  # the instance was just set: nothing changed since
+    if start is not None:
         # bring HiGHS up to date first: changing the model afterwards would discard the start
         solver.update()
         values = np.asarray(start, dtype=float)
         held.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
         kwargs["auto_updates"] = REFRESH["none"]
-    elif REFRESH[refresh] is not None and held is not None:
+    elif REFRESH[refresh] is not None:
         kwargs["auto_updates"] = REFRESH[refresh]
         held.clearSolver()
     if tee:
@@ -131,9 +175,11 @@ def solve_model(
     if threads is not None:
         kwargs["threads"] = int(threads)
     try:
-        res = solver.solve(m, **kwargs)
+        with _SCHEDULER_LOCK:
+            _use_threads(threads)
+            res = solver.solve(m, **kwargs)
     except Exception as exc:  # the solver's own failure: report it in our words
-        raise ModelError(f"HiGHS failed: {exc}") from exc
+        raise SolverError(str(exc)) from exc
     seconds = time.perf_counter() - t0
     tc = res.termination_condition
     status = {
@@ -152,7 +198,83 @@ def solve_model(
     gap = None
     if obj is not None and bound is not None and math.isfinite(bound):
         gap = abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj - bound) > 1e-9 else 0.0
-    return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver)
+    message = solver_message(res.solver_log) if status == "error" else ""
+    return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver, message)
+
+
+def solver_message(log: str) -> str:
+    """HiGHS's own account of a failure: its ERROR/WARNING lines, else the log's last line."""
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.upper().startswith(("ERROR", "WARNING"))]
+    return "; ".join(errors) if errors else (lines[-1] if lines else "no message")
+
+
+# What HiGHS can use: it drops matrix entries below ``small_matrix_value`` (1e-9), refuses
+# entries above ``large_matrix_value`` (1e15) and reads costs or bounds from
+# ``infinite_cost``/``infinite_bound`` (1e20) on as infinite. Between, a spread of the
+# matrix's magnitudes wider than 1e12 is where simplex tolerances (1e-7) stop being reliable.
+SMALLEST_COEFFICIENT = 1e-9
+LARGEST_COEFFICIENT = 1e15
+WIDEST_SPREAD = 1e12
+KEPT_MATRIX_VALUE = 1e-12  # the smallest small_matrix_value HiGHS accepts
+
+
+def check_coefficients(solver: Highs) -> list[str]:
+    """Refuse a model whose numbers HiGHS cannot use, before it solves it.
+
+    Raises ``ModelError`` naming the worst constraint or variable; returns
+    warnings (a spread of magnitudes wide enough to make results unreliable).
+    """
+    h = solver._solver_model
+    lp = h.getLp()
+    problems: list[str] = []
+    values = np.abs(np.asarray(lp.a_matrix_.value_, dtype=float))
+    nz = values[values > 0]
+    if len(nz):
+        bad = np.flatnonzero((values > 0) & ((values < SMALLEST_COEFFICIENT) | (values >= LARGEST_COEFFICIENT) | ~np.isfinite(values)))
+        if len(bad):
+            col = _column_of_entry(lp, int(bad[0]))
+            problems.append(
+                f"{len(bad)} constraint coefficient(s) outside [{SMALLEST_COEFFICIENT:g}, {LARGEST_COEFFICIENT:g}), "
+                f"e.g. {values[bad[0]]:.3g} on {_column_name(solver, col)}"
+            )
+    for what, arr, limit in (
+        ("objective coefficient", lp.col_cost_, LARGEST_COEFFICIENT),
+        ("lower bound", lp.col_lower_, None),
+        ("upper bound", lp.col_upper_, None),
+    ):
+        a = np.asarray(arr, dtype=float)
+        finite = np.isfinite(a)
+        # denormal numbers (below ~2.2e-308) have crashed HiGHS's parallel code
+        tiny = np.finfo(float).tiny
+        bad = np.flatnonzero(np.isnan(a) | (finite & (np.abs(a) >= (limit or 1e20))) | (finite & (a != 0) & (np.abs(a) < tiny)))
+        if len(bad):
+            problems.append(f"{len(bad)} {what}(s) HiGHS cannot use, e.g. {a[bad[0]]:.3g} on {_column_name(solver, int(bad[0]))}")
+    if problems:
+        raise ModelError("the model's numbers are outside what HiGHS solves reliably: " + "; ".join(problems))
+    warnings = []
+    if len(nz) and nz.max() / nz.min() > WIDEST_SPREAD:
+        warnings.append(
+            f"constraint coefficients span {nz.min():.3g} to {nz.max():.3g} (more than {WIDEST_SPREAD:g}): "
+            "results may be inaccurate; express quantities in larger or smaller units"
+        )
+    for w in warnings:
+        log.warning(w)
+    return warnings
+
+
+def _column_of_entry(lp: Any, k: int) -> int:
+    """The column of the ``k``-th matrix entry (HiGHS stores the matrix column-wise)."""
+    start = np.asarray(lp.a_matrix_.start_)
+    return int(np.searchsorted(start, k, side="right") - 1)
+
+
+def _column_name(solver: Highs, col: int) -> str:
+    """The Pyomo name of a HiGHS column (only on the error path: a scan of the model)."""
+    for v in solver._model.component_data_objects(pyo.Var, descend_into=True):
+        if solver._pyomo_var_to_solver_var_map.get(id(v)) == col:
+            return f"variable {v.name}"
+    return f"column {col}"
 
 
 def solution_values(solver: Highs) -> Any:
