@@ -58,6 +58,18 @@ class InfeasibleError(ModelError):
         super().__init__("the scenario is infeasible:\n" + "\n".join(f"  - {d}" for d in self.diagnosis))
 
 
+class BaselineInfeasibleError(InfeasibleError):
+    """The stand-alone baseline (no new symbiosis) has no plan; ``diagnosis`` says why,
+    in the baseline's words. The optimum may still exist; shares of the potential,
+    which are measured from the baseline, are undefined."""
+
+    def __init__(self, diagnosis: list[str]) -> None:
+        self.diagnosis = list(diagnosis)
+        ModelError.__init__(
+            self, "the stand-alone baseline (no new symbiosis) has no plan:\n" + "\n".join(f"  - {d}" for d in self.diagnosis)
+        )
+
+
 class UnboundedError(ModelError):
     """The objective can grow without limit; ``diagnosis`` names the free lunch."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from symbiosim.errors import InfeasibleError, ModelError, SolverError, UnboundedError
+from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, SolverError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import OBJECTIVES, build_planner_model
 from symbiosim.planner.diagnose import diagnose_infeasible, diagnose_unbounded
@@ -49,7 +49,8 @@ def optimise(
         build and solve seconds, and any modelling notes.
 
     Raises:
-        InfeasibleError: with a diagnosis naming the likely culprits.
+        InfeasibleError: with a diagnosis naming the likely culprits
+            (``BaselineInfeasibleError`` for the baseline: the optimum may exist).
         UnboundedError: naming the free lunch.
         SolverError: when HiGHS itself fails (its own message).
         ModelError: when the model's numbers are outside what HiGHS can use,
@@ -105,8 +106,10 @@ def finish_solve(
 
 def raise_diagnosis(data: Any, status: str, objective: str, weights: dict[str, float] | None) -> None:
     diagnosis = diagnose_infeasible(data)
+    if status == "infeasible" and not diagnosis:
+        diagnosis = ["every balance can close: a capacity, link or presence constraint conflicts"]
+    if diagnosis and data.baseline:
+        raise BaselineInfeasibleError(diagnosis)
     if diagnosis:
         raise InfeasibleError(diagnosis)
-    if status == "infeasible":
-        raise InfeasibleError(["every balance can close: a capacity, link or presence constraint conflicts"])
     raise UnboundedError(diagnose_unbounded(data, objective, weights))

@@ -378,6 +378,8 @@ def add_balances(m: pyo.ConcreteModel, data: ModelData) -> None:
                 lhs += m.store[a, p, t - 1]
         if isinstance(lhs, (int, float)) and isinstance(rhs, (int, float)):
             return pyo.Constraint.Skip
+        if isinstance(lhs, (int, float)):  # nothing can supply it: keep body = supply - use (diagnose reads the sign)
+            return lhs - rhs == 0
         return lhs == rhs
 
     idx = [(a, p, t) for (a, p) in data.balance_keys for t in range(data.periods)]

@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 
 from symbiosim.planner.build import build_planner_model, fallback_bound
 from symbiosim.planner.solve import solve_model
-from symbiosim.scenario.data import ModelData
+from symbiosim.scenario.data import ModelData, build_model_data
 
 TOL = 1e-6
 
@@ -43,8 +43,25 @@ def diagnose_infeasible(data: ModelData, time_limit: float | None = None) -> lis
         if (v.value or 0) > TOL:
             short[(a, p)].append((t, v.value))
     messages = [_describe_excess(data, a, p, excess[(a, p)]) for (a, p) in sorted(excess)]
-    messages += [_describe_short(data, a, p, short[(a, p)]) for (a, p) in sorted(short)]
+    full = build_model_data(data.scenario) if data.baseline else None
+    for a, p in sorted(short):
+        hint = _baseline_hint(data, full, a, p) if full is not None else None
+        messages.append(hint or _describe_short(data, a, p, short[(a, p)]))
     return messages  # empty: every balance can close
+
+
+def _baseline_hint(data: ModelData, full: ModelData, a: str, p: str) -> str | None:
+    """A baseline shortage that a new exchange would cover: say so, in the baseline's words."""
+    senders = sorted({key[0] for key in full.arcs if key[1] == a and key[2] == p})
+    if not senders:
+        return None
+    fixed = [k for (b, k), row in sorted(data.actor_processes.items()) if b == a and (row.fixed_activity is not None or row.min_activity)]
+    what = f"its fixed activity {', '.join(f'`{k}`' for k in fixed)}" if fixed else "as required"
+    return (
+        f"without new symbiosis, actor `{a}` cannot run {what}: it lacks `{p}`, which only "
+        f"{', '.join(f'`{s}`' for s in senders)} can send over a new exchange; "
+        "if that exchange exists today, declare it as a link with exists: true"
+    )
 
 
 def _annual(data: ModelData, points: list[tuple[int, float]]) -> str:

@@ -192,9 +192,14 @@ def solve_model(
         TerminationCondition.iterationLimit: "time_limit",
     }.get(tc, "error")
     has_solution = res.incumbent_objective is not None
-    if has_solution and load:
-        res.solution_loader.load_vars()
     obj, bound = res.incumbent_objective, res.objective_bound
+    if status == "error" and held.getNumCol() == 0:
+        # a model without variables (a greenfield baseline: nobody there yet) is solved by its
+        # objective's constant; HiGHS calls that "model empty", Pyomo "unknown"
+        status, has_solution = "optimal", True
+        obj = bound = float(held.getObjectiveOffset()[1])
+    if has_solution and load and held.getNumCol():
+        res.solution_loader.load_vars()
     gap = None
     if obj is not None and bound is not None and math.isfinite(bound):
         gap = abs(obj - bound) / max(abs(obj), 1e-9) if abs(obj - bound) > 1e-9 else 0.0

@@ -31,9 +31,17 @@ def builds_records(plan: Plan) -> list[dict[str, Any]]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in b.to_dict("records")]
 
 
-def plan_json(scenario: Scenario, plan: Plan, accounts: Accounts) -> dict[str, Any]:
-    """The object ``symbiosim plan --json`` prints."""
+def baseline_json(baseline: Accounts | None, baseline_error: Exception | None) -> dict[str, Any]:
+    """What the baseline gave: its key figures, or why it has no plan (shares then undefined)."""
+    if baseline_error is not None:
+        return {"status": "infeasible", "diagnosis": list(getattr(baseline_error, "diagnosis", [str(baseline_error)]))}
+    return {"status": "optimal", "kpis": baseline.kpis} if baseline is not None else {"status": "not solved"}
+
+
+def plan_json(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The object ``symbiosim plan --json`` prints (``baseline``: ``baseline_json``'s)."""
     return {
+        **({"baseline": baseline} if baseline is not None else {}),
         "status": plan.meta.get("status"),
         "objective": plan.meta.get("objective"),
         "objective_value": plan.meta.get("objective_value"),
@@ -49,8 +57,11 @@ def _money(x: float) -> str:
     return f"{x / 1e6:,.2f} M"
 
 
-def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: Accounts | None = None) -> str:
-    """Key figures against the baseline, the investments and the exchanges chosen."""
+def plan_summary(
+    scenario: Scenario, plan: Plan, accounts: Accounts, baseline: Accounts | None = None, baseline_error: Exception | None = None
+) -> str:
+    """Key figures against the baseline, the investments and the exchanges chosen
+    (``baseline_error``: the baseline has no plan; said, with its diagnosis)."""
     s = scenario.settings
     cur = s.currency
     lines = [f"{s.name}: {plan.meta.get('source', 'plan')} ({plan.meta.get('objective')}), status {plan.meta.get('status')}"]
@@ -95,6 +106,10 @@ def plan_summary(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: A
             )
     for note in plan.meta.get("notes", []):
         lines.append(f"  note: {note}")
+    if baseline_error is not None:
+        lines.append("")
+        lines.append("  baseline: no plan, so gains against it and shares of the potential are undefined.")
+        lines += [f"    {line}" for line in str(baseline_error).splitlines()]
     return "\n".join(lines)
 
 
@@ -144,4 +159,33 @@ def simulation_summary(scenario: Scenario, result: Any, accounts: Accounts, base
         lines.append("  negotiations by outcome and reason:")
         for (outcome, reason), n in offers.groupby(["outcome", "reason"]).size().items():
             lines.append(f"    {outcome:<9} {n:>4}  {reason}")
+    return "\n".join(lines)
+
+
+def no_baseline_json(command: str, optimum: Accounts | None, baseline_error: Exception, optimum_error: Exception | None = None) -> dict[str, Any]:
+    """What ``simulate``/``compare`` print when the stand-alone baseline has no plan: the firms
+    start from their stand-alone plans, so there is no decentralised outcome and no share."""
+    return {
+        "status": "baseline_infeasible",
+        "command": command,
+        "baseline": baseline_json(None, baseline_error),
+        "optimum": {"status": "optimal", "kpis": optimum.kpis} if optimum is not None else {"status": "no plan", "error": str(optimum_error)},
+        "share_of_potential": None,
+        "reason": "the stand-alone baseline has no plan: the decentralised model starts from it and shares of the potential are measured from it",
+    }
+
+
+def no_baseline_summary(scenario: Scenario, command: str, optimum: Accounts | None, baseline_error: Exception, optimum_error: Exception | None = None) -> str:
+    """The text counterpart of ``no_baseline_json``."""
+    cur = scenario.settings.currency
+    lines = [f"{scenario.settings.name}: {command} cannot run: {baseline_error}"]
+    lines.append("  The firms start from their stand-alone plans, so there is no decentralised outcome; shares of the potential are undefined.")
+    if optimum is not None:
+        k = optimum.kpis
+        lines.append(
+            f"  The coordinated optimum exists: cluster NPV {_money(k['cluster_npv'])} {cur}, value added {_money(k['value_added'])} {cur}, "
+            f"jobs {k['jobs']:,.1f}, emissions {k['emissions']:,.0f} t CO2e (symbiosim plan for the whole plan)."
+        )
+    else:
+        lines.append(f"  The coordinated optimum has no plan either: {optimum_error}")
     return "\n".join(lines)
