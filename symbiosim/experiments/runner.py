@@ -30,11 +30,25 @@ Tables (tidy; one file per experiment):
   below_standalone;
 * ``runs`` run_id, status (ok | failed), error, figures above, seconds.
 
-A run's rows are written ``kpis`` and ``actors`` first, ``runs`` last: a run
-is finished when it has a ``runs`` row. Starting the same command again
-deletes rows of unfinished runs and runs only those (failed runs count as
-finished: they are deterministic; delete their ``runs`` rows to retry).
-Results arrive per task and are appended at once, so memory stays flat in N.
+A task's rows (``kpis``, ``actors``, ``runs``) are written in one
+transaction: a run is in the file with all its rows or not at all, also
+after a ``kill -9``. A run is finished when it has a ``runs`` row. Starting
+the same command again deletes rows of unfinished runs (older files may hold
+some) and runs only those (failed runs count as finished: they are
+deterministic; delete their ``runs`` rows to retry). Results arrive per task
+and are appended at once, so memory stays flat in N.
+
+Interrupts: while ``run_experiment`` runs in the main thread, SIGINT (Ctrl-C)
+and SIGTERM (a plain ``kill``) raise in the main thread (a signal arriving
+during a write waits until the write is committed); the pool's worker
+processes are terminated (a Dask ``LocalCluster`` closed, or this batch's
+tasks cancelled on a remote scheduler), the store is closed and
+``ExperimentInterrupted`` is raised (a ``KeyboardInterrupt`` whose
+``exit_code`` is 128 + the signal number: 130, 143). A second signal while
+stopping ends the process at once (its workers still die with it). Local
+pool workers ignore SIGINT (the parent stops them; a terminal's Ctrl-C
+reaches the whole process group) and, on Linux, get SIGKILL when the parent
+dies, so even a ``kill -9`` of the parent leaves no worker computing.
 
 Parallelism: the design is cut into tasks of ``chunk`` samples (all their
 arms and replications); tasks go to a local process pool (``jobs``) or to a
@@ -47,13 +61,19 @@ aside; read sorted by ``run_id``). Only ``seconds`` and timestamps differ.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import math
+import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -298,14 +318,124 @@ def _prepare(store: ResultsStore, exp: Experiment) -> tuple[pd.DataFrame, set[in
 
 
 def _write(store: ResultsStore, result: Mapping[str, pd.DataFrame]) -> tuple[int, int]:
-    for table in ("kpis", "actors", "runs"):
-        store.append(table, result[table])
+    """Append a task's ``kpis``, ``actors`` and ``runs`` rows in one transaction.
+
+    ``ResultsStore.append`` commits each table on its own, so a kill between
+    two tables would leave rows of runs without their ``runs`` row; here the
+    three tables commit together (DuckDB's commit is atomic, also against a
+    ``kill -9``), so the file only ever holds whole runs.
+    """
+    con = store.con
+    con.execute("begin transaction")
+    try:
+        for table in ("kpis", "actors", "runs"):
+            frame = result[table]
+            if frame.empty:
+                continue
+            con.register("_incoming", frame)
+            try:
+                if store.has(table):
+                    columns = ", ".join(f'"{c}"' for c in frame.columns)
+                    con.execute(f"insert into {table} ({columns}) select {columns} from _incoming")
+                else:
+                    con.execute(f"create table {table} as select * from _incoming")
+            finally:
+                con.unregister("_incoming")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     runs = result["runs"]
     return len(runs), int((runs.status != "ok").sum()) if not runs.empty else 0
 
 
 def default_db(exp: Experiment) -> Path:
     return Path("results") / f"{exp.name or exp.scenario.settings.name}.duckdb"
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """The batch was stopped by a signal (or a ``KeyboardInterrupt``): its workers
+    are ended, the store holds only whole runs and is closed, and running the
+    same experiment again resumes. ``exit_code`` is the shell's 128 + signal
+    number (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signum: int, stored: int, total: int, db: Path) -> None:
+        self.signum, self.stored, self.total, self.db = int(signum), int(stored), int(total), Path(db)
+        super().__init__(self.message)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def message(self) -> str:
+        return (
+            f"interrupted ({signal.Signals(self.signum).name}): {self.stored} of {self.total} runs stored in {self.db}; "
+            "rerun the same command to resume"
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` in the main thread while active.
+
+    SIGTERM's default action ends the process at once, before any cleanup, so
+    the pool's workers would go on computing; raising instead lets the
+    runner stop them and close the store. Inside ``deferred()`` (a write) a
+    signal is held until the block ends. A second signal while stopping
+    restores the default action and re-sends itself: the process ends now
+    (pool workers die with it, see ``_worker_init``). Handlers are only
+    installed from the main thread (``signal.signal`` requires it), and a
+    signal that was ignored (``nohup``, a shell's background job) stays ignored.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._depth = 0
+        self._held = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                previous = signal.getsignal(sig)
+                if previous is signal.SIG_IGN:
+                    continue
+                self._previous[sig] = previous
+                signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:  # a second signal: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self.signum = signum
+        if self._depth:
+            self._held = True
+            return
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold signals until the block is done (then raise if one came)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+        if not self._depth and self._held:
+            self._held = False
+            raise KeyboardInterrupt
 
 
 def run_experiment(
@@ -318,35 +448,140 @@ def run_experiment(
     reuse: bool = True,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Run (or resume) an experiment into ``db``; see the module docstring."""
+    """Run (or resume) an experiment into ``db``; see the module docstring.
+
+    Raises ``ExperimentInterrupted`` on SIGINT / SIGTERM (or a ``KeyboardInterrupt``)
+    once the workers are stopped and the store is closed.
+    """
     path = Path(db) if db is not None else default_db(exp)
     start = time.perf_counter()
-    with ResultsStore(path) as store:
-        design, todo = _prepare(store, exp)
-        total = len(design)
-        done = total - len(todo)
-        failed = int((store.read("runs").status != "ok").sum()) if store.has("runs") else 0
-        skipped = done
-        tasks = _chunks(design, todo, max(1, chunk))
+    done = total = 0
+    with _Interrupts() as interrupts:
+        try:
+            with ResultsStore(path) as store:
+                with interrupts.deferred():
+                    design, todo = _prepare(store, exp)
+                total = len(design)
+                done = total - len(todo)
+                failed = int((store.read("runs").status != "ok").sum()) if store.has("runs") else 0
+                skipped = done
+                tasks = _chunks(design, todo, max(1, chunk))
 
-        def tick(result: Mapping[str, pd.DataFrame]) -> None:
-            nonlocal done, failed
-            n, f = _write(store, result)
-            done, failed = done + n, failed + f
-            if progress:
-                progress(done, failed, total, time.perf_counter() - start)
+                def tick(result: Mapping[str, pd.DataFrame]) -> None:
+                    nonlocal done, failed
+                    with interrupts.deferred():
+                        n, f = _write(store, result)
+                        done, failed = done + n, failed + f
+                    if progress:
+                        progress(done, failed, total, time.perf_counter() - start)
 
-        if progress:
-            progress(done, failed, total, 0.0)
-        if dask:
-            _run_dask(exp, tasks, dask, jobs, reuse, tick)
-        elif jobs > 1:
-            _run_pool(exp, tasks, jobs, reuse, tick)
-        else:
-            for rows in tasks:
-                tick(run_chunk(exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
-        store.con.execute("checkpoint")
+                if progress:
+                    progress(done, failed, total, 0.0)
+                if dask:
+                    _run_dask(exp, tasks, dask, jobs, reuse, tick)
+                elif jobs > 1:
+                    _run_pool(exp, tasks, jobs, reuse, tick)
+                else:
+                    for rows in tasks:
+                        tick(run_chunk(exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
+                with interrupts.deferred():
+                    store.con.execute("checkpoint")
+        except BaseException as exc:
+            # a signal may surface as another error first (a Ctrl-C to the whole
+            # process group can break the pool before the parent's handler runs)
+            if isinstance(exc, ExperimentInterrupted):
+                raise
+            if isinstance(exc, KeyboardInterrupt) or interrupts.signum is not None:
+                raise ExperimentInterrupted(interrupts.signum or signal.SIGINT, done, total, path) from exc
+            raise
     return RunReport(exp.name or exp.scenario.settings.name, path, total, failed, skipped, done - skipped, time.perf_counter() - start)
+
+
+def _worker_exit(signum: int, frame: object) -> None:
+    """SIGTERM in a pool worker (the parent stopping it): run the exit hooks, exit now.
+
+    The hooks include multiprocessing's finalizers, which unlink the named
+    semaphores this process created (Pyomo makes a ``multiprocessing.Lock``
+    in every process that imports it); a worker ended by SIGTERM's default
+    action leaves them to the resource tracker, which cleans up but warns of
+    "leaked semaphore objects". ``atexit._run_exitfuncs`` is the only way to
+    run the hooks without unwinding the stack: ``sys.exit`` would be caught
+    by the pool's worker loop as the task's exception. A worker inside a long
+    C call (a HiGHS solve) runs this only when the call returns, so the parent
+    sends SIGKILL if a worker is not gone within a second (``_stop_pool``).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM (to the group, then from the parent) must not cut the hooks short
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        os._exit(128 + signum)
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker start-up: ignore SIGINT, exit cleanly on SIGTERM, die with the parent.
+
+    A terminal's Ctrl-C goes to the whole process group; the parent stops the
+    workers itself, and a worker interrupted mid-task would only break the
+    pool. A worker whose parent dies (``kill -9``, a crash) would otherwise
+    finish its task and then wait forever for the next one (~400 MB each):
+    on Linux ``prctl(PR_SET_PDEATHSIG)`` has the kernel send it SIGKILL (it
+    holds nothing to clean up: results go to the parent, the parent owns the
+    store); elsewhere a daemon thread checks ``os.getppid()`` every second.
+    The pool creates its workers from the thread that calls ``submit`` (the
+    thread running ``_run_pool``), which outlives the pool, so the
+    per-thread PDEATHSIG cannot fire early.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_exit)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            armed = libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the guard was armed
+        os._exit(1)
+    if not armed and os.name == "posix":
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="symbiosim-parent-watch", daemon=True).start()
+
+
+def _stop_pool(pool: Any) -> None:
+    """End a ``ProcessPoolExecutor`` now: cancel queued tasks and terminate the workers.
+
+    ``shutdown(cancel_futures=True)`` only drops queued tasks: running ones
+    go on, and ``shutdown(wait=True)`` (what ``with`` does) waits for them.
+    Python 3.14 has ``terminate_workers()``; before that the worker
+    processes are only reachable through the private ``_processes`` dict
+    (``multiprocessing.Pool.terminate`` is public, but a Pool hangs instead
+    of failing when a worker dies, and its results cannot be awaited
+    first-completed like futures).
+    """
+    terminate = getattr(pool, "terminate_workers", None)
+    if callable(terminate):  # Python >= 3.14
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 1.0  # then SIGKILL: see _worker_exit
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+    pool.shutdown(wait=True)  # the workers are gone: this only joins the pool's manager thread
 
 
 def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
@@ -354,7 +589,8 @@ def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int,
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("spawn")  # no inherited DuckDB handle or solver state
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
         inflight: set[Future[Any]] = set()
         for rows in tasks:
             inflight.add(pool.submit(run_chunk, exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
@@ -362,33 +598,53 @@ def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int,
                 finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     tick(fut.result())
-        for fut in inflight:
-            tick(fut.result())
+        while inflight:
+            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                tick(fut.result())
+        pool.shutdown(wait=True)
+    except BaseException:
+        _stop_pool(pool)
+        raise
 
 
 def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: str, jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, Future, LocalCluster, as_completed
 
     cluster = None
-    if address == "local":
-        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(address)
+    client = None
+    pending: set[Future] = set()
     try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(address)
         scenario = client.scatter(exp.scenario, broadcast=True)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         queue = as_completed()
-        n = 0
-        for rows in tasks:
-            queue.add(client.submit(run_chunk, scenario, rows, exp.arms, reuse, exp.mip_gap, pure=False))
-            n += 1
-            if n >= 2 * workers:
-                tick(next(queue).result())
-                n -= 1
-        for fut in queue:
+
+        def take() -> None:
+            fut = next(queue)
+            pending.discard(fut)
             tick(fut.result())
+
+        for rows in tasks:
+            fut = client.submit(run_chunk, scenario, rows, exp.arms, reuse, exp.mip_gap, pure=False)
+            pending.add(fut)
+            queue.add(fut)
+            if len(pending) >= 2 * workers:
+                take()
+        while pending:
+            take()
+    except BaseException:
+        # a remote cluster is not ours to stop: drop this batch's tasks from it
+        if client is not None and pending and cluster is None:
+            with suppress(Exception):  # best effort while stopping
+                client.cancel(list(pending), force=True)
+        raise
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
