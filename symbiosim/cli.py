@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from symbiosim import cli_args as t
 from symbiosim.errors import InfeasibleError, ModelError, ScenarioError, UnboundedError
 from symbiosim.report.jsonable import finite, records
 
@@ -54,17 +55,16 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights(text: str | None) -> dict[str, float] | None:
-    if not text:
+def _weights(value: str | dict[str, float] | None) -> dict[str, float] | None:
+    """``--weights`` as a dict (the parser has already converted and checked it)."""
+    if not value:
         return None
-    out = {}
-    for part in text.split(","):
-        key, _, value = part.partition("=")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise SystemExit(f"symbiosim: --weights expects name=number,..., got {part!r}") from None
-    return out
+    if isinstance(value, dict):
+        return value
+    try:
+        return t.weights(value)
+    except argparse.ArgumentTypeError as exc:
+        raise t.ArgumentProblem("--weights", str(exc)) from None
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -163,7 +163,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    players = args.players.split(",") if args.players else None
+    players = args.players
+    t.check_players(players, [a.id for a in scenario.actors])  # before any solve
     try:
         result = compare(scenario, args.seed, players=players)
     except (InfeasibleError, UnboundedError) as exc:
@@ -272,13 +273,8 @@ def _incentive_table(scenario: Any, args: argparse.Namespace, seeds: list[int]) 
     from symbiosim.compare.incentives import Reference, test_settings
     from symbiosim.report import compare_figures as figs
 
-    try:
-        levels = [float(x) for x in args.levels.split(",")]
-    except ValueError:
-        print(f"symbiosim: --levels expects numbers separated by commas, got {args.levels!r}", file=sys.stderr)
-        return 2
     ref = Reference.build(scenario, seeds)
-    table = test_settings(ref, [(args.instrument, level) for level in levels])
+    table = test_settings(ref, [(args.instrument, level) for level in args.levels])
     if args.json:
         _print_json({"instrument": args.instrument, "seeds": seeds, "settings": records(table)})
     else:
@@ -325,81 +321,83 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("template", help="write an empty, documented Excel scenario workbook")
-    p.add_argument("file")
+    p.add_argument("file", type=t.output_file(".xlsx"), help="the workbook to write (.xlsx, in an existing directory)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_template)
 
     p = sub.add_parser("plan", help="solve the coordinated optimum (or --baseline)")
     p.add_argument("scenario")
-    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions", "weighted"])
-    p.add_argument("--weights", help="for --objective weighted: e.g. cluster_npv=1,emissions=-500")
+    p.add_argument("--objective", default="cluster_npv", choices=t.OBJECTIVES)
+    p.add_argument("--weights", type=t.weights, help="for --objective weighted (only): e.g. cluster_npv=1,emissions=-500")
     p.add_argument("--baseline", action="store_true", help="solve the no-new-symbiosis baseline")
-    p.add_argument("--out", help="write result tables, kpis.json and flows.png here")
-    p.add_argument("--format", default="csv", choices=["csv", "parquet"], help="table format for --out")
+    p.add_argument("--out", type=t.output_dir, help="write result tables, kpis.json and flows.png here (a directory)")
+    p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--save-lp", help="write the model as an LP file")
-    p.add_argument("--time-limit", type=float, help="seconds; the best plan found is returned, flagged")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap (default 1e-4)")
+    p.add_argument("--save-lp", type=t.output_file(".lp", ".mps"), help="write the model as an LP (.lp) or MPS (.mps) file")
+    p.add_argument("--time-limit", type=t.seconds, help="seconds (> 0); the best plan found is returned, flagged")
+    p.add_argument("--threads", type=t.parallel, help=f"HiGHS threads (1 to {t.MAX_PARALLEL}; default: HiGHS decides)")
+    p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap (>= 0, default 1e-4)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("simulate", help="run the agent-based (decentralised) model")
     p.add_argument("scenario")
-    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+    p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0 (same seed, same run)")
     p.add_argument("--facilitator", action="store_true", help="a platform makes every firm known to every other")
-    p.add_argument("--out", help="write plan tables, time series, kpis.json, links.png and flows.png here")
-    p.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    p.add_argument("--out", type=t.output_dir, help="write plan tables, time series, kpis.json, links.png and flows.png here")
+    p.add_argument("--format", default="csv", choices=t.FORMATS)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("compare", help="baseline vs decentralised vs optimum, winners and losers, why the gap")
     p.add_argument("scenario")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--players", help="players of the coalition game (default: actors trading in the optimum)")
+    p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0")
+    p.add_argument("--players", type=t.names,
+                   help="actors of the scenario playing the coalition game, comma separated (default: actors trading in the optimum)")
     p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out")
+    p.add_argument("--out", type=t.output_dir, help="write tables, compare.json and figures here (a directory)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("incentives", help="least level of an instrument reaching a target share of the potential")
     p.add_argument("scenario")
-    p.add_argument("--instrument", required=True, choices=["exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator"])
-    p.add_argument("--target", type=float, default=0.8)
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds (common across levels)")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
-    p.add_argument("--upper", type=float, help="first upper level of the search")
-    p.add_argument("--levels", help="evaluate these levels (comma separated) instead of searching")
+    p.add_argument("--instrument", required=True, choices=t.INSTRUMENTS)
+    p.add_argument("--target", type=t.share, help="share of the potential to reach, in [0, 1] (default 0.8)")
+    p.add_argument("--seeds", type=t.count, default=3, help="number of seeds (common across levels, default 3)")
+    p.add_argument("--seed", type=t.seed, default=0, help="first seed (an integer >= 0)")
+    p.add_argument("--upper", type=t.upper, help="first upper level of the search (> 0; at most 1 for investment_subsidy)")
+    p.add_argument("--levels", type=t.levels, help="evaluate these levels (numbers >= 0, comma separated) instead of searching")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out")
+    p.add_argument("--out", type=t.output_dir, help="write the levels table and a figure here (a directory)")
     p.set_defaults(func=cmd_incentives)
 
     p = sub.add_parser("experiment", help="Monte Carlo batch: uncertain inputs x policy arms x replications, into DuckDB")
     p.add_argument("scenario")
-    p.add_argument("--samples", type=int, default=100, help="number of samples of the uncertain inputs (default 100)")
-    p.add_argument("--method", default="lhs", choices=["mc", "lhs", "sobol"],
+    p.add_argument("--samples", type=t.count, default=100, help="number of samples of the uncertain inputs (default 100)")
+    p.add_argument("--method", default="lhs", choices=t.METHODS,
                    help="plain Monte Carlo, Latin hypercube (default) or sobol: Saltelli's design for Sobol indices "
                         "(N (D + 2) samples for D uncertain inputs; N best a power of 2)")
-    p.add_argument("--arms", help="YAML file 'arms: {name: {instrument: value}}' (default: one arm, none)")
-    p.add_argument("--replications", type=int, default=1, help="simulator runs per sample and arm (default 1)")
+    p.add_argument("--arms", type=t.input_file, help="YAML file 'arms: {name: {instrument: value}}' (default: one arm, none)")
+    p.add_argument("--replications", type=t.count, default=1, help="simulator runs per sample and arm (default 1)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
-    where.add_argument("--dask", help="'local' (a LocalCluster) or a scheduler address tcp://host:8786")
-    p.add_argument("--workers", type=int, default=2, help="workers of --dask local (default 2)")
-    p.add_argument("--chunk", type=int, default=2, help="samples per task (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="root seed")
-    p.add_argument("--out", help="DuckDB file (default results/<experiment>.duckdb)")
-    p.add_argument("--name", help="experiment name (default: the scenario's name)")
-    p.add_argument("--parquet", help="also export every table as Parquet into this directory")
+    where.add_argument("--jobs", type=t.parallel, default=1, help=f"local worker processes (1 to {t.MAX_PARALLEL}, default 1)")
+    where.add_argument("--dask", type=t.dask_address, help="'local' (a LocalCluster) or a scheduler address tcp://host:8786")
+    p.add_argument("--workers", type=t.parallel, help="workers of --dask local (only with it; default 2)")
+    p.add_argument("--chunk", type=t.count, default=2, help="samples per task (default 2)")
+    p.add_argument("--seed", type=t.seed, default=0, help="root seed (an integer >= 0)")
+    p.add_argument("--out", type=t.store_path, help="DuckDB file, new or from this experiment (default results/<experiment>.duckdb)")
+    p.add_argument("--name", type=t.experiment_name, help="experiment name: letters, digits, _ . - (default: the scenario's name)")
+    p.add_argument("--parquet", type=t.output_dir, help="also export every table as Parquet into this directory")
     p.add_argument("--no-reuse", action="store_true", help="rebuild the planner model for every solve")
-    p.add_argument("--mip-gap", type=float, default=1e-3, help="relative MIP gap of each sample's optimum (default 1e-3; the proven gap is stored)")
+    p.add_argument("--mip-gap", type=t.mip_gap, default=1e-3,
+                   help="relative MIP gap of each sample's optimum (>= 0, default 1e-3; the proven gap is stored)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("summarize", help="per-arm statistics, paired differences, sensitivity and failure boxes of an experiment")
-    p.add_argument("db")
-    p.add_argument("--target", type=float, default=0.8, help="a run fails below this share of the potential (default 0.8)")
+    p.add_argument("db", type=t.existing_store, help="the DuckDB file of an experiment")
+    p.add_argument("--target", type=t.share, default=0.8, help="a run fails below this share of the potential, in [0, 1] (default 0.8)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--out", help="write summary.json and figures here")
+    p.add_argument("--out", type=t.output_dir, help="write summary.json and figures here (a directory)")
     p.set_defaults(func=cmd_summarize)
 
     from symbiosim.decide.cli import add_parsers as add_decide_parsers  # alternatives, pareto, cases, robustness
@@ -411,12 +409,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _argument_error(parser: argparse.ArgumentParser, command: str | None, problem: t.ArgumentProblem) -> int:
+    """Report an argument error found after parsing as argparse reports its own (usage, message, exit 2)."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    target = sub.choices.get(command, parser) if sub is not None and command else parser
+    target.print_usage(sys.stderr)
+    print(f"{target.prog}: error: {problem}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # every value is checked here (symbiosim.cli_args): exit 2 naming the option
+    try:
+        t.check_combinations(args)
+    except t.ArgumentProblem as exc:
+        return _argument_error(parser, args.command, exc)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
+    except t.ArgumentProblem as exc:  # found with the scenario loaded, before any solve
+        return _argument_error(parser, args.command, exc)
     except ScenarioError as exc:
         if getattr(args, "json", False):
             _print_json({"status": "invalid", "errors": [str(i) for i in exc.issues]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from importlib import metadata
 
 # A smelter's waste heat can replace a greenhouse's gas boiler over a link
 # costing 1000. Gas: 80 MWh/yr x 50 = 4000/yr for 2 years, no discounting.
@@ -36,20 +37,31 @@ DOCTOR_SCENARIO = {
 EXPECTED = {"optimum": -1000.0, "baseline": -8000.0}
 
 
+def package_version(name: str) -> str:
+    """The installed version of a distribution (``importlib.metadata``; highspy has no ``__version__``), else ``?``."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def versions() -> str:
+    """One line: the versions of symbiosim, Python and the solver stack."""
+    from symbiosim import __version__
+
+    return (
+        f"symbiosim {__version__}, Python {platform.python_version()}, Pyomo {package_version('pyomo')}, "
+        f"highspy {package_version('highspy')}"
+    )
+
+
 def run_doctor() -> tuple[bool, list[str]]:
     """Returns (ok, report lines)."""
-    import highspy
-    import pyomo
-
-    from symbiosim import __version__
     from symbiosim.accounts import evaluate
     from symbiosim.planner import optimise
     from symbiosim.scenario import scenario_from_dict
 
-    lines = [
-        f"symbiosim {__version__}, Python {platform.python_version()}, Pyomo {pyomo.version.version}, "
-        f"highspy {getattr(highspy, '__version__', '?')}"
-    ]
+    lines = [versions()]
     scenario = scenario_from_dict(DOCTOR_SCENARIO, source="doctor")
     ok = True
     for name, baseline in (("optimum", False), ("baseline", True)):

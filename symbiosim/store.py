@@ -5,6 +5,13 @@ cases``) write here, so one file holds every run a study made. Tables are
 created from the first DataFrame appended to them; later frames must have
 the same columns. Writes are transactional, so an interrupted batch leaves
 only whole rows behind.
+
+Files are written in DuckDB's storage format of version 1.0
+(``STORAGE_VERSION``; storage version number 64 in the file header), which
+every DuckDB from 0.10 on reads, including the 1.0 and 1.1 releases still in
+common use; DuckDB 2.x would otherwise write its own newer format (header
+version 999) that older readers refuse. Every connection goes through
+``connect``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,46 @@ import duckdb
 import pandas as pd
 
 _IDENT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+STORAGE_VERSION = "v1.0.0"  # readable by DuckDB >= 0.10 (storage version 64)
+MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+class StoreError(OSError):
+    """The results store cannot be opened (not a DuckDB file, a newer format, locked...)."""
+
+
+def _header(path: str | Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(20)
+    except (OSError, ValueError):
+        return b""
+
+
+def is_duckdb_file(path: str | Path) -> bool:
+    """Whether ``path`` is a DuckDB database file (by its header; nothing is opened for writing)."""
+    return _header(path)[8:12] == MAGIC
+
+
+def storage_version_number(path: str | Path) -> int | None:
+    """The storage version number in a DuckDB file's header (64 for ``STORAGE_VERSION``)."""
+    head = _header(path)
+    return int.from_bytes(head[12:20], "little") if len(head) == 20 and head[8:12] == MAGIC else None
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file ``path``; a new file is written in ``STORAGE_VERSION``.
+
+    Raises:
+        StoreError: the file cannot be opened as a DuckDB database (the message says why).
+    """
+    path = Path(path)
+    if path.exists() and not is_duckdb_file(path):
+        raise StoreError(f"{path} exists and is not a DuckDB database")
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config={"storage_compatibility_version": STORAGE_VERSION})
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: cannot open the DuckDB database: {exc}") from None
 
 
 def _name(table: str) -> str:
@@ -31,7 +78,7 @@ class ResultsStore:
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        self.con = connect(self.path, read_only=read_only)
 
     def __enter__(self) -> ResultsStore:
         return self

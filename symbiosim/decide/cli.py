@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from symbiosim import cli_args as t
+
 
 def _print_json(obj: Any) -> None:
     from symbiosim.cli import _jsonable
@@ -79,10 +81,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    try:
-        front = pareto(scenario, args.objectives, args.points, mip_gap=args.mip_gap, time_limit=args.time_limit)
-    except ValueError as exc:
-        raise SystemExit(f"symbiosim: {exc}") from None
+    front = pareto(scenario, args.objectives, args.points, mip_gap=args.mip_gap, time_limit=args.time_limit)
     f1, f2 = front.objectives
     if args.json:
         _print_json(front.to_json())
@@ -102,20 +101,32 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
     base = load_scenario(args.base)
     cases = read_cases(args.cases)
+    store = None if args.no_store else (args.store or DEFAULT_STORE)
+    problem = t.store_problem(Path(store)) if store else None
+    if problem:  # the default path (an explicit --store was checked when parsed)
+        raise t.ArgumentProblem("--store", problem)
+    t.check_region(args.region, [*(a.region for a in base.actors), *_case_regions(cases)])
     r = run_cases(base, cases, include_base=not args.no_base, region=args.region, mip_gap=args.mip_gap, time_limit=args.time_limit)
-    run_id = None if args.no_store else write_store(r, args.store)
+    run_id = None if store is None else write_store(r, store)
     r.meta["run_id"] = run_id
-    r.meta["store"] = None if args.no_store else str(args.store)
+    r.meta["store"] = store
     if args.json:
         _print_json(r.to_json())
     else:
         print(f"{base.settings.name}: {len(r.comparison)} case(s); value_added_regional = region {r.meta['region']!r}")
         print(r.comparison.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
-        print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {args.store} (run {run_id})" if run_id else ""))
+        print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {store} (run {run_id})" if run_id else ""))
     if args.out:
         out = _write_out(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, r)
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
     return 0
+
+
+def _case_regions(cases: list[Any]) -> list[str]:
+    """Regions that cases give actors (added rows, or ``set`` on an actor's region)."""
+    out = [str(a.get("region")) for c in cases for a in c.add.get("actors", []) if isinstance(a, dict) and a.get("region")]
+    out += [str(s["value"]) for c in cases for s in c.set if str(s.get("target", "")).endswith(".region") and "value" in s]
+    return out
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
@@ -138,48 +149,54 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_STORE = "results/cases.duckdb"
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", help="write tables (CSV), a JSON file and a figure here")
-    p.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap per solve (default 1e-4)")
-    p.add_argument("--time-limit", type=float, help="seconds per solve")
+    p.add_argument("--out", type=t.output_dir, help="write tables (CSV), a JSON file and a figure here (a directory)")
+    p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap per solve (>= 0, default 1e-4)")
+    p.add_argument("--time-limit", type=t.seconds, help="seconds per solve (> 0)")
 
 
 def add_parsers(sub: Any) -> None:
     """Add the four decision-support subcommands."""
     p = sub.add_parser("alternatives", help="near-optimal plans that differ most in entries, builds, links and exchanges")
     p.add_argument("scenario")
-    p.add_argument("--slack", type=float, default=0.05, help="relative slack on the objective (default 0.05)")
-    p.add_argument("--count", type=int, default=4, help="alternatives besides the optimum (default 4)")
-    p.add_argument("--objective", default="cluster_npv", choices=["cluster_npv", "value_added", "jobs", "emissions", "weighted"])
-    p.add_argument("--weights", help="for --objective weighted: e.g. cluster_npv=1,emissions=-500")
+    p.add_argument("--slack", type=t.slack, default=0.05, help="relative slack on the objective (>= 0, default 0.05)")
+    p.add_argument("--count", type=t.count, default=4, help="alternatives besides the optimum (>= 1, default 4)")
+    p.add_argument("--objective", default="cluster_npv", choices=t.OBJECTIVES)
+    p.add_argument("--weights", type=t.weights, help="for --objective weighted (only): e.g. cluster_npv=1,emissions=-500")
     p.add_argument("--no-exchanges", action="store_true", help="distance on entry/build/link only (no arc-use binaries)")
-    p.add_argument("--alt-mip-gap", type=float, default=0.1, help="MIP gap of each alternative's distance solve (default 0.1)")
-    p.add_argument("--alt-time-limit", type=float, default=30.0, help="seconds per alternative (default 30; best found is used)")
+    p.add_argument("--alt-mip-gap", type=t.mip_gap, default=0.1, help="MIP gap of each alternative's distance solve (>= 0, default 0.1)")
+    p.add_argument("--alt-time-limit", type=t.seconds, default=30.0, help="seconds per alternative (> 0, default 30; best found is used)")
     _common(p)
     p.set_defaults(func=cmd_alternatives)
 
     p = sub.add_parser("pareto", help="epsilon-constraint front between two objectives")
     p.add_argument("scenario")
-    p.add_argument("--objectives", default="cluster_npv,emissions", help="two of cluster_npv, value_added, jobs, emissions")
-    p.add_argument("--points", type=int, default=5, help="plans on the front, anchors included (default 5)")
+    p.add_argument("--objectives", type=t.objective_pair, default=("cluster_npv", "emissions"),
+                   help="two of cluster_npv, value_added, jobs, emissions (default cluster_npv,emissions)")
+    p.add_argument("--points", type=t.points, default=5, help="plans on the front, anchors included (>= 2, default 5)")
     _common(p)
     p.set_defaults(func=cmd_pareto)
 
     p = sub.add_parser("cases", help="solve named variants of a base scenario; tables 11 and 12 into DuckDB")
     p.add_argument("base")
-    p.add_argument("--cases", required=True, help="YAML case file (see symbiosim/decide/cases.py)")
-    p.add_argument("--store", default="results/cases.duckdb", help="DuckDB results store (default results/cases.duckdb)")
-    p.add_argument("--no-store", action="store_true", help="do not write the store")
+    p.add_argument("--cases", required=True, type=t.input_file, help="YAML case file (see symbiosim/decide/cases.py)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--store", type=t.store_path, help=f"DuckDB results store, a DuckDB file or new (default {DEFAULT_STORE})")
+    where.add_argument("--no-store", action="store_true", help="do not write the store")
     p.add_argument("--no-base", action="store_true", help="leave the unchanged base out of the tables")
-    p.add_argument("--region", help="region of value_added_regional (default: that of most existing actors)")
+    p.add_argument("--region", type=t.text,
+                   help="region of value_added_regional: that of an actor (default: that of most existing actors)")
     _common(p)
     p.set_defaults(func=cmd_cases)
 
     p = sub.add_parser("robustness", help="share of perturbed solves keeping each decision, spread of key figures")
     p.add_argument("scenario")
-    p.add_argument("--perturb", type=float, default=0.1, help="relative half-width of the uniform noise (default 0.1)")
-    p.add_argument("--samples", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--perturb", type=t.perturb, default=0.1, help="relative half-width of the uniform noise, in [0, 1) (default 0.1)")
+    p.add_argument("--samples", type=t.count, default=20, help="perturbed solves (>= 1, default 20)")
+    p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0")
     _common(p)
     p.set_defaults(func=cmd_robustness)

@@ -5,6 +5,10 @@
   95 % confidence interval; P(no actor below its stand-alone profit).
   Replications of one sample are averaged first and the bootstrap resamples
   *samples* (a cluster bootstrap: replications of a sample share its inputs).
+  Intervals are percentile intervals of 1,000 bootstrap means drawn with the
+  fixed seed ``BOOTSTRAP_SEED``, so ``symbiosim experiment`` (at its end) and
+  ``symbiosim summarize`` print the same numbers for the same database
+  (``experiment_summary``; the experiment's own seed does not enter).
 * **Paired differences**: every arm minus the reference arm (``none`` if
   present, else the first), per sample and replication with the same seeds,
   averaged per sample, mean with a bootstrap interval.
@@ -49,12 +53,28 @@ from symbiosim.store import ResultsStore
 
 METRICS = ("share_of_potential", "gap", "public_cost", "emissions")
 N_BOOT = 1000
+BOOTSTRAP_SEED = 0  # every bootstrap interval of a database, whoever prints it
+
+
+class NotAnExperiment(ValueError):
+    """A DuckDB file without an experiment's manifest and design."""
 
 
 def load(db: str | Path) -> tuple[dict[str, Any], pd.DataFrame, list[str]]:
-    """(manifest, runs joined with the design sorted by run_id, input columns)."""
+    """(manifest, runs joined with the design sorted by run_id, input columns).
+
+    Raises:
+        NotAnExperiment: ``db`` is a DuckDB file but not an experiment's (no manifest or design).
+        symbiosim.store.StoreError: ``db`` cannot be opened.
+    """
     with ResultsStore(db, read_only=True) as store:
-        manifest = store.read("manifest").iloc[0].to_dict()
+        missing = [t for t in ("manifest", "design") if not store.has(t)]
+        if missing:
+            raise NotAnExperiment(f"{db} is not an experiment database (no {' or '.join(missing)} table)")
+        manifest_rows = store.read("manifest")
+        if manifest_rows.empty:
+            raise NotAnExperiment(f"{db} is not an experiment database (an empty manifest)")
+        manifest = manifest_rows.iloc[0].to_dict()
         design = store.read("design")
         runs = store.read("runs") if store.has("runs") else pd.DataFrame(columns=["run_id", "status"])
     frame = design.merge(runs, on="run_id", how="left").sort_values("run_id").reset_index(drop=True)
@@ -97,7 +117,18 @@ def per_sample(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
     return ok.groupby("sample_id")[cols].mean()
 
 
-def arm_summary(frame: pd.DataFrame, seed: int = 0) -> dict[str, dict[str, Any]]:
+def finished(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runs that have a ``runs`` row (ok or failed)."""
+    return frame[frame.status.notna()]
+
+
+def experiment_summary(db: str | Path) -> dict[str, dict[str, Any]]:
+    """Per-arm statistics of ``db`` exactly as ``summarize`` gives them (``result["arms"]``)."""
+    _, frame, _ = load(db)
+    return _clean(arm_summary(finished(frame), BOOTSTRAP_SEED))
+
+
+def arm_summary(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[str, dict[str, Any]]:
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, Any]] = {}
     for arm in dict.fromkeys(frame.arm):
@@ -125,7 +156,7 @@ def reference_arm(arms: list[str]) -> str:
     return "none" if "none" in arms else arms[0]
 
 
-def paired_differences(frame: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
+def paired_differences(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     rng = np.random.default_rng(seed + 1)
     arms = list(dict.fromkeys(frame.arm))
     ref = reference_arm(arms)
@@ -252,29 +283,29 @@ def failure_boxes(frame: pd.DataFrame, inputs: list[str], target: float = 0.8) -
     return out
 
 
-def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = None, seed: int = 0) -> dict[str, Any]:
+def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = None, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Everything above as one JSON-ready dict; figures when ``out`` is given."""
     manifest, frame, inputs = load(db)
-    finished = frame[frame.status.notna()]
+    done = finished(frame)
     result = {
         "experiment": manifest["experiment"],
         "db": str(db),
         "runs": len(frame),
-        "finished": len(finished),
+        "finished": len(done),
         "failed": int((frame.status == "failed").sum()),
         "method": manifest["method"],
         "root_seed": int(manifest["root_seed"]),
-        "arms": arm_summary(finished, seed),
-        "paired": paired_differences(finished, seed),
-        "sensitivity": sensitivity(finished, inputs, seed=seed, method=str(manifest["method"])),
-        "failure_boxes": failure_boxes(finished, inputs, target),
+        "arms": arm_summary(done, seed),
+        "paired": paired_differences(done, seed),
+        "sensitivity": sensitivity(done, inputs, seed=seed, method=str(manifest["method"])),
+        "failure_boxes": failure_boxes(done, inputs, target),
     }
     result = _clean(result)
     if out is not None:
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)
         (d / "summary.json").write_text(json.dumps(result, indent=2, allow_nan=False))
-        figures(finished, result, d)
+        figures(done, result, d)
     return result
 
 
@@ -341,21 +372,29 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path
     return written
 
 
-def format_summary(result: dict[str, Any]) -> str:
-    """A plain-text table of the per-arm summary."""
-    lines = [f"experiment {result['experiment']}: {result['finished']}/{result['runs']} runs finished, {result['failed']} failed"]
-    lines.append(f"{'arm':<14}{'share (95% CI)':>28}{'gap':>16}{'public cost':>16}{'emissions':>14}{'P(none below)':>15}")
+def _f(x: Any, spec: str = ",.0f") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
 
-    def f(x: Any, spec: str = ",.0f") -> str:
-        return "n/a" if x is None else format(x, spec)
 
-    for arm, e in result["arms"].items():
+def format_arms(arms: dict[str, Any]) -> list[str]:
+    """The per-arm table (a header and a line per arm) of ``experiment_summary`` or ``summarize()["arms"]``."""
+    f = _f
+    lines = [f"{'arm':<14}{'share (95% CI)':>28}{'gap':>16}{'public cost':>16}{'emissions':>14}{'P(none below)':>15}"]
+    for arm, e in arms.items():
         s = e["share_of_potential"]
         lines.append(
             f"{arm:<14}{f(s['mean'], '.3f'):>10} [{f(s['ci_low'], '.3f')}, {f(s['ci_high'], '.3f')}]".ljust(42)
             + f"{f(e['gap']['mean']):>16}{f(e['public_cost']['mean']):>16}{f(e['emissions']['mean']):>14}"
             + f"{f(e['p_no_actor_below_standalone']['mean'], '.2f'):>15}"
         )
+    return lines
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A plain-text table of the per-arm summary."""
+    lines = [f"experiment {result['experiment']}: {result['finished']}/{result['runs']} runs finished, {result['failed']} failed"]
+    lines += format_arms(result["arms"])
+    f = _f
     ref = result["paired"]["reference"]
     for arm, e in result["paired"]["arms"].items():
         s = e["share_of_potential"]

@@ -20,7 +20,9 @@ def _progress(done: int, failed: int, total: int, elapsed: float) -> None:
 
 
 def run_experiment_command(args: argparse.Namespace) -> int:
-    from symbiosim.experiments.analysis import arm_summary, load
+    """``symbiosim experiment``: every argument is checked (``symbiosim.cli_args``) before the database is touched."""
+    from symbiosim.cli_args import ArgumentProblem, store_problem
+    from symbiosim.experiments.analysis import experiment_summary, format_arms
     from symbiosim.scenario import load_scenario
     from symbiosim.store import ResultsStore
 
@@ -28,9 +30,6 @@ def run_experiment_command(args: argparse.Namespace) -> int:
         arms = load_arms(args.arms)
     except (ValueError, OSError) as exc:
         print(f"symbiosim: {exc}", file=sys.stderr)
-        return 2
-    if args.samples < 1 or args.replications < 1 or args.jobs < 1:
-        print("symbiosim: --samples, --replications and --jobs must be at least 1", file=sys.stderr)
         return 2
     scenario = load_scenario(args.scenario)
     exp = Experiment(
@@ -45,6 +44,9 @@ def run_experiment_command(args: argparse.Namespace) -> int:
         mip_gap=args.mip_gap,
     )
     db = Path(args.out) if args.out else default_db(exp)
+    problem = None if args.out else store_problem(db)  # the default path (--out was checked when parsed)
+    if problem:
+        raise ArgumentProblem("--out", problem)
     jobs = args.workers if args.dask == "local" else args.jobs
     try:
         report = run_experiment(exp, db, jobs=jobs, dask=args.dask, chunk=args.chunk, reuse=not args.no_reuse, progress=_progress)
@@ -54,30 +56,29 @@ def run_experiment_command(args: argparse.Namespace) -> int:
     if args.parquet:
         with ResultsStore(db) as store:
             store.export_parquet(args.parquet)
-    _, frame, _ = load(db)
-    summary = arm_summary(frame[frame.status.notna()], seed=args.seed)
+    summary = experiment_summary(db)  # the numbers and intervals `summarize` prints for this database
     if args.json:
-        from symbiosim.experiments.analysis import _clean
-
-        print(json.dumps(_clean({"experiment": report.experiment, "runs": report.runs, "failed": report.failed, "db": str(db), "summary": summary}), allow_nan=False))
+        print(json.dumps({"experiment": report.experiment, "runs": report.runs, "failed": report.failed, "db": str(db), "summary": summary},
+                         allow_nan=False))
     else:
         print(f"experiment {report.experiment}: {report.runs} runs ({report.skipped} already done, {report.ran} run now), "
               f"{report.failed} failed, {report.seconds:.1f} s -> {db}")
-        for arm, e in summary.items():
-            s = e["share_of_potential"]
-            print(f"  {arm:<14} share of potential {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]  "
-                  f"P(no actor below stand-alone) {e['p_no_actor_below_standalone']['mean']:.2f}")
-        print(f"  details: symbiosim summarize {db}")
+        print("\n".join(format_arms(summary)))
+        print(f"details: symbiosim summarize {db}")
     return 0
 
 
 def summarize_command(args: argparse.Namespace) -> int:
-    from symbiosim.experiments.analysis import format_summary, summarize
+    from symbiosim.experiments.analysis import NotAnExperiment, format_summary, summarize
 
     if not Path(args.db).exists():
         print(f"symbiosim: no such database {args.db}", file=sys.stderr)
         return 2
-    result = summarize(args.db, target=args.target, out=args.out)
+    try:
+        result = summarize(args.db, target=args.target, out=args.out)
+    except NotAnExperiment as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, allow_nan=False))
     else:
