@@ -609,15 +609,28 @@ def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int,
 
 
 def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: str, jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
-    from dask.distributed import Client, Future, LocalCluster, as_completed
+    from dask.distributed import Client, Future, LocalCluster, WorkerPlugin, as_completed
+
+    class IgnoreSigint(WorkerPlugin):  # pickled by value (cloudpickle): no import of distributed at module level
+        """A LocalCluster's worker processes share the terminal's process group:
+        Ctrl-C would hit them too and each would die with a traceback while the
+        parent is closing them in order."""
+
+        name = "symbiosim-ignore-sigint"
+
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     cluster = None
     client = None
     pending: set[Future] = set()
+    scenario: Future | None = None
     try:
         if address == "local":
             cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
+            client.register_plugin(IgnoreSigint())
         else:
             client = Client(address)
         scenario = client.scatter(exp.scenario, broadcast=True)
@@ -638,13 +651,37 @@ def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: s
         while pending:
             take()
     except BaseException:
-        # a remote cluster is not ours to stop: drop this batch's tasks from it
-        if client is not None and pending and cluster is None:
+        # drop this batch's tasks and data from the scheduler (on a remote
+        # cluster, not ours to stop, that is all we do)
+        if client is not None and (pending or scenario is not None):
             with suppress(Exception):  # best effort while stopping
-                client.cancel(list(pending), force=True)
+                client.cancel([*pending, *([scenario] if scenario is not None else [])], force=True)
+        if cluster is not None:
+            _stop_cluster(cluster)
         raise
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _stop_cluster(cluster: Any) -> None:
+    """Close a LocalCluster's nannies at once, each giving its worker 1 s.
+
+    ``cluster.close()`` gives each worker process 4 s to finish its running
+    task before killing it; a task (a few samples) takes longer than that,
+    so an interrupt would wait 4 s for nothing. ``Nanny.close(timeout)``
+    stops the worker (killing it after 0.8 x timeout) and, unlike killing
+    the worker process alone, does not restart it. A worker that is still
+    starting is left to ``cluster.close()``; worker processes also exit by
+    themselves when this process ends (distributed watches the parent).
+    """
+    import asyncio
+
+    async def close_all() -> None:
+        nannies = [w for w in list(cluster.workers.values()) if hasattr(w, "close")]
+        await asyncio.gather(*(w.close(timeout=1.0, reason="symbiosim-interrupted") for w in nannies), return_exceptions=True)
+
+    with suppress(Exception):  # best effort: cluster.close() follows
+        cluster.sync(close_all)
