@@ -326,25 +326,25 @@ def _write(store: ResultsStore, result: Mapping[str, pd.DataFrame]) -> tuple[int
     ``kill -9``), so the file only ever holds whole runs.
     """
     con = store.con
-    con.execute("begin transaction")
+    frames = {table: result[table] for table in ("kpis", "actors", "runs") if not result[table].empty}
+    for table, frame in frames.items():
+        con.register(f"_incoming_{table}", frame)
     try:
-        for table in ("kpis", "actors", "runs"):
-            frame = result[table]
-            if frame.empty:
-                continue
-            con.register("_incoming", frame)
-            try:
+        con.execute("begin transaction")
+        try:
+            for table, frame in frames.items():
                 if store.has(table):
                     columns = ", ".join(f'"{c}"' for c in frame.columns)
-                    con.execute(f"insert into {table} ({columns}) select {columns} from _incoming")
+                    con.execute(f"insert into {table} ({columns}) select {columns} from _incoming_{table}")
                 else:
-                    con.execute(f"create table {table} as select * from _incoming")
-            finally:
-                con.unregister("_incoming")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+                    con.execute(f"create table {table} as select * from _incoming_{table}")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        for table in frames:
+            con.unregister(f"_incoming_{table}")
     runs = result["runs"]
     return len(runs), int((runs.status != "ok").sum()) if not runs.empty else 0
 
