@@ -7,12 +7,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem in a scenario, located by table, row and column."""
+    """One problem in a scenario, located by table, row and column.
+
+    ``source`` (optional) names where the issue comes from when one error gathers
+    the issues of several inputs, e.g. ``"case gas_80"`` for the cases of a case file.
+    """
 
     table: str
     row: str | int | None
     column: str | None
     message: str
+    source: str | None = None
 
     def location(self) -> str:
         where = self.table
@@ -23,7 +28,8 @@ class Issue:
         return where
 
     def __str__(self) -> str:
-        return f"{self.location()}: {self.message}"
+        text = f"{self.location()}: {self.message}"
+        return f"{self.source}: {text}" if self.source else text
 
 
 class SymbiosimError(Exception):
@@ -31,17 +37,22 @@ class SymbiosimError(Exception):
 
 
 class ScenarioError(SymbiosimError):
-    """A scenario failed validation; ``issues`` lists every problem found."""
+    """A scenario failed validation; ``issues`` lists every problem found.
 
-    def __init__(self, issues: list[Issue], source: str = "") -> None:
+    ``what`` names the input in the report's first line ("3 errors in scenario";
+    a case file says "in cases").
+    """
+
+    def __init__(self, issues: list[Issue], source: str = "", *, what: str = "scenario") -> None:
         self.issues = list(issues)
         self.source = source
+        self.what = what
         super().__init__(self.report())
 
     def report(self) -> str:
         head = f"{self.source}: " if self.source else ""
         n = len(self.issues)
-        lines = [f"{head}{n} error{'s' if n != 1 else ''} in scenario"]
+        lines = [f"{head}{n} error{'s' if n != 1 else ''} in {self.what}"]
         lines += [f"  {self.source + ': ' if self.source else ''}{issue}" for issue in self.issues]
         return "\n".join(lines)
 

@@ -8,12 +8,59 @@ written twice.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 PERIODS_PER_YEAR = (1, 2, 4, 12)
+
+# Every number of a scenario is 0 or has a magnitude in [SMALLEST_NUMBER, LARGEST_NUMBER]
+# (contract v1.3, docs/scenario-format.md): smaller non-zero numbers (denormals such as
+# 1e-308 crash HiGHS) and larger ones are noise or typos that no model can use reliably.
+SMALLEST_NUMBER = 1e-9
+LARGEST_NUMBER = 1e12
+NUMBER_RANGE = "expected 0 or a number of magnitude 1e-9 to 1e12"
+NUMBER_RANGE_ERROR = "number_range"  # pydantic error type of a number outside the range
+
+
+def number_problem(value: Any) -> str | None:
+    """Why a number cannot be in a scenario (None: it can, or it is no number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "expected a finite number"
+    if value != 0 and not SMALLEST_NUMBER <= abs(value) <= LARGEST_NUMBER:
+        return NUMBER_RANGE
+    return None
+
+
+def show(value: Any) -> str:
+    """``repr`` for messages, never enormous: long text, big structures and huge
+    integers are shortened (and a value shared many times over is never walked)."""
+    try:
+        text = _SHORT.repr(value)
+        return text if len(text) <= 200 else text[:196] + " ..."
+    except Exception:  # e.g. an integer beyond Python's 4300-digit str limit
+        if isinstance(value, int):
+            return f"an integer of {value.bit_length()} bits"
+        return f"a {type(value).__name__}"
+
+
+def _short_repr() -> Any:
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 120
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 6
+    short.maxlevel = 2
+    short.maxlong = 60
+    return short
+
+
+_SHORT = _short_repr()
 
 
 def col(default: Any = ..., *, unit: str = "", doc: str, **kw: Any) -> Any:
@@ -25,6 +72,18 @@ class Row(BaseModel):
     """Base of every table row: immutable, unknown columns are errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _usable_numbers(cls, value: Any) -> Any:
+        """Every number given (a cell, or an entry of a {product: number} mapping) is in range."""
+        entries = value.items() if isinstance(value, dict) else ((None, value),)
+        for key, number in entries:
+            problem = number_problem(number)
+            if problem:
+                entry = f"entry {key}: " if key is not None else ""
+                raise PydanticCustomError(NUMBER_RANGE_ERROR, "{message}", {"message": f"{entry}{problem}, got {show(number)}"})
+        return value
 
 
 class Settings(Row):

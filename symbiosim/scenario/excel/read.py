@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ class _Sheet:
     rows: dict[int, list[tuple[Any, str]]]  # Excel row number -> [(value, data_type), ...]; no empty rows
 
 
-def read_workbook(path: str | Path) -> dict[str, Any]:
+def read_workbook(path: str | Path, *, max_bytes: int | None = None) -> dict[str, Any]:
     """Read an ``.xlsx`` scenario into the plain-dict layout of a YAML file.
 
     Validation happens later, in ``scenario_from_dict``; this only turns sheets
@@ -46,19 +48,31 @@ def read_workbook(path: str | Path) -> dict[str, Any]:
     Raises:
         ScenarioError: the file is not a workbook, or its layout is wrong
             (a formula or error cell, a missing header, a bad recipe row, ...);
-            every such problem is listed, each with sheet, row and column.
+            every such problem is listed, each with sheet, row and column;
+            or the file is larger than ``max_bytes`` (see ``load_scenario``), or
+            unzips to more than ``XLSX_UNZIPPED_FACTOR`` times that (a zip bomb).
     """
-    return read_workbook_rows(path)[0]
+    return read_workbook_rows(path, max_bytes=max_bytes)[0]
 
 
-def read_workbook_rows(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def read_workbook_rows(
+    path: str | Path, *, max_bytes: int | None = None, required: Iterable[str] = ()
+) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """``read_workbook``, plus the Excel row number of every record of each list table
-    (``rows[table][i]`` is the sheet row of ``raw[table][i]``), for error messages."""
+    (``rows[table][i]`` is the sheet row of ``raw[table][i]``), for error messages.
+
+    ``required``: sheets that must exist; a workbook without one of them is answered
+    before any cell is read."""
+    from symbiosim.scenario.load import XLSX_UNZIPPED_FACTOR, check_file_size, max_scenario_bytes
+
     path = Path(path)
     source = str(path)
+    limit = max_scenario_bytes(max_bytes)
+    check_file_size(path, limit)
+    _check_unzipped_size(path, limit, XLSX_UNZIPPED_FACTOR)
     row_numbers: dict[str, list[int]] = {}
     issues: list[Issue] = []
-    sheets = _read_cells(path, source, issues)
+    sheets = _read_cells(path, source, issues, tuple(required))
     raw: dict[str, Any] = {}
     by_name: dict[str, _Sheet] = {}
     for sheet in sheets:
@@ -103,7 +117,24 @@ def read_workbook_rows(path: str | Path) -> tuple[dict[str, Any], dict[str, list
     return raw, row_numbers
 
 
-def _read_cells(path: Path, source: str, issues: list[Issue]) -> list[_Sheet]:
+def _check_unzipped_size(path: Path, limit: int, factor: int) -> None:
+    """``ScenarioError`` if the workbook's parts unzip to more than ``factor x limit`` bytes.
+
+    The sizes are those the zip declares; reading never yields more than declared."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip: reading it as a workbook reports that
+    if total > factor * limit:
+        from symbiosim.scenario.load import too_large
+
+        message = too_large("the workbook's content (unzipped)", total, factor * limit)
+        message = message.replace("limit of", f"limit ({factor} x the file size limit) of", 1)
+        raise ScenarioError([Issue("(file)", None, None, message)], str(path))
+
+
+def _read_cells(path: Path, source: str, issues: list[Issue], required: tuple[str, ...] = ()) -> list[_Sheet]:
     """Every non-empty row of every worksheet, read once; a file that is no workbook is a ScenarioError.
 
     Sizes are capped (``MAX_COLUMNS``, ``MAX_DATA_ROWS``, Excel's last row) so that a
@@ -113,6 +144,11 @@ def _read_cells(path: Path, source: str, issues: list[Issue]) -> list[_Sheet]:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # zipfile, XML, openpyxl errors: all mean "not a workbook"
         raise ScenarioError([Issue("(file)", None, None, _not_xlsx(exc))], source) from None
+    names = {str(name).strip().lower() for name in wb.sheetnames}
+    missing = [table for table in required if table not in names]
+    if missing:
+        wb.close()
+        raise ScenarioError([Issue(t, None, None, "required table is missing or empty") for t in missing], source)
     budget = MAX_CELLS
     try:
         sheets = []
