@@ -49,6 +49,29 @@ def scenario_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def cli_maps_interrupts(scenario_file, tmp_path_factory) -> bool:
+    """Whether ``main()`` turns ExperimentInterrupted into its exit code (see
+    test_the_cli_exits_with_128_plus_the_signal); until it does, the
+    exception ends the command with a traceback and exit code 1."""
+    import contextlib
+    import io
+    from unittest import mock
+
+    from symbiosim.cli import main
+    from symbiosim.experiments import cli as experiments_cli
+
+    def interrupted(exp, db, **kwargs):
+        raise ExperimentInterrupted(signal.SIGTERM, 0, 1, Path(db))
+
+    out = tmp_path_factory.mktemp("probe") / "p.duckdb"
+    with mock.patch.object(experiments_cli, "run_experiment", interrupted), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            return main(["experiment", str(scenario_file), "--samples", "1", "--out", str(out)]) == 143
+        except ExperimentInterrupted:
+            return False
+
+
 def _command(scenario: Path, db: Path, parallel: list[str]) -> list[str]:
     return [str(EXE), "experiment", str(scenario), "--samples", str(SAMPLES), "--chunk", "1", "--seed", "3", "--out", str(db), *parallel]
 
@@ -136,7 +159,9 @@ def _whole_runs(db: Path) -> pd.DataFrame:
     return runs
 
 
-def _interrupt_and_resume(tmp_path: Path, scenario: Path, signum: int, *, group: bool, parallel: list[str], within: float) -> None:
+def _interrupt_and_resume(
+    tmp_path: Path, scenario: Path, signum: int, *, group: bool, parallel: list[str], within: float, cli_maps: bool
+) -> None:
     db = tmp_path / "e.duckdb"
     cmd = _command(scenario, db, parallel)
     run = _Running(cmd)
@@ -148,7 +173,7 @@ def _interrupt_and_resume(tmp_path: Path, scenario: Path, signum: int, *, group:
     assert ended < within and all_gone < within + 1, err[-3000:]
     stored = re.search(rf"interrupted \({signal.Signals(signum).name}\): (\d+) of {SAMPLES} runs stored in .*; rerun the same command to resume", err)
     assert stored, err[-3000:]
-    assert run.proc.returncode != 0  # 128 + signum once the CLI maps ExperimentInterrupted: see test_the_cli_exits_with_128_plus_the_signal
+    assert run.proc.returncode == (128 + signum if cli_maps else 1), err[-3000:]
 
     runs = _whole_runs(db)
     assert seen <= len(runs) == int(stored.group(1)) < SAMPLES  # what the progress line reported is stored
@@ -167,14 +192,14 @@ def _interrupt_and_resume(tmp_path: Path, scenario: Path, signum: int, *, group:
 # ---- the command, end to end ---------------------------------------------
 
 
-def test_sigterm_stops_the_pool_workers_and_the_batch_resumes(tmp_path, scenario_file):
+def test_sigterm_stops_the_pool_workers_and_the_batch_resumes(tmp_path, scenario_file, cli_maps_interrupts):
     """``kill PID``: only the parent gets the signal; it terminates its workers."""
-    _interrupt_and_resume(tmp_path, scenario_file, signal.SIGTERM, group=False, parallel=["--jobs", "2"], within=5.0)
+    _interrupt_and_resume(tmp_path, scenario_file, signal.SIGTERM, group=False, parallel=["--jobs", "2"], within=5.0, cli_maps=cli_maps_interrupts)
 
 
-def test_ctrl_c_stops_the_pool_workers_and_the_batch_resumes(tmp_path, scenario_file):
+def test_ctrl_c_stops_the_pool_workers_and_the_batch_resumes(tmp_path, scenario_file, cli_maps_interrupts):
     """Ctrl-C in a terminal: SIGINT to the whole process group (workers ignore it, the parent stops them)."""
-    _interrupt_and_resume(tmp_path, scenario_file, signal.SIGINT, group=True, parallel=["--jobs", "2"], within=5.0)
+    _interrupt_and_resume(tmp_path, scenario_file, signal.SIGINT, group=True, parallel=["--jobs", "2"], within=5.0, cli_maps=cli_maps_interrupts)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
@@ -193,9 +218,10 @@ def test_kill_9_of_the_parent_ends_the_workers_and_leaves_whole_runs(tmp_path, s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, group", [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["sigterm", "ctrl-c"])
-def test_an_interrupted_dask_local_cluster_stops_and_the_batch_resumes(tmp_path, scenario_file, signum, group):
+def test_an_interrupted_dask_local_cluster_stops_and_the_batch_resumes(tmp_path, scenario_file, signum, group, cli_maps_interrupts):
     pytest.importorskip("dask.distributed")
-    _interrupt_and_resume(tmp_path, scenario_file, signum, group=group, parallel=["--dask", "local", "--workers", "2"], within=8.0)
+    _interrupt_and_resume(tmp_path, scenario_file, signum, group=group, parallel=["--dask", "local", "--workers", "2"], within=8.0,
+                          cli_maps=cli_maps_interrupts)
 
 
 # ---- the pieces -----------------------------------------------------------
@@ -227,6 +253,7 @@ def test_a_signal_during_a_write_waits_for_the_write():
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     steps = []
     with pytest.raises(KeyboardInterrupt), _Interrupts() as interrupts:
+        assert signal.getsignal(signal.SIGTERM) == interrupts._handle  # else the kill below would end pytest
         with interrupts.deferred():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)  # the handler has run by now
@@ -234,7 +261,8 @@ def test_a_signal_during_a_write_waits_for_the_write():
         steps.append("not reached")
     assert steps == ["write finished"] and interrupts.signum == signal.SIGTERM
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
-    with pytest.raises(KeyboardInterrupt), _Interrupts():
+    with pytest.raises(KeyboardInterrupt), _Interrupts() as interrupts:
+        assert signal.getsignal(signal.SIGTERM) == interrupts._handle
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(1)
         steps.append("not reached")
