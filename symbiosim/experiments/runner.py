@@ -560,16 +560,13 @@ def _stop_pool(pool: Any) -> None:
 
     ``shutdown(cancel_futures=True)`` only drops queued tasks: running ones
     go on, and ``shutdown(wait=True)`` (what ``with`` does) waits for them.
-    Python 3.14 has ``terminate_workers()``; before that the worker
-    processes are only reachable through the private ``_processes`` dict
-    (``multiprocessing.Pool.terminate`` is public, but a Pool hangs instead
-    of failing when a worker dies, and its results cannot be awaited
-    first-completed like futures).
+    The worker processes are only reachable through the private
+    ``_processes`` dict (stable since Python 3.2; the public
+    ``terminate_workers()`` and ``kill_workers()`` come with 3.14, and the
+    project supports 3.11). ``multiprocessing.Pool.terminate`` is public, but a Pool hangs
+    instead of failing when a worker dies, and its results cannot be awaited
+    first-completed like futures.
     """
-    terminate = getattr(pool, "terminate_workers", None)
-    if callable(terminate):  # Python >= 3.14
-        terminate()
-        return
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
