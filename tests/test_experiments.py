@@ -206,7 +206,7 @@ def test_same_seed_gives_identical_database(scenario, tmp_path):
     np.testing.assert_allclose(coordinated, npv.optimum, rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(runs.gap, coordinated - npv.decentralised, rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(runs.cluster_npv, npv.decentralised, rtol=1e-9, atol=1e-6)
-    for sample_id, group in design.loc[runs.index].groupby("sample_id"):
+    for _, group in design.loc[runs.index].groupby("sample_id"):
         optimum = optimise(apply_sample(scenario, group.iloc[0].to_dict())).meta["objective_value"]
         # batch optima stop at a relative MIP gap of 1e-3; optimum_gap bounds the difference
         assert npv.optimum.loc[group.index].to_numpy() == pytest.approx(optimum, rel=1e-3, abs=1e-6)
