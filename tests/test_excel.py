@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -458,3 +459,98 @@ def test_errors_in_a_workbook_name_the_sheet_row(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert any(i.table == "uncertainty" and i.row == "row 2" and i.column == "dist" for i in err.value.issues)
+
+
+# --------------------------------------------------------------------------- bounded reading
+
+BOUND_S = 10.0  # generous: each case answers in well under a second
+
+
+def _timed_errors(path: Path, **kwargs: Any) -> tuple[list[str], float]:
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, **kwargs)
+    return [str(i) for i in info.value.issues], time.perf_counter() - start
+
+
+def _with_member(book: Path, out: Path, name: str, size: int) -> Path:
+    """``book`` plus one member of ``size`` zero bytes (deflated to a few hundred kB)."""
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename))
+        with dst.open(name, "w") as f:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+    return out
+
+
+def test_zip_bomb_workbook_is_refused_before_unzipping(tmp_path: Path) -> None:
+    """A small .xlsx whose parts unzip to more than 10 x the size limit (160 MiB by default)."""
+    path = _with_member(_book(tmp_path / "b.xlsx", MINIMAL), tmp_path / "bomb.xlsx", "xl/media/bomb.bin", 170 << 20)
+    assert path.stat().st_size < 2_000_000
+    errors, seconds = _timed_errors(path)
+    assert seconds < BOUND_S
+    (error,) = errors
+    assert error.startswith("(file): the workbook's content (unzipped) is 178,")
+    assert "more than the limit (10 x the file size limit) of 167,772,160 bytes" in error
+    assert "--max-size" in error and "SYMBIOSIM_MAX_BYTES" in error
+
+
+def test_the_unzipped_limit_follows_max_bytes(tmp_path: Path) -> None:
+    path = _with_member(_book(tmp_path / "b.xlsx", MINIMAL), tmp_path / "pad.xlsx", "xl/media/pad.bin", 2 << 20)
+    assert load_scenario(path).settings.name == "mini"  # a 2 MiB part is fine by default
+    (error,) = _timed_errors(path, max_bytes=100_000)[0]
+    assert "more than the limit (10 x the file size limit) of 1,000,000 bytes" in error
+
+
+def test_xml_entity_bomb_in_a_sheet_is_refused(tmp_path: Path) -> None:
+    """Billion laughs in a sheet's XML: expat refuses the amplification; never expanded."""
+    book = _book(tmp_path / "b.xlsx", MINIMAL)
+    entities = "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">' for i in range(1, 10))
+    doctype = f'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY l0 "lol">{entities}]>'
+    path = tmp_path / "xml_bomb.xlsx"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode().replace(
+                    "</sheetData>", '<row r="9"><c r="A9" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData>'
+                )
+                data = (doctype + text).encode()
+            dst.writestr(info, data)
+    errors, seconds = _timed_errors(path)
+    assert seconds < BOUND_S
+    assert len(errors) == 1 and "cannot read the file as an Excel workbook" in errors[0]
+
+
+def test_a_50_mb_workbook_is_refused_by_size_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "big.xlsx"
+    with path.open("wb") as f:
+        for _ in range(50):
+            f.write(os.urandom(1_000_000))
+    errors, seconds = _timed_errors(path)
+    assert seconds < BOUND_S
+    assert errors == [
+        "(file): the file is 50,000,000 bytes, more than the limit of 16,777,216 bytes; if it is meant to be "
+        "this large, raise the limit: --max-size (command line), load_scenario(..., max_bytes=...) or the "
+        "environment variable SYMBIOSIM_MAX_BYTES (e.g. SYMBIOSIM_MAX_BYTES=256M)"
+    ]
+    (error,) = _timed_errors(path, max_bytes=60_000_000)[0]  # raised: now it is read, and is no workbook
+    assert "cannot read the file as an Excel workbook" in error
+
+
+def test_a_workbook_without_a_required_sheet_is_answered_before_its_cells_are_read(tmp_path: Path) -> None:
+    sheets = copy.deepcopy(MINIMAL)
+    del sheets["actor_processes"]
+    sheets["products"].append(["=1+1", "t", "material"])  # a formula: only reported once the cells are read
+    assert _errors(_book(tmp_path / "b.xlsx", sheets)) == ["actor_processes: required table is missing or empty"]
+
+
+def test_read_workbook_requires_no_sheet_but_reads_within_the_size_limit(tmp_path: Path) -> None:
+    sheets = copy.deepcopy(MINIMAL)
+    del sheets["actor_processes"]
+    path = _book(tmp_path / "b.xlsx", sheets)
+    assert "actor_processes" not in read_workbook(path)
+    with pytest.raises(ScenarioError, match="more than the limit of 100 bytes"):
+        read_workbook(path, max_bytes=100)

@@ -11,13 +11,16 @@ import copy
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from symbiosim.errors import Issue, ScenarioError
 from symbiosim.scenario import load_scenario, scenario_from_dict
+from symbiosim.scenario.load import parse_size
 from symbiosim.scenario.schema import ROW_TABLES
 
 DATA = Path(__file__).parent / "data" / "invalid"
@@ -92,6 +95,18 @@ CASES = [
         "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
     ),
     ("duplicate_yaml_key.yaml", "(file)", "line 15, column 1: duplicate key 'links'"),
+    (
+        "transport_cost_denormal.yaml",
+        "products[slag].transport_cost",
+        "expected 0 or a number of magnitude 1e-9 to 1e12, got 1.1125369292536007e-308",
+    ),
+    (
+        "number_too_large.yaml",
+        "actor_processes[mill/smelting].capacity",
+        "expected 0 or a number of magnitude 1e-9 to 1e12, got 1000000000000000.0",
+    ),
+    # The cause only: the uncertainty row targeting the row that failed does not also say "no row matches".
+    ("purchase_price_inf_hides_no_target.yaml", "purchases[mill/wood_chips].price", "expected a finite number, got inf"),
 ]
 
 SEVERAL_ERRORS = {
@@ -298,3 +313,231 @@ def test_cli_missing_file_is_invalid_input() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "(file): no such file:" in result.stderr
+
+
+# --------------------------------------------------------------------------- follow-on errors
+
+
+def test_a_row_that_failed_hides_only_the_targets_it_might_have_matched() -> None:
+    raw = _base()
+    raw["purchases"][0]["price"] = float("inf")  # mill/ore
+    raw["uncertainty"] = [
+        {"target": "purchases[product=ore].price", "dist": "uniform", "low": 0.9, "high": 1.1},  # hidden: ore failed
+        {"target": "purchases[product=coal].price", "dist": "uniform", "low": 0.9, "high": 1.1},  # still an error
+    ]
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(raw)
+    assert [str(i) for i in info.value.issues] == [
+        "purchases[mill/ore].price: expected a finite number, got inf",
+        "uncertainty[1].target: no row of purchases matches {'product': 'coal'}",
+    ]
+
+
+def test_a_table_that_failed_whole_hides_the_targets_into_it() -> None:
+    raw = _base()
+    raw["purchases"] = {"actor": "mill"}  # not a list
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(raw)
+    assert [str(i) for i in info.value.issues] == ["purchases: expected a list of rows, got dict"]
+
+
+def test_uncertainty_rows_are_named_by_their_place_in_the_file() -> None:
+    """The checks see only the rows that parsed; the report names the row of the file."""
+    raw = _base()
+    raw["uncertainty"] = [
+        {"target": "purchases[product=ore].price", "dist": "normal", "mean": 1},  # no sd: fails itself
+        {"target": "sales[product=steel].prise", "dist": "uniform", "low": 0.9, "high": 1.1},
+    ]
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(raw)
+    assert [i.location() for i in info.value.issues] == ["uncertainty[0]", "uncertainty[1].target"], _listing(
+        info.value.issues
+    )
+
+
+# --------------------------------------------------------------------------- bounded loading
+
+BOUND_S = 10.0  # generous: each case answers in well under a second or two
+
+
+def _timed_issues(path: Path, **kwargs: Any) -> tuple[list[Issue], float]:
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, **kwargs)
+    return info.value.issues, time.perf_counter() - start
+
+
+def _bomb(levels: int = 9, width: int = 9) -> str:
+    """Nested anchors: each level lists the previous one ``width`` times (width**levels strings)."""
+    lines = ["  - &a0 [" + ", ".join(['"lol"'] * width) + "]"]
+    lines += [f"  - &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_in_products_is_refused_at_once(tmp_path: Path) -> None:
+    """Issue 10: nested 9x9 anchors inside `products` ran > 120 s and took 10 GB."""
+    text = BASE.read_text(encoding="utf-8").replace("products:\n", "products:\n" + _bomb(), 1)
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text, encoding="utf-8")
+    issues, seconds = _timed_issues(path)
+    assert seconds < BOUND_S
+    (issue,) = issues
+    assert issue.location() == "(file)"
+    assert issue.message.startswith("YAML refused at line ")
+    assert "aliases expand the file by more than 1,677,721 nodes at alias *a" in issue.message
+    assert "billion laughs" in issue.message
+
+
+def test_alias_bomb_in_a_file_without_the_other_tables_is_answered_at_once(tmp_path: Path) -> None:
+    """The issue's file: settings and the bomb in products; the missing tables are the answer."""
+    path = tmp_path / "bomb.yaml"
+    path.write_text("settings: {name: bomb, years: 1}\nproducts:\n" + _bomb(), encoding="utf-8")
+    issues, seconds = _timed_issues(path)
+    assert seconds < BOUND_S
+    assert [str(i) for i in issues] == [
+        f"{t}: required table is missing or empty" for t in ("actors", "processes", "actor_processes")
+    ]
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    text = BASE.read_text(encoding="utf-8")
+    text = text.replace("  - {id: ore, unit: t, kind: material}", "  - &mat {id: ore, unit: t, kind: material}")
+    text = text.replace("  - {id: cement, unit: t, kind: material}", "  - {<<: *mat, id: cement}")
+    path = tmp_path / "aliases.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_scenario(path) == load_scenario(BASE)
+
+
+def test_the_alias_budget_grows_with_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BASE.read_text(encoding="utf-8").replace("products:\n", "products:\n" + _bomb(4, 9), 1))
+    (issue,) = _timed_issues(path, max_bytes=10_000)[0]  # 1,000 alias nodes; the bomb adds 7,380
+    assert "aliases expand the file by more than 1,000 nodes" in issue.message
+    issues = _timed_issues(path)[0]  # within the default budget: the rows themselves are wrong
+    assert all(i.table == "products" and "expected a row of column: value" in i.message for i in issues)
+    assert max(len(i.message) for i in issues) < 300  # a shared structure is never printed whole
+
+
+@pytest.mark.parametrize(
+    ("products", "message"),
+    [
+        ("  - &r [1, *r]\n", "alias *r refers to a node that contains it (recursive)"),
+        ("  - " + "[" * 100 + "]" * 100 + "\n", "nested deeper than 64 levels: not a scenario"),
+        (
+            "  - &deep " + "[" * 40 + "]" * 40 + "\n  - " + "[" * 30 + "*deep" + "]" * 30 + "\n",
+            "alias *deep nests the file deeper than 64 levels",
+        ),
+    ],
+    ids=["recursive", "deep", "deep_through_alias"],
+)
+def test_recursive_and_deeply_nested_yaml_is_refused(tmp_path: Path, products: str, message: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(BASE.read_text(encoding="utf-8").replace("products:\n", "products:\n" + products, 1))
+    (issue,) = _timed_issues(path)[0]
+    assert issue.location() == "(file)" and message in issue.message, issue
+
+
+def _big_products_file(path: Path, size: int, *, complete: bool = False) -> Path:
+    """A products list of ``size`` bytes; only settings beside it unless ``complete``."""
+    row = "  - {id: p%07d, unit: t, kind: material, disposal_cost: 12.5}\n"
+    head = BASE.read_text(encoding="utf-8") if complete else "settings: {name: big, years: 1}\nproducts:\n"
+    with path.open("w", encoding="utf-8") as f:
+        f.write(head.replace("products:\n", "products:\n__ROWS__", 1).split("__ROWS__")[0])
+        i, written = 0, len(head)
+        while written < size:
+            chunk = "".join(row % (i + k) for k in range(10_000))
+            f.write(chunk)
+            i, written = i + 10_000, written + len(chunk)
+        if complete:
+            f.write(head.split("products:\n", 1)[1])
+    return path
+
+
+def test_a_50_mb_file_is_refused_by_size_at_once(tmp_path: Path) -> None:
+    """Issue 10: a 50 MB products list took 227 s and 5.4 GB only to report missing tables."""
+    path = _big_products_file(tmp_path / "big.yaml", 50_000_000)
+    issues, seconds = _timed_issues(path)
+    assert seconds < BOUND_S
+    size = path.stat().st_size
+    assert [str(i) for i in issues] == [
+        f"(file): the file is {size:,} bytes, more than the limit of 16,777,216 bytes; if it is meant to be "
+        "this large, raise the limit: --max-size (command line), load_scenario(..., max_bytes=...) or the "
+        "environment variable SYMBIOSIM_MAX_BYTES (e.g. SYMBIOSIM_MAX_BYTES=256M)"
+    ]
+
+
+def test_a_big_file_missing_tables_is_answered_before_any_row_is_built(tmp_path: Path) -> None:
+    path = _big_products_file(tmp_path / "big.yaml", 12_000_000)  # within the default limit
+    issues, seconds = _timed_issues(path)
+    assert seconds < BOUND_S
+    assert [str(i) for i in issues] == [
+        f"{t}: required table is missing or empty" for t in ("actors", "processes", "actor_processes")
+    ]
+
+
+@pytest.mark.slow
+def test_a_50_mb_file_missing_tables_is_answered_fast_with_the_limit_raised(tmp_path: Path) -> None:
+    path = _big_products_file(tmp_path / "big.yaml", 50_000_000)
+    issues, seconds = _timed_issues(path, max_bytes=64 * 1024 * 1024)
+    assert seconds < 30  # ~6 s: one streaming pass over the parser's events, no row built
+    assert [i.table for i in issues] == ["actors", "processes", "actor_processes"]
+
+
+def test_the_size_limit_is_an_argument_or_an_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    size = BASE.stat().st_size
+    (issue,) = _timed_issues(BASE, max_bytes=size - 1)[0]
+    assert issue.message.startswith(f"the file is {size:,} bytes, more than the limit of {size - 1:,} bytes")
+    assert load_scenario(BASE, max_bytes=size).settings.name == "invalid_base"
+    monkeypatch.setenv("SYMBIOSIM_MAX_BYTES", "1k")
+    (issue,) = _timed_issues(BASE)[0]
+    assert "more than the limit of 1,024 bytes" in issue.message
+    assert load_scenario(BASE, max_bytes=size).settings.name == "invalid_base"  # the argument wins
+    monkeypatch.setenv("SYMBIOSIM_MAX_BYTES", "lots")
+    (issue,) = _timed_issues(BASE)[0]
+    assert str(issue) == (
+        "(file): environment variable SYMBIOSIM_MAX_BYTES: expected a size in bytes such as 50000000, "
+        "64M or 1G, got 'lots'"
+    )
+    with pytest.raises(ValueError, match="max_bytes must be a positive number of bytes"):
+        load_scenario(BASE, max_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("1000", 1000), ("500k", 512_000), ("64M", 64 * 2**20), ("1G", 2**30), (" 2 MiB ", 2 * 2**20)]
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "0", "-5", "1.5M", "5T", "lots"])
+def test_parse_size_refuses_what_is_no_size(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a size in bytes"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize(
+    ("years", "message"),
+    [
+        ("3\n  start_year: 2023-02-30", "cannot read tag:yaml.org,2002:timestamp value: day is out of range for month"),
+        ("!!int abc", "cannot read tag:yaml.org,2002:int value: invalid literal for int()"),
+        ("1" * 5000, "cannot read tag:yaml.org,2002:int value: Exceeds the limit (4300 digits)"),
+    ],
+    ids=["bad_date", "tagged_int", "5000_digits"],
+)
+def test_values_yaml_cannot_convert_are_located_errors(tmp_path: Path, years: str, message: str) -> None:
+    path = tmp_path / "odd.yaml"
+    path.write_text(BASE.read_text(encoding="utf-8").replace("  years: 3", f"  years: {years}", 1), encoding="utf-8")
+    (issue,) = _timed_issues(path)[0]
+    assert issue.location() == "(file)", issue
+    assert "not valid YAML at line " in issue.message and message in issue.message, issue
+
+
+def test_cli_refuses_the_alias_bomb_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BASE.read_text(encoding="utf-8").replace("products:\n", "products:\n" + _bomb(), 1))
+    start = time.perf_counter()
+    result = _run_cli("validate", str(path))
+    assert time.perf_counter() - start < 30  # the CLI's own start-up included
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "(file): YAML refused at line" in result.stderr and "billion laughs" in result.stderr
