@@ -541,3 +541,80 @@ def test_cli_refuses_the_alias_bomb_quickly(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "(file): YAML refused at line" in result.stderr and "billion laughs" in result.stderr
+
+
+# --------------------------------------------------------------------------- case files
+
+BAD_CASES = """\
+cases:
+  - {name: fine, set: [{target: "purchases[product=ore].price", value: 310}]}
+  - {name: negative, set: [{target: "purchases[product=ore].price", value: -5}]}
+  - name: nowhere
+    set:
+      - {target: "purchases[product=coal].price", value: 1}
+      - {target: "sales[product=steel].prise", factor: 2}
+  - {name: denormal, set: [{target: "products[id=slag].transport_cost", value: 1.0e-300}]}
+"""
+
+
+def test_every_bad_case_is_reported_at_once_each_naming_its_case(tmp_path: Path) -> None:
+    from symbiosim.decide.cases import read_cases, run_cases
+
+    path = tmp_path / "cases.yaml"
+    path.write_text(BAD_CASES, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        run_cases(load_scenario(BASE), read_cases(path))  # raises before any solve
+    assert [str(i) for i in info.value.issues] == [
+        "case negative: purchases[mill/ore].price: expected greater than or equal to 0, got -5",
+        "case nowhere: cases[nowhere].set[0]: no row of purchases matches {'product': 'coal'}",
+        "case nowhere: cases[nowhere].set[1]: table sales has no column 'prise'",
+        "case denormal: products[slag].transport_cost: expected 0 or a number of magnitude 1e-9 to 1e12, got 1e-300",
+    ]
+    assert info.value.report().splitlines()[0] == "4 errors in 3 cases (negative, nowhere, denormal)"
+
+
+def test_every_malformed_case_of_a_case_file_is_reported_at_once(tmp_path: Path) -> None:
+    from symbiosim.decide.cases import read_cases
+
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "cases:\n"
+        "  - {name: a, exec: rm}\n"
+        "  - {name: b, set: 5}\n"
+        "  - {nom: c}\n"
+        "  - {name: a, set: [{target: x, factor: 1.0e-20}, {target: y}]}\n"
+        "  - {name: good}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as info:
+        read_cases(path)
+    assert [str(i) for i in info.value.issues] == [
+        "cases[a].exec: unknown key(s); expected add, description, name, policies, set",
+        "cases[b].set: expected a list of {target, value} or {target, factor}",
+        "cases[2].name: each case needs a name of letters, digits, _ or -",
+        "cases[a].name: case names must be unique and not 'base'",
+        "cases[a].set[0].factor: expected 0 or a number of magnitude 1e-9 to 1e12, got 1e-20",
+        "cases[a].set[1]: expected {target: ..., value: ...} or {target: ..., factor: number}",
+    ]
+    assert info.value.report().splitlines()[0] == f"{path}: 6 errors in cases"
+
+
+def test_a_case_file_is_read_within_the_limits(tmp_path: Path) -> None:
+    from symbiosim.decide.cases import read_cases
+
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n  - name: bomb\n    add:\n      products:\n" + _bomb().replace("  - ", "        - "))
+    with pytest.raises(ScenarioError, match="billion laughs"):
+        read_cases(path, max_bytes=10_000)
+
+
+def test_cli_cases_reports_every_bad_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from symbiosim.cli import main
+
+    path = tmp_path / "cases.yaml"
+    path.write_text(BAD_CASES, encoding="utf-8")
+    assert main(["cases", str(BASE), "--cases", str(path), "--no-store"]) == 2
+    err = capsys.readouterr().err
+    for name in ("negative", "nowhere", "denormal"):
+        assert f"case {name}: " in err
+    assert "case fine" not in err

@@ -23,7 +23,9 @@ reach added rows). ``set`` targets use the ``uncertainty`` target syntax
 ``symbiosim.scenario.targets``; every matching row is changed; ``value``
 replaces (numbers, text or true/false), ``factor`` multiplies a number.
 The result is validated like a scenario file, with the case named in every
-error. The base is never copied into the case file, nor mutated.
+error; every bad case of a file is reported at once (``read_cases`` for the
+structure, ``apply_cases``/``run_cases`` for the edited scenarios), never
+only the first. The base is never copied into the case file, nor mutated.
 
 Outputs, per case (the base itself is the case ``base`` unless ``include_base`` is off):
 
@@ -50,6 +52,7 @@ columns only (units differ between scenarios); quantities by unit are in
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 import uuid
@@ -59,14 +62,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from symbiosim.errors import InfeasibleError, Issue, ModelError, ScenarioError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
 from symbiosim.report.jsonable import records
-from symbiosim.scenario.load import scenario_from_dict
-from symbiosim.scenario.schema import ROW_TABLES, Policies, Scenario
+from symbiosim.scenario.load import read_yaml, scenario_from_dict
+from symbiosim.scenario.schema import ROW_TABLES, Policies, Scenario, number_problem, show
 from symbiosim.scenario.targets import NUMERIC_TABLES, Target, _cell, _field_names, _matches, parse_target
 
 CASE_KEYS = {"name", "description", "set", "add", "policies"}
@@ -109,59 +111,82 @@ class CaseResults:
         return {"meta": self.meta, "comparison": records(self.comparison), "distribution": records(self.distribution)}
 
 
-def _err(case: str, where: str, message: str) -> ScenarioError:
-    return ScenarioError([Issue("cases", case, where, message)], f"case {case}")
+def read_cases(path: str | Path, *, max_bytes: int | None = None) -> list[Case]:
+    """Read and check a case file's structure.
 
+    The file is read like a scenario file (bounded: ``max_bytes``, YAML aliases and
+    depth; see ``symbiosim.scenario.load.read_yaml``).
 
-def read_cases(path: str | Path) -> list[Case]:
-    """Read and check a case file's structure (``ScenarioError`` naming the case on errors)."""
+    Raises:
+        ScenarioError: every problem of every case at once, each located at its case
+            (``cases[name].set[0]: ...``).
+    """
     path = Path(path)
     if not path.is_file():
         raise ScenarioError([Issue("(file)", None, None, f"no such file: {path}")], str(path))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Issue("(file)", None, None, f"not valid YAML: {exc}")], str(path)) from None
-    return parse_cases(raw, str(path))
+    return parse_cases(read_yaml(path, max_bytes=max_bytes), str(path))
 
 
 def parse_cases(raw: Any, source: str = "") -> list[Case]:
-    """Check the structure of plain case data (see the module docstring)."""
+    """Check the structure of plain case data (see the module docstring); all bad cases are reported at once."""
     if not isinstance(raw, dict) or not isinstance(raw.get("cases"), list) or set(raw) - {"cases"}:
         raise ScenarioError([Issue("(file)", None, None, "expected a mapping with one key 'cases': a list of cases")], source)
-    cases, seen = [], set()
+    cases: list[Case] = []
+    issues: list[Issue] = []
+    seen: set[str] = set()
     for i, item in enumerate(raw["cases"]):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _NAME.match(item["name"]):
-            raise ScenarioError([Issue("cases", i, "name", "each case needs a name of letters, digits, _ or -")], source)
-        name = item["name"]
-        if name in seen or name == "base":
-            raise _err(name, "name", "case names must be unique and not 'base'")
-        seen.add(name)
-        unknown = set(item) - CASE_KEYS
-        if unknown:
-            raise _err(name, ",".join(sorted(unknown)), f"unknown key(s); expected {', '.join(sorted(CASE_KEYS))}")
-        sets = item.get("set") or []
-        if not isinstance(sets, list):
-            raise _err(name, "set", "expected a list of {target, value} or {target, factor}")
-        for j, s in enumerate(sets):
-            if not isinstance(s, dict) or "target" not in s or len(set(s) & {"value", "factor"}) != 1 or set(s) - {"target", "value", "factor"}:
-                raise _err(name, f"set[{j}]", "expected {target: ..., value: ...} or {target: ..., factor: number}")
-            if "factor" in s and (isinstance(s["factor"], bool) or not isinstance(s["factor"], int | float)):
-                raise _err(name, f"set[{j}].factor", "expected a number")
-        add = item.get("add") or {}
-        if not isinstance(add, dict) or set(add) - set(ADD_TABLES):
-            raise _err(name, "add", f"expected a mapping of tables ({', '.join(ADD_TABLES)}) to rows")
-        for table, rows in add.items():
-            if table == "profiles":
-                if not isinstance(rows, dict):
-                    raise _err(name, "add.profiles", "expected a mapping of profile name to factors")
-            elif not isinstance(rows, list):
-                raise _err(name, f"add.{table}", "expected a list of rows")
-        policies = item.get("policies") or {}
-        if not isinstance(policies, dict) or set(policies) - set(Policies.model_fields):
-            raise _err(name, "policies", f"expected a mapping of {', '.join(Policies.model_fields)}")
-        cases.append(Case(name, str(item.get("description", "")), tuple(sets), dict(add), dict(policies)))
+        found = _case_issues(i, item, seen)
+        if found:
+            issues += found
+            continue
+        cases.append(Case(item["name"], str(item.get("description", "")), tuple(item.get("set") or []),
+                          dict(item.get("add") or {}), dict(item.get("policies") or {})))
+    if issues:
+        raise ScenarioError(issues, source, what="cases")
     return cases
+
+
+def _case_issues(index: int, item: Any, seen: set[str]) -> list[Issue]:
+    """Every structural problem of one case, located at ``cases[name]`` (or its index without a usable name)."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _NAME.match(item["name"]):
+        return [Issue("cases", index, "name", "each case needs a name of letters, digits, _ or -")]
+    name = item["name"]
+    issues: list[Issue] = []
+
+    def bad(where: str, message: str) -> None:
+        issues.append(Issue("cases", name, where, message))
+
+    if name in seen or name == "base":
+        bad("name", "case names must be unique and not 'base'")
+    seen.add(name)
+    unknown = set(item) - CASE_KEYS
+    if unknown:
+        bad(",".join(sorted(map(str, unknown))), f"unknown key(s); expected {', '.join(sorted(CASE_KEYS))}")
+    sets = item.get("set") or []
+    if not isinstance(sets, list):
+        bad("set", "expected a list of {target, value} or {target, factor}")
+        sets = []
+    for j, s in enumerate(sets):
+        if not isinstance(s, dict) or "target" not in s or len(set(s) & {"value", "factor"}) != 1 or set(s) - {"target", "value", "factor"}:
+            bad(f"set[{j}]", "expected {target: ..., value: ...} or {target: ..., factor: number}")
+        elif "factor" in s and (isinstance(s["factor"], bool) or not isinstance(s["factor"], int | float)):
+            bad(f"set[{j}].factor", "expected a number")
+        elif "factor" in s and number_problem(s["factor"]):
+            bad(f"set[{j}].factor", f"{number_problem(s['factor'])}, got {show(s['factor'])}")
+    add = item.get("add") or {}
+    if not isinstance(add, dict) or set(add) - set(ADD_TABLES):
+        bad("add", f"expected a mapping of tables ({', '.join(ADD_TABLES)}) to rows")
+        add = {}
+    for table, rows in add.items():
+        if table == "profiles":
+            if not isinstance(rows, dict):
+                bad("add.profiles", "expected a mapping of profile name to factors")
+        elif not isinstance(rows, list):
+            bad(f"add.{table}", "expected a list of rows")
+    policies = item.get("policies") or {}
+    if not isinstance(policies, dict) or set(policies) - set(Policies.model_fields):
+        bad("policies", f"expected a mapping of {', '.join(Policies.model_fields)}")
+    return issues
 
 
 def _rows(scenario: Scenario, target: Target) -> list[int]:
@@ -183,7 +208,7 @@ def _rows(scenario: Scenario, target: Target) -> list[int]:
 
 
 def apply_case(base: Scenario, case: Case) -> Scenario:
-    """The base with the case applied, validated (errors name the case)."""
+    """The base with the case applied, validated (errors name the case; every bad ``set`` entry is reported)."""
     raw = base.to_dict()
     if case.policies:
         raw["policies"] = {**raw.get("policies", {}), **copy.deepcopy(case.policies)}
@@ -199,23 +224,50 @@ def apply_case(base: Scenario, case: Case) -> Scenario:
     full: dict[str, Any] = {"settings": draft.settings.model_dump(by_alias=True)}
     for table in ROW_TABLES:
         full[table] = [r.model_dump(by_alias=True) for r in getattr(draft, table)]
+    issues: list[Issue] = []
     for j, s in enumerate(case.set):
         try:
             target = parse_target(str(s["target"]))
             hits = _rows(draft, target)
         except ValueError as exc:
-            raise _err(case.name, f"set[{j}]", str(exc)) from None
+            issues.append(Issue("cases", case.name, f"set[{j}]", str(exc)))
+            continue
         for i in hits:
             cell = full["settings"] if target.table == "settings" else full[target.table][i]
             key = target.column
             if "factor" in s:
                 if not isinstance(cell.get(key), int | float) or isinstance(cell.get(key), bool):
-                    raise _err(case.name, f"set[{j}]", f"{s['target']}: factor needs a number, the cell holds {cell.get(key)!r}")
+                    message = f"{s['target']}: factor needs a number, the cell holds {cell.get(key)!r}"
+                    issues.append(Issue("cases", case.name, f"set[{j}]", message))
+                    break
                 cell[key] = cell[key] * float(s["factor"])
             else:
                 cell[key] = copy.deepcopy(s["value"])
+    if issues:
+        raise ScenarioError(issues, source)
     raw.update({k: v for k, v in full.items() if k == "settings" or v})
     return scenario_from_dict(raw, source=source)
+
+
+def apply_cases(base: Scenario, cases: list[Case]) -> dict[str, Scenario]:
+    """Every case applied to the base (``apply_case``), in order.
+
+    Raises:
+        ScenarioError: the problems of every bad case at once, each issue naming its
+            case (``case gas_80: purchases[...].price: ...``).
+    """
+    variants: dict[str, Scenario] = {}
+    issues: list[Issue] = []
+    bad: list[str] = []
+    for c in cases:
+        try:
+            variants[c.name] = apply_case(base, c)
+        except ScenarioError as exc:
+            bad.append(c.name)
+            issues += [dataclasses.replace(i, source=i.source or f"case {c.name}") for i in exc.issues]
+    if issues:
+        raise ScenarioError(issues, what=f"{len(bad)} case{'s' if len(bad) != 1 else ''} ({', '.join(bad)})")
+    return variants
 
 
 def home_region(scenario: Scenario) -> str:
@@ -267,8 +319,7 @@ def run_cases(
 
     region = home_region(base) if region is None else region
     variants: dict[str, Scenario] = {"base": base} if include_base else {}
-    for c in cases:
-        variants[c.name] = apply_case(base, c)  # all validated before any solve
+    variants.update(apply_cases(base, cases))  # all validated before any solve; all bad cases reported at once
     comp, dist, long, plans = [], [], [], {}
     for name, scen in variants.items():
         try:
