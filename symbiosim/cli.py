@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -379,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arms", type=t.input_file, help="YAML file 'arms: {name: {instrument: value}}' (default: one arm, none)")
     p.add_argument("--replications", type=t.count, default=1, help="simulator runs per sample and arm (default 1)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=t.parallel, default=1, help=f"local worker processes (1 to {t.MAX_PARALLEL}, default 1)")
+    where.add_argument("--jobs", type=t.parallel, help=f"local worker processes (1 to {t.MAX_PARALLEL}, default 1)")
     where.add_argument("--dask", type=t.dask_address, help="'local' (a LocalCluster) or a scheduler address tcp://host:8786")
     p.add_argument("--workers", type=t.parallel, help="workers of --dask local (only with it; default 2)")
     p.add_argument("--chunk", type=t.count, default=2, help="samples per task (default 2)")
@@ -443,6 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"symbiosim: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: one line (the traceback with -v), exit 1, never a raw traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"symbiosim: internal error: {type(exc).__name__}: {exc} (rerun with -v for the traceback; please report it)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -418,6 +418,9 @@ def check_combinations(args: argparse.Namespace) -> None:
     elif command == "experiment":
         if args.workers is not None and args.dask != "local":
             raise ArgumentProblem("--workers", "the workers of --dask local: not used without it (use --jobs)")
+        # defaults filled only now: argparse misses "--jobs 1 --dask local" when 1 is --jobs' default
+        if args.jobs is None:
+            args.jobs = 1
         if args.workers is None:
             args.workers = 2
 

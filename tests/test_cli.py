@@ -30,9 +30,23 @@ def test_entry_point_is_installed():
 
 
 def test_doctor():
+    from importlib.metadata import version
+
     r = run("doctor")
     assert r.returncode == 0, r.stderr
     assert "doctor: HiGHS works" in r.stdout
+    assert f"highspy {version('highspy')}" in r.stdout and "highspy ?" not in r.stdout
+
+
+def test_doctor_names_installed_versions_from_package_metadata():
+    from importlib.metadata import version
+
+    from symbiosim.doctor import package_version, versions
+
+    line = versions()
+    assert f"highspy {version('highspy')}," not in line  # the last item: no comma
+    assert line.endswith(f"highspy {version('highspy')}") and f"Pyomo {version('pyomo')}" in line
+    assert package_version("no-such-distribution-xyz") == "?"
 
 
 def test_plan_json_is_one_object(tmp_path):
@@ -146,3 +160,79 @@ def test_simulate_json_and_outputs(tmp_path):
     assert "contracts formed in the run: 1" in r.stdout
     for name in ("flows.csv", "series.csv", "offers.csv", "contracts.csv", "firms.csv", "links.png", "flows.png", "kpis.json"):
         assert (out / name).exists(), name
+
+
+# ------------------------------------------------------------------ argument errors through the real entry point
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["simulate", "{s}", "--seed", "-1"], "argument --seed"),
+        (["robustness", "{s}", "--perturb", "5"], "argument --perturb"),
+        (["alternatives", "{s}", "--slack", "-0.5"], "argument --slack"),
+        (["plan", "{s}", "--mip-gap", "-1"], "argument --mip-gap"),
+        (["plan", "{s}", "--out", "{f}"], "argument --out"),
+        (["summarize", "{f}"], "argument db"),
+        (["experiment", "{s}", "--out", "{f}"], "argument --out"),
+        (["cases", "{s}", "--cases", "{f}", "--store", "{f}"], "argument --store"),
+        (["compare", "{s}", "--players", "smelter,nobody"], "argument --players"),
+    ],
+)
+def test_argument_errors_exit_2_naming_the_option(tmp_path, args, named):
+    existing = tmp_path / "existing.yaml"
+    existing.write_text("a: 1\n")
+    before = sorted(tmp_path.rglob("*"))
+    r = run(*[a.format(s=write(tmp_path, HEAT_LINK), f=existing) for a in args])
+    assert r.returncode == 2, r.stderr
+    assert named in r.stderr and "Traceback" not in r.stderr
+    assert sorted(tmp_path.rglob("*")) == sorted([*before, tmp_path / "s.yaml"])  # nothing written
+
+
+def test_a_wrong_experiment_seed_leaves_no_database(tmp_path):
+    db = tmp_path / "e.duckdb"
+    r = run("experiment", write(tmp_path, HEAT_LINK), "--seed", "-1", "--out", str(db))
+    assert r.returncode == 2 and "argument --seed" in r.stderr and "Traceback" not in r.stderr
+    assert not db.exists()
+
+
+# ------------------------------------------------------------------ experiment and summarize agree
+
+
+def _arm_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("arm ") and "share (95% CI)" in line)
+    return lines[start : start + 3]  # header, none, tax
+
+
+def test_experiment_prints_the_intervals_summarize_prints(tmp_path):
+    """The interval printed at the end of ``experiment`` is the one ``summarize`` prints
+    for the same database (same bootstrap seed, same code), whatever the experiment's seed."""
+    from symbiosim.store import ResultsStore, storage_version_number
+
+    scenario = write(tmp_path, HEAT_LINK)
+    arms = tmp_path / "arms.yaml"
+    arms.write_text(yaml.safe_dump({"arms": {"none": {}, "tax": {"disposal_tax": 10}}}))
+    db = tmp_path / "e.duckdb"
+    command = ("experiment", scenario, "--samples", "8", "--arms", str(arms), "--seed", "3", "--out", str(db))
+    first = run(*command)
+    assert first.returncode == 0, first.stderr
+    assert storage_version_number(db) == 64  # readable by DuckDB >= 0.10 (item 7c)
+    # the tiny scenario's shares do not vary: give the runs varied figures so that intervals are wide
+    import numpy as np
+
+    with ResultsStore(db) as store:
+        runs = store.read("runs").sort_values("run_id")
+        rng = np.random.default_rng(11)
+        runs["share_of_potential"] = rng.uniform(0, 1, len(runs))
+        runs["gap"] = rng.uniform(0, 1e4, len(runs))
+        store.replace("runs", runs)
+    again = run(*command)  # every run done: prints the summary of the database
+    assert again.returncode == 0, again.stderr
+    summary = run("summarize", str(db))
+    assert summary.returncode == 0, summary.stderr
+    printed = _arm_lines(again.stdout)
+    assert printed == _arm_lines(summary.stdout)
+    assert "[0.000, 0.000]" not in printed[1]  # the intervals are real ones
+    as_json = json.loads(run(*command, "--json").stdout)["summary"]
+    assert as_json == json.loads(run("summarize", str(db), "--json").stdout)["arms"]

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
+
 from symbiosim.experiments.design import load_arms
 from symbiosim.experiments.runner import Experiment, default_db, run_experiment
 
@@ -28,9 +30,8 @@ def run_experiment_command(args: argparse.Namespace) -> int:
 
     try:
         arms = load_arms(args.arms)
-    except (ValueError, OSError) as exc:
-        print(f"symbiosim: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        raise ArgumentProblem("--arms", str(exc)) from None
     scenario = load_scenario(args.scenario)
     exp = Experiment(
         scenario,
