@@ -521,8 +521,10 @@ def test_parse_size_refuses_what_is_no_size(text: str) -> None:
         ("3\n  start_year: 2023-02-30", "cannot read tag:yaml.org,2002:timestamp value: day is out of range for month"),
         ("!!int abc", "cannot read tag:yaml.org,2002:int value: invalid literal for int()"),
         ("1" * 5000, "cannot read tag:yaml.org,2002:int value: Exceeds the limit (4300 digits)"),
+        ("!!int ''", "cannot read tag:yaml.org,2002:int value: string index out of range"),  # PyYAML's IndexError
+        ("!!bool maybe", "cannot read tag:yaml.org,2002:bool value: 'maybe'"),  # PyYAML's KeyError
     ],
-    ids=["bad_date", "tagged_int", "5000_digits"],
+    ids=["bad_date", "tagged_int", "5000_digits", "tagged_empty_int", "tagged_bool"],
 )
 def test_values_yaml_cannot_convert_are_located_errors(tmp_path: Path, years: str, message: str) -> None:
     path = tmp_path / "odd.yaml"
@@ -618,3 +620,17 @@ def test_cli_cases_reports_every_bad_case(tmp_path: Path, capsys: pytest.Capture
     for name in ("negative", "nowhere", "denormal"):
         assert f"case {name}: " in err
     assert "case fine" not in err
+
+
+def test_the_repository_documents_the_limits_it_enforces() -> None:
+    """docs/scenario-format.md is the repository's copy of the contract; its v1.3 section states the limits."""
+    from symbiosim.scenario.load import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, MAX_DEPTH
+    from symbiosim.scenario.schema import NUMBER_RANGE
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    assert doc.startswith("# Scenario format (contract v1)")
+    assert "## Limits (contract v1.3" in doc
+    assert NUMBER_RANGE in doc and "1.1125369292536007e-308" in doc
+    assert f"{DEFAULT_MAX_BYTES:,} bytes" in doc and MAX_BYTES_ENV in doc and f"deeper than {MAX_DEPTH} levels" in doc
+    for section in ("### settings (mapping)", "## Observed history (contract v1.1", "## Input-output table (contract v1.2"):
+        assert section in doc  # the whole contract, not only the extension

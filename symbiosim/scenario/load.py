@@ -153,16 +153,17 @@ def check_file_size(path: Path, limit: int) -> None:
 class _ScenarioConstructor(SafeConstructor):
     """SafeConstructor (scenario files are untrusted: no Python object tags) that also
     rejects a key given twice in one mapping, which YAML would silently drop, and turns
-    a scalar it cannot convert (``!!int abc``, ``2023-02-30``, a 5000-digit integer)
-    into a located YAML error instead of a bare ``ValueError``."""
+    a scalar it cannot convert (``!!int abc``, ``!!int ''``, ``2023-02-30``, a 5000-digit
+    integer) into a located YAML error instead of PyYAML's bare ``ValueError``/``IndexError``."""
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, OverflowError) as exc:
-            if isinstance(exc, yaml.YAMLError):
-                raise
-            raise ConstructorError(None, None, f"cannot read {node.tag} value: {exc}", node.start_mark) from None
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's own: ValueError, IndexError on `!!int ''`, KeyError on `!!bool x`, ...
+            detail = str(exc) or type(exc).__name__
+            raise ConstructorError(None, None, f"cannot read {node.tag} value: {detail}", node.start_mark) from None
 
 
 def _construct_unique_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> Any:

@@ -1,4 +1,4 @@
-"""The scenario schema (contract v1, ``shared/docs/scenario-format.md``).
+"""The scenario schema (contract v1 and its extensions, ``docs/scenario-format.md``).
 
 Every table row is a frozen pydantic model with ``extra="forbid"``; every field
 carries a unit and a one-line description. The Excel template, the column

@@ -1,6 +1,6 @@
 """Excel workbooks: read a scenario from ``.xlsx``, write one, write an empty template.
 
-Layout (contract v1, ``shared/docs/scenario-format.md``): one sheet per table,
+Layout (contract v1, ``docs/scenario-format.md``): one sheet per table,
 the column names in row 1.
 
 - ``settings``: two columns ``key, value``, one row per setting.
