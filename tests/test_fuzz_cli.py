@@ -310,6 +310,8 @@ def check_subprocess(v: Vector, ws: Path) -> None:
     t0 = time.perf_counter()
     done = subprocess.run([str(EXE), *v.argv], cwd=ws, capture_output=True, text=True, timeout=SUBPROCESS_SECONDS)
     seconds = time.perf_counter() - t0
+    command = next(a for a in v.argv if a != "-v")
+    event(f"{command} {({True: 'right', False: 'wrong', None: 'unknown'})[v.right]}: {done.returncode}")
     assert done.returncode in (0, 1, 2), f"{v}: exit {done.returncode} (a negative code is a signal)\n{done.stderr}"
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, f"{v}:\n{done.stderr}"
     assert seconds < SUBPROCESS_SECONDS
@@ -322,7 +324,7 @@ def check_subprocess(v: Vector, ws: Path) -> None:
 # ---------------------------------------------------------------- the default suite: cheap
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(v=vectors())
 def test_fuzz_in_process(v: Vector, workspaces: Workspace) -> None:
     check_in_process(v, workspaces.fresh())
@@ -338,7 +340,7 @@ def test_fuzz_entry_point_wrong_arguments(v: Vector, workspaces: Workspace) -> N
 
 
 @pytest.mark.slow
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(v=vectors())
 def test_fuzz_in_process_many(v: Vector, workspaces: Workspace) -> None:
     check_in_process(v, workspaces.fresh())
