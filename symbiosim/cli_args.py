@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, overload
 
 MAX_SEED = 2**63 - 1  # seeds are stored as 64-bit integers (DuckDB, Parquet)
-MAX_COUNT = 2**31 - 1  # counts (samples, points, ...) fit a 32-bit integer
+MAX_COUNT = 10**6  # counts (samples, seeds, points, ...): lists of this length must fit in memory
+MAX_RUNS = 10**7  # samples x replications of an experiment (design rows per arm)
 MAX_PARALLEL = 256  # threads and worker processes (HiGHS with 100,000 threads never returns)
 SHARE_MAX = 1.0  # instruments that are shares (investment_subsidy)
 SHARE_INSTRUMENTS = ("investment_subsidy",)
@@ -416,6 +417,8 @@ def check_combinations(args: argparse.Namespace) -> None:
         if args.target is None:
             args.target = 0.8
     elif command == "experiment":
+        if args.samples * args.replications > MAX_RUNS:
+            raise ArgumentProblem("--replications", f"--samples x --replications must be at most {MAX_RUNS:,} runs per arm")
         if args.workers is not None and args.dask != "local":
             raise ArgumentProblem("--workers", "the workers of --dask local: not used without it (use --jobs)")
         # defaults filled only now: argparse misses "--jobs 1 --dask local" when 1 is --jobs' default

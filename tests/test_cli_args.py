@@ -228,6 +228,8 @@ BAD = [
     (["experiment", "s.yaml", "--dask", "local", "--jobs", "1"], "argument --jobs"),  # 1 was the default: argparse missed it
     (["experiment", "s.yaml", "--dask", "not an address"], "argument --dask"),
     (["experiment", "s.yaml", "--chunk", "0"], "argument --chunk"),
+    (["experiment", "s.yaml", "--samples", "1000000", "--replications", "11"], "argument --replications"),
+    (["incentives", "s.yaml", "--instrument", "disposal_tax", "--seeds", str(10**6 + 1)], "argument --seeds"),
     (["experiment", "s.yaml", "--mip-gap", "-0.1"], "argument --mip-gap"),
     (["experiment", "s.yaml", "--method", "grid"], "argument --method"),
     (["experiment", "s.yaml", "--out", "file.txt"], "argument --out"),

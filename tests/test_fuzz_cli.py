@@ -21,12 +21,13 @@ suite runs a cheap sample; ``-m slow`` runs many more.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from symbiosim.cli_args import MAX_COUNT, MAX_PARALLEL, MAX_SEED
+from symbiosim.cli_args import MAX_COUNT, MAX_PARALLEL, MAX_RUNS, MAX_SEED
 from tests.test_cli_args import make_workspace, run_main, snapshot
 
 EXE = Path(sys.executable).parent / "symbiosim"
@@ -187,6 +188,8 @@ def _combinations_right(command: str, opts: dict[str, str | None]) -> tuple[bool
         if int(opts.get("--seed") or 0) + int(opts.get("--seeds") or 3) - 1 > MAX_SEED:
             return False, ["--seed"]
     if command == "experiment":
+        if int(opts.get("--samples") or 100) * int(opts.get("--replications") or 1) > MAX_RUNS:
+            return False, ["--replications"]
         if "--jobs" in opts and "--dask" in opts:
             return False, ["--jobs", "--dask"]
         if "--workers" in opts and opts.get("--dask") != "local":
@@ -268,14 +271,19 @@ def workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Workspace:
-    """A fresh copy of the workspace per vector (hypothesis runs many vectors per test)."""
+    """A fresh copy of the workspace per vector (hypothesis runs many vectors per test), removed after it."""
 
     def __init__(self, template: Path, root: Path) -> None:
         self.template, self.root, self.n = template, root, 0
 
-    def fresh(self) -> Path:
+    @contextlib.contextmanager
+    def fresh(self) -> Iterator[Path]:
         self.n += 1
-        return Path(shutil.copytree(self.template, self.root / f"v{self.n}"))
+        path = Path(shutil.copytree(self.template, self.root / f"v{self.n}"))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -327,13 +335,15 @@ def check_subprocess(v: Vector, ws: Path) -> None:
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(v=vectors())
 def test_fuzz_in_process(v: Vector, workspaces: Workspace) -> None:
-    check_in_process(v, workspaces.fresh())
+    with workspaces.fresh() as ws:
+        check_in_process(v, ws)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(v=vectors(wrong_only=True))
 def test_fuzz_entry_point_wrong_arguments(v: Vector, workspaces: Workspace) -> None:
-    check_subprocess(v, workspaces.fresh())
+    with workspaces.fresh() as ws:
+        check_subprocess(v, ws)
 
 
 # ---------------------------------------------------------------- -m slow: many more, and real runs
@@ -343,7 +353,8 @@ def test_fuzz_entry_point_wrong_arguments(v: Vector, workspaces: Workspace) -> N
 @settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(v=vectors())
 def test_fuzz_in_process_many(v: Vector, workspaces: Workspace) -> None:
-    check_in_process(v, workspaces.fresh())
+    with workspaces.fresh() as ws:
+        check_in_process(v, ws)
 
 
 @pytest.mark.slow
@@ -351,4 +362,5 @@ def test_fuzz_in_process_many(v: Vector, workspaces: Workspace) -> None:
 @given(v=vectors(small=True))
 def test_fuzz_entry_point_real_runs(v: Vector, workspaces: Workspace) -> None:
     """Right vectors really run (small values, the tiny scenario): exit 0 or 1, never a crash."""
-    check_subprocess(v, workspaces.fresh())
+    with workspaces.fresh() as ws:
+        check_subprocess(v, ws)
