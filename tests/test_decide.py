@@ -215,3 +215,11 @@ def test_cli_commands_json_and_out(tmp_path: Any, capsys: Any) -> None:
     cases.write_text("cases: [{name: bad, set: [{target: 'purchases[product=coal].price', value: 70}]}]\n")
     assert main(["cases", str(scen), "--cases", str(cases), "--no-store"]) == 2
     assert "case bad" in capsys.readouterr().err
+
+
+def test_pareto_of_key_figures_that_are_constant_in_the_scenario():
+    """The heat link has no value added or jobs per unit: both key figures are 0 in every plan,
+    so the front is one point repeated (bounds on a constant used to crash Pyomo)."""
+    front = pareto(scenario_from_dict(HEAT_LINK), "jobs,value_added", points=3)
+    assert len(front.points) == 3
+    assert (front.points["jobs"] == 0).all() and (front.points["value_added"] == 0).all()

@@ -293,7 +293,6 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path, monkeypatch):
     assert len(_whole_runs(tmp_path / "i.duckdb")) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="symbiosim/experiments/cli.py does not yet catch ExperimentInterrupted (print it, return exc.exit_code)")
 def test_the_cli_exits_with_128_plus_the_signal(tmp_path, scenario_file, monkeypatch, capsys):
     from symbiosim.cli import main
     from symbiosim.experiments import cli as experiments_cli

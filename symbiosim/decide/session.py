@@ -106,6 +106,8 @@ class Session:
         """Add (or replace) a named constraint."""
         if hasattr(self.m, name):
             self.m.del_component(getattr(self.m, name))
+        if isinstance(expr, bool):  # a key figure that is constant in this scenario: Pyomo compared two numbers
+            expr = pyo.Constraint.Feasible if expr else pyo.Constraint.Infeasible
         setattr(self.m, name, pyo.Constraint(expr=expr))
 
     def remove(self, name: str) -> None:

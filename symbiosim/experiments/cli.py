@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from symbiosim.experiments.design import load_arms
-from symbiosim.experiments.runner import Experiment, default_db, run_experiment
+from symbiosim.experiments.runner import Experiment, ExperimentInterrupted, default_db, run_experiment
 
 
 def _progress(done: int, failed: int, total: int, elapsed: float) -> None:
@@ -54,6 +54,11 @@ def run_experiment_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"symbiosim: {exc}", file=sys.stderr)
         return 2
+    except ExperimentInterrupted as exc:  # SIGINT / SIGTERM: workers stopped, whole runs stored
+        if args.json:
+            print(json.dumps({"status": "interrupted", "stored": exc.stored, "total": exc.total, "db": str(exc.db)}))
+        print(f"\nsymbiosim: {exc}", file=sys.stderr)  # \n: the progress line has none
+        return exc.exit_code  # 130 (SIGINT) or 143 (SIGTERM)
     if args.parquet:
         with ResultsStore(db) as store:
             store.export_parquet(args.parquet)
