@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from symbiosim import cli_args as t
-from symbiosim.errors import InfeasibleError, ModelError, ScenarioError, UnboundedError
+from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, ScenarioError, UnboundedError
 from symbiosim.report.jsonable import finite, records
 
 log = logging.getLogger("symbiosim")
@@ -71,7 +71,7 @@ def _weights(value: str | dict[str, float] | None) -> dict[str, float] | None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from symbiosim.accounts import evaluate
     from symbiosim.planner import optimise
-    from symbiosim.report.summary import plan_json, plan_summary
+    from symbiosim.report.summary import baseline_json, plan_json, plan_summary
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -87,30 +87,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1
-    baseline_plan = None
+    baseline_plan, baseline_error = None, None
     if not args.baseline:
-        baseline_plan = optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options)
+        try:
+            baseline_plan = optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options)
+        except BaselineInfeasibleError as exc:  # the optimum stands; gains against the baseline are undefined
+            baseline_error = exc
     accounts = evaluate(scenario, plan, baseline_plan)
+    baseline = evaluate(scenario, baseline_plan) if baseline_plan is not None else None
+    baseline_record = None if args.baseline else baseline_json(baseline, baseline_error)
     if args.json:
-        _print_json(plan_json(scenario, plan, accounts))
+        _print_json(plan_json(scenario, plan, accounts, baseline_record))
     else:
-        baseline = evaluate(scenario, baseline_plan) if baseline_plan is not None else None
-        print(plan_summary(scenario, plan, accounts, baseline))
+        print(plan_summary(scenario, plan, accounts, baseline, baseline_error))
     if args.out:
-        write_plan_outputs(scenario, plan, accounts, Path(args.out), args.format)
+        write_plan_outputs(scenario, plan, accounts, Path(args.out), args.format, baseline_record)
         if not args.json:
             print(f"\nresults written to {args.out}/")
     return 0
 
 
-def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: str = "csv") -> None:
+def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: str = "csv", baseline: dict[str, Any] | None = None) -> None:
     from symbiosim.report.figures import flow_figure
     from symbiosim.report.summary import plan_json
 
     plan.write(out, fmt)
     accounts.actors.to_csv(out / "actors.csv", index=False)
     accounts.by_product.to_csv(out / "products.csv", index=False)
-    (out / "kpis.json").write_text(json.dumps(plan_json(scenario, plan, accounts), indent=2, default=_jsonable))
+    (out / "kpis.json").write_text(json.dumps(plan_json(scenario, plan, accounts, baseline), indent=2, default=_jsonable))
     flow_figure(scenario, plan, out / "flows.png")
 
 
@@ -124,7 +128,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     try:
         baseline = optimise(scenario, baseline=True)
-    except (InfeasibleError, UnboundedError) as exc:
+    except BaselineInfeasibleError as exc:
+        return _no_baseline(scenario, "simulate", exc, args.json)
+    except UnboundedError as exc:
         print(f"{args.scenario}: the stand-alone (baseline) problem has no plan: {exc}", file=sys.stderr)
         return 1
     result = simulate(scenario, args.seed, facilitator=args.facilitator, baseline=baseline)
@@ -138,6 +144,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"\nresults written to {args.out}/")
     return 0
+
+
+def _no_baseline(scenario: Any, command: str, error: BaselineInfeasibleError, as_json: bool) -> int:
+    """The stand-alone baseline has no plan: report the optimum and why nothing else can be measured (exit 1)."""
+    from symbiosim.accounts import evaluate
+    from symbiosim.planner import optimise
+    from symbiosim.report.summary import no_baseline_json, no_baseline_summary
+
+    optimum, optimum_error = None, None
+    try:
+        optimum = evaluate(scenario, optimise(scenario))
+    except ModelError as exc:
+        optimum_error = exc
+    if as_json:
+        _print_json(no_baseline_json(command, optimum, error, optimum_error))
+    else:
+        print(no_baseline_summary(scenario, command, optimum, error, optimum_error), file=sys.stderr)
+    return 1
 
 
 def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Path, fmt: str = "csv") -> None:
@@ -168,6 +192,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     t.check_players(players, [a.id for a in scenario.actors])  # before any solve
     try:
         result = compare(scenario, args.seed, players=players)
+    except BaselineInfeasibleError as exc:
+        return _no_baseline(scenario, "compare", exc, args.json)
     except (InfeasibleError, UnboundedError) as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1

@@ -138,6 +138,7 @@ def arm_summary(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[str, di
             "runs": len(rows),
             "ok": int((rows.status == "ok").sum()),
             "failed": int((rows.status == "failed").sum()),
+            "no_baseline": int((rows.status == "no_baseline").sum()),  # share undefined: the baseline has no plan
         }
         ok = rows[rows.status == "ok"]
         for metric in METRICS:
@@ -293,6 +294,7 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
         "runs": len(frame),
         "finished": len(done),
         "failed": int((frame.status == "failed").sum()),
+        "no_baseline": int((frame.status == "no_baseline").sum()),
         "method": manifest["method"],
         "root_seed": int(manifest["root_seed"]),
         "arms": arm_summary(done, seed),
@@ -393,6 +395,8 @@ def format_arms(arms: dict[str, Any]) -> list[str]:
 def format_summary(result: dict[str, Any]) -> str:
     """A plain-text table of the per-arm summary."""
     lines = [f"experiment {result['experiment']}: {result['finished']}/{result['runs']} runs finished, {result['failed']} failed"]
+    if result.get("no_baseline"):
+        lines[0] += f", {result['no_baseline']} without a stand-alone baseline (share of the potential undefined)"
     lines += format_arms(result["arms"])
     f = _f
     ref = result["paired"]["reference"]

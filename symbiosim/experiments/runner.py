@@ -83,6 +83,7 @@ import pandas as pd
 
 from symbiosim.accounts import evaluate
 from symbiosim.compare.gap import share_of_potential
+from symbiosim.errors import BaselineInfeasibleError
 from symbiosim.experiments.design import apply_sample, input_columns, make_design, with_arm
 from symbiosim.experiments.reuse import BATCH_MIP_GAP, ReusablePlanner
 from symbiosim.scenario.schema import Scenario
@@ -90,6 +91,7 @@ from symbiosim.simulator import simulate
 from symbiosim.store import ResultsStore
 
 SOURCES = ("baseline", "decentralised", "optimum")
+NO_BASELINE = "no_baseline"  # a run's status when its sample's stand-alone baseline has no plan
 FIGURES = ("share_of_potential", "gap", "public_cost", "emissions", "cluster_npv", "actors_below_standalone", "optimum_gap")
 
 Progress = Callable[[int, int, int, float], None]  # done, failed, total, elapsed seconds
@@ -140,10 +142,17 @@ def run_chunk(
         t0 = time.perf_counter()
         try:
             s = apply_sample(scenario, {n: sample_rows[0][n] for n in names})
-            ref_base = planner("").solve(s, baseline=True)
             ref_opt = planner("").solve(s, baseline=False)
-            ruler_base = evaluate(s, ref_base)
             ruler_opt = evaluate(s, ref_opt)
+            ref_base = planner("").solve(s, baseline=True)
+            ruler_base = evaluate(s, ref_base)
+        except BaselineInfeasibleError as exc:
+            # the optimum is kept; without a stand-alone plan there is no decentralised run and no share
+            err = f"the stand-alone baseline has no plan, so the share of the potential is undefined: {exc}"
+            for r in sample_rows:
+                kpi_rows += [{"run_id": int(r["run_id"]), "source": "optimum", "kpi": k, "value": float(v)} for k, v in ruler_opt.kpis.items()]
+                run_rows.append(_run_row(r["run_id"], NO_BASELINE, err[:2000], time.perf_counter() - t0))
+            continue
         except Exception as exc:
             err = _error(exc)
             run_rows += [_run_row(r["run_id"], "failed", f"sample: {err}", time.perf_counter() - t0) for r in sample_rows]
