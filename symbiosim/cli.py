@@ -7,10 +7,13 @@ Exit codes: 0 success, 1 no plan (infeasible, unbounded, solver failure),
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symbiosim", description="Industrial symbiosis: optimum, agents, incentives.")
     parser.add_argument("--version", action="version", version=f"symbiosim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--max-size", type=t.size, metavar="SIZE",
+                        help="largest scenario or cases file read, e.g. 64M (default 16M; also $SYMBIOSIM_MAX_BYTES)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with every error otherwise")
@@ -436,6 +441,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _size_limit(max_bytes: int | None) -> Iterator[None]:
+    """``--max-size`` for every file the command reads, its worker processes included
+    (they inherit the environment); restored afterwards for callers of ``main``."""
+    if max_bytes is None:
+        yield
+        return
+    from symbiosim.scenario.load import MAX_BYTES_ENV
+
+    before = os.environ.get(MAX_BYTES_ENV)
+    os.environ[MAX_BYTES_ENV] = str(max_bytes)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(MAX_BYTES_ENV, None)
+        else:
+            os.environ[MAX_BYTES_ENV] = before
+
+
 def _argument_error(parser: argparse.ArgumentParser, command: str | None, problem: t.ArgumentProblem) -> int:
     """Report an argument error found after parsing as argparse reports its own (usage, message, exit 2)."""
     sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
@@ -454,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         return _argument_error(parser, args.command, exc)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args))
+        with _size_limit(args.max_size):
+            return int(args.func(args))
     except t.ArgumentProblem as exc:  # found with the scenario loaded, before any solve
         return _argument_error(parser, args.command, exc)
     except ScenarioError as exc:

@@ -97,6 +97,17 @@ def _fail(message: str) -> argparse.ArgumentTypeError:
 # ---------------------------------------------------------------- numbers
 
 
+def size(text: str) -> int:
+    """``--max-size``: bytes, or with k/M/G (powers of 1024)."""
+    from symbiosim.scenario.load import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+
 def integer(low: int, high: int, note: str = "") -> Callable[[str], int]:
     """An integer in [low, high]; ``note`` says what it is in messages."""
 

@@ -427,3 +427,23 @@ def test_every_option_that_takes_a_value_is_typed_or_has_choices() -> None:
             if a.type is None and a.choices is None and (name, label) not in untyped_ok:
                 missing.append(f"{name} {label}")
     assert not missing, f"options whose value is not checked when parsed: {missing}"
+
+
+def test_max_size_limits_every_file_read_and_is_restored(capsys):
+    """``symbiosim --max-size SIZE <command>``: the bundled scenario (tens of kB) is refused under
+    1k, read under 64M; a wrong size names the option; the environment is left as it was."""
+    import os
+
+    from symbiosim.cli import main
+    from symbiosim.scenario.load import MAX_BYTES_ENV
+
+    orkanger = str(Path(__file__).parents[1] / "scenarios" / "orkanger.yaml")
+    before = os.environ.get(MAX_BYTES_ENV)
+    assert main(["--max-size", "1k", "validate", orkanger]) == 2
+    assert "more than the limit of 1,024 bytes" in capsys.readouterr().err
+    assert main(["--max-size", "64M", "validate", orkanger]) == 0
+    assert os.environ.get(MAX_BYTES_ENV) == before
+    with pytest.raises(SystemExit) as info:
+        main(["--max-size", "lots", "validate", orkanger])
+    assert info.value.code == 2
+    assert "argument --max-size: expected a size in bytes" in capsys.readouterr().err
