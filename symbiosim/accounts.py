@@ -1,4 +1,5 @@
-"""One accounting function for every plan: ``evaluate(scenario, plan)``.
+"""One accounting function for every plan: ``evaluate(scenario, plan)``, the sums of
+``cashflows(scenario, plan)`` (the ledger of every item of money, ``symbiosim.ledger``).
 
 Cash flows are priced with the same per-unit coefficients the planner uses
 (``ModelData``), discounted by year, and booked to actors:
@@ -27,30 +28,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from symbiosim import ledger
 from symbiosim.plan import Plan
 from symbiosim.scenario.data import ModelData, build_model_data
 from symbiosim.scenario.schema import Scenario
 
 ACTOR_COLUMNS = (
     "actor",
-    "sales",
-    "transfer_in",
-    "subsidy",
-    "purchases",
-    "activity_costs",
-    "disposal_costs",
-    "transport",
-    "transfer_out",
-    "storage_costs",
-    "fixed_costs",
-    "investment",
+    *ledger.ITEM_NAMES,
     "revenue",
     "costs",
     "profit",
     "value_added",
     "jobs",
+    "jobs_final_year",
     "emissions",
 )
+CASHFLOW_COLUMNS = ("actor", "period", "year", "item", "amount", "discounted")
 
 
 @dataclass(frozen=True)
@@ -70,24 +64,62 @@ def _disc(data: ModelData, periods: pd.Series) -> np.ndarray:
     return np.asarray(data.discount)[periods.to_numpy() // data.ppy]
 
 
-def _book(ledger: dict[str, dict[str, float]], column: str, actors: pd.Series, amounts: np.ndarray) -> None:
-    if len(actors) == 0:
-        return
-    sums = pd.Series(np.asarray(amounts, dtype=float), index=actors.to_numpy()).groupby(level=0).sum()
-    for actor, value in sums.items():
-        ledger[column][str(actor)] = ledger[column].get(str(actor), 0.0) + float(value)
+# plan table, its planner variable, and the columns of the variable's key (without the period)
+_PER_PERIOD_TABLES = (
+    ("sales", "sell", ("actor", "product")),
+    ("purchases", "buy", ("actor", "product")),
+    ("activities", "act", ("actor", "process")),
+    ("disposals", "dump", ("actor", "product")),
+    ("flows", "flow", ("source", "target", "product")),
+    ("storage", "store", ("actor", "product")),
+)
 
 
-def _presence_years(data: ModelData, plan: Plan) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[tuple[str, str, str], int]]:
-    """First year each actor, process and link is present (existing: year 0)."""
-    b = plan.builds
-    entered = {r.actor: int(r.year) for r in b[b.kind == "actor"].itertuples()}
-    built = {(r.actor, r.process): int(r.year) for r in b[b.kind == "process"].itertuples()}
-    linked = {(r.actor, r.target, r.product): int(r.year) for r in b[b.kind == "link"].itertuples()}
-    actors = {a: 0 for a, x in data.actors.items() if x.exists} | entered
-    procs = {ap: 0 for ap, r in data.actor_processes.items() if r.exists} | built
-    links = {k: 0 for k, arc in data.arcs.items() if not arc.buildable} | linked
-    return actors, procs, links
+def cashflows(scenario: Scenario | ModelData, plan: Plan) -> pd.DataFrame:
+    """Every sum of money of a plan: one row per actor, period and ledger item.
+
+    Columns ``actor, period, year, item, amount, discounted`` (amount undiscounted, signed:
+    + received, - paid; discounted = amount x (1 + r)^-year). Items and per-unit values are
+    those of ``symbiosim.ledger`` (the planner's objective is their discounted sum);
+    annual and one-off amounts are booked in the last period of their year. The sum of
+    ``discounted`` per actor is ``evaluate``'s profit; over all actors, the cluster NPV.
+    """
+    data = _data(scenario)
+    parts: list[pd.DataFrame] = []
+    for table, variable, key_columns in _PER_PERIOD_TABLES:
+        frame = getattr(plan, table)
+        if not len(frame):
+            continue
+        keys = list(zip(*(frame[c] for c in key_columns), strict=True))
+        value = frame.value.to_numpy(float)
+        period = frame.period.to_numpy()
+        for item in ledger.BY_VARIABLE[variable]:
+            coef = np.array([item.value(data, k) for k in keys], dtype=float) if keys else np.zeros(0)
+            if not coef.any():
+                continue
+            actors = [item.booked_to(k) for k in keys]
+            parts.append(pd.DataFrame({"actor": actors, "period": period, "item": item.name, "amount": coef * value}))
+        if variable == "flow" and frame.price.notna().any():
+            priced = frame[frame.price.notna()]
+            pay = priced.price.to_numpy(float) * priced.value.to_numpy(float)
+            parts.append(pd.DataFrame({"actor": priced.source.to_numpy(), "period": priced.period.to_numpy(), "item": "transfer_in", "amount": pay}))
+            parts.append(pd.DataFrame({"actor": priced.target.to_numpy(), "period": priced.period.to_numpy(), "item": "transfer_out", "amount": -pay}))
+    since = ledger.presence(data, plan.builds)
+    rows = [
+        (actor, ledger.booking_period(data, y), item, amount)
+        for y in range(data.years)
+        for item, actor, amount in ledger.annual(data, y, since)
+    ]
+    if rows:
+        parts.append(pd.DataFrame(rows, columns=["actor", "period", "item", "amount"]))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(CASHFLOW_COLUMNS, (object, int, int, object, float, float), strict=True)})
+    long = pd.concat(parts, ignore_index=True)
+    out = long.groupby(["actor", "period", "item"], as_index=False, sort=True).amount.sum()
+    out = out[out.amount != 0].reset_index(drop=True)
+    out.insert(2, "year", out.period.to_numpy() // data.ppy)
+    out["discounted"] = out.amount.to_numpy() * np.asarray(data.discount)[out.year.to_numpy()]
+    return out[list(CASHFLOW_COLUMNS)]
 
 
 def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None = None) -> Accounts:
@@ -101,95 +133,37 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None =
 
     Returns:
         ``Accounts`` with ``kpis`` (cluster_npv, value_added and by region,
-        jobs in the final year, mean_jobs, emissions, public_cost, quantities
-        exchanged / disposed / purchased by unit) and per-actor figures.
+        jobs (mean annual over the horizon), jobs_final_year, emissions,
+        public_cost, quantities exchanged / disposed / purchased by unit) and
+        per-actor figures: the money columns are the discounted sums of
+        ``cashflows`` per actor and item (costs as positive numbers).
     """
     data = _data(scenario)
-    pol = data.scenario.policies
-    ledger: dict[str, dict[str, float]] = {c: {} for c in ACTOR_COLUMNS[1:15]}
-    public = 0.0
-
-    s = plan.sales
-    _book(ledger, "sales", s.actor, _disc(data, s.period) * _coef(data.sale_price, s.actor, s["product"]) * s.value)
-    b = plan.purchases
-    d = _disc(data, b.period)
-    _book(ledger, "purchases", b.actor, d * _coef(data.purchase_cost, b.actor, b["product"]) * b.value)
-    public -= float(np.sum(d * _per_product(b["product"], lambda p: pol.rate("virgin_tax", p)).to_numpy(float) * b.value))
-    a = plan.activities
-    _book(ledger, "activity_costs", a.actor, _disc(data, a.period) * _coef(data.activity_cost, a.actor, a.process) * a.value)
-    w = plan.disposals
-    d = _disc(data, w.period)
-    _book(ledger, "disposal_costs", w.actor, d * w["product"].map(data.disposal_cost).to_numpy(float) * w.value)
-    public -= float(np.sum(d * _per_product(w["product"], lambda p: pol.rate("disposal_tax", p)).to_numpy(float) * w.value))
-    st = plan.storage
-    _book(ledger, "storage_costs", st.actor, _disc(data, st.period) * _coef(data.storage_cost, st.actor, st["product"]) * st.value)
-
-    f = plan.flows
-    d = _disc(data, f.period)
-    keys = list(zip(f.source, f.target, f["product"], strict=True))
-    unit_cost = np.array([data.arcs[k].unit_cost for k in keys], dtype=float)
-    subsidy = f["product"].map(data.exchange_subsidy).to_numpy(float) if len(f) else np.zeros(0)
-    _book(ledger, "transport", f.target, d * unit_cost * f.value)
-    _book(ledger, "subsidy", f.target, d * subsidy * f.value)
-    public += float(np.sum(d * subsidy * f.value))
-    priced = f.price.notna().to_numpy() if len(f) else np.zeros(0, bool)
-    pay = np.where(priced, d * f.price.fillna(0).to_numpy(float) * f.value.to_numpy(float), 0.0)
-    _book(ledger, "transfer_in", f.source, pay)
-    _book(ledger, "transfer_out", f.target, pay)
-
-    # carbon price collected (it is inside the cost coefficients above)
-    carbon = _carbon_paid(data, plan)
-    public -= carbon
-
-    actors_from, procs_from, links_from = _presence_years(data, plan)
-    fixed: dict[str, float] = {}
-    invest: dict[str, float] = {}
-    disc = np.asarray(data.discount)
-    share = data.investment_share
-
-    def run(actor: str, first: int, annual: float) -> None:
-        if annual:
-            fixed[actor] = fixed.get(actor, 0.0) + annual * float(disc[first:].sum())
-
-    for actor, first in actors_from.items():
-        run(actor, first, data.actors[actor].fixed_cost)
-        if not data.actors[actor].exists:
-            invest[actor] = invest.get(actor, 0.0) + data.actors[actor].entry_cost * share["*"] * disc[first]
-            public += data.actors[actor].entry_cost * (1 - share["*"]) * disc[first]
-    for (actor, k), first in procs_from.items():
-        r = data.actor_processes[(actor, k)]
-        run(actor, first, r.fixed_cost)
-        if not r.exists:
-            invest[actor] = invest.get(actor, 0.0) + r.build_cost * share["*"] * disc[first]
-            public += r.build_cost * (1 - share["*"]) * disc[first]
-    for key, first in links_from.items():
-        arc = data.arcs[key]
-        run(arc.target, first, arc.fixed_cost)
-        if arc.buildable:
-            invest[arc.target] = invest.get(arc.target, 0.0) + arc.build_cost * share[arc.product] * disc[first]
-            public += arc.build_cost * (1 - share[arc.product]) * disc[first]
-    ledger["fixed_costs"] = fixed
-    ledger["investment"] = invest
-
+    flows = cashflows(data, plan)
     table = pd.DataFrame({"actor": list(data.actors)})
-    for column in ACTOR_COLUMNS[1:12]:
-        table[column] = table.actor.map(ledger[column]).fillna(0.0).astype(float)
-    table["revenue"] = table.sales + table.transfer_in + table.subsidy
-    table["costs"] = table[list(ACTOR_COLUMNS[4:12])].sum(axis=1)
-    table["profit"] = table.revenue - table.costs
-    va, jobs, emissions = _activity_figures(data, plan)
+    sums = flows.groupby(["actor", "item"]).discounted.sum().unstack("item") if len(flows) else pd.DataFrame()
+    for column in ledger.ITEM_NAMES:
+        sign = 1.0 if column in ledger.REVENUE_ITEMS else -1.0
+        values = table.actor.map(sums[column]) if column in sums else pd.Series(0.0, index=table.index)
+        table[column] = sign * values.fillna(0.0).astype(float)
+    table["revenue"] = table[list(ledger.REVENUE_ITEMS)].sum(axis=1)
+    table["costs"] = table[list(ledger.COST_ITEMS)].sum(axis=1)
+    table["profit"] = table.actor.map(sums.sum(axis=1) if len(flows) else {}).fillna(0.0).astype(float)
+    va, jobs, jobs_final, emissions = _activity_figures(data, plan)
     table["value_added"] = table.actor.map(va).fillna(0.0)
     table["jobs"] = table.actor.map(jobs).fillna(0.0)
+    table["jobs_final_year"] = table.actor.map(jobs_final).fillna(0.0)
     table["emissions"] = table.actor.map(emissions).fillna(0.0)
 
     by_product = _by_product(data, plan)
     kpis: dict[str, float] = {
-        "cluster_npv": float(table.profit.sum()),
+        "cluster_npv": float(flows.discounted.sum()),
         "value_added": float(table.value_added.sum()),
         "jobs": float(table.jobs.sum()),
-        "mean_jobs": _mean_jobs(data, plan),
+        "jobs_final_year": float(table.jobs_final_year.sum()),
+        "mean_jobs": float(table.jobs.sum()),  # deprecated alias of jobs
         "emissions": float(table.emissions.sum()),
-        "public_cost": float(public),
+        "public_cost": _public_cost(data, plan, flows),
     }
     regions = {x: data.actors[x].region or "unassigned" for x in data.actors}
     for region, value in table.groupby(table.actor.map(regions)).value_added.sum().items():
@@ -204,6 +178,31 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None =
             kpis[f"virgin_avoided_{unit}"] = float(before.purchased[unit] - now.purchased[unit])
             kpis[f"disposal_avoided_{unit}"] = float(before.disposed[unit] - now.disposed[unit])
     return Accounts(kpis=kpis, actors=table, by_product=by_product)
+
+
+def _public_cost(data: ModelData, plan: Plan, flows: pd.DataFrame) -> float:
+    """Subsidies paid (exchange, from the ledger; investment: the subsidised part of one-off
+    costs) minus taxes collected (virgin, disposal and carbon, inside the ledger's coefficients)."""
+    pol = data.scenario.policies
+    public = float(flows.discounted[flows["item"] == "subsidy"].sum())
+    b = plan.purchases
+    public -= float(np.sum(_disc(data, b.period) * _per_product(b["product"], lambda p: pol.rate("virgin_tax", p)).to_numpy(float) * b.value))
+    w = plan.disposals
+    public -= float(np.sum(_disc(data, w.period) * _per_product(w["product"], lambda p: pol.rate("disposal_tax", p)).to_numpy(float) * w.value))
+    public -= _carbon_paid(data, plan)
+    since = ledger.presence(data, plan.builds)
+    for variable, keys in since.items():
+        for key, first in keys.items():
+            if not ledger.is_candidate(data, variable, key):
+                continue
+            if variable == "present":
+                cost, share = data.actors[key[0]].entry_cost, data.investment_share["*"]
+            elif variable == "built":
+                cost, share = data.actor_processes[key].build_cost, data.investment_share["*"]  # type: ignore[index]
+            else:
+                cost, share = data.arcs[key].build_cost, data.investment_share[key[2]]  # type: ignore[index]
+            public += cost * (1 - share) * data.discount[first]
+    return public
 
 
 def _per_product(products: pd.Series, value: Any) -> pd.Series:
@@ -231,16 +230,21 @@ def _carbon_paid(data: ModelData, plan: Plan) -> float:
     return total
 
 
-def _activity_figures(data: ModelData, plan: Plan) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def _activity_figures(
+    data: ModelData, plan: Plan
+) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, float]]:
+    """Per actor: value added (discounted), jobs (mean annual over the horizon), jobs in the final year, emissions."""
     a = plan.activities
     aps = list(zip(a.actor, a.process, strict=True))
     va_rate = np.array([data.actor_processes[ap].value_added_per_unit for ap in aps], float)
     jobs_rate = np.array([data.actor_processes[ap].jobs_per_unit for ap in aps], float)
     em_rate = np.array([data.actor_processes[ap].emissions_per_unit for ap in aps], float)
     last = (a.year == data.years - 1).to_numpy()
-    va = pd.Series(_disc(data, a.period) * va_rate * a.value.to_numpy(float), index=a.actor).groupby(level=0).sum()
-    jobs = pd.Series(np.where(last, jobs_rate * a.value.to_numpy(float), 0.0), index=a.actor).groupby(level=0).sum()
-    emissions = pd.Series(em_rate * a.value.to_numpy(float), index=a.actor).groupby(level=0).sum()
+    value = a.value.to_numpy(float)
+    va = pd.Series(_disc(data, a.period) * va_rate * value, index=a.actor).groupby(level=0).sum()
+    jobs = pd.Series(jobs_rate * value / data.years, index=a.actor).groupby(level=0).sum()
+    jobs_final = pd.Series(np.where(last, jobs_rate * value, 0.0), index=a.actor).groupby(level=0).sum()
+    emissions = pd.Series(em_rate * value, index=a.actor).groupby(level=0).sum()
     purch_em = {(r.actor, r.product): r.emissions_per_unit for r in data.scenario.purchases}
     b = plan.purchases
     emissions = emissions.add(
@@ -250,13 +254,7 @@ def _activity_figures(data: ModelData, plan: Plan) -> tuple[dict[str, float], di
     w = plan.disposals
     dem = _per_product(w["product"], lambda p: data.products[p].disposal_emissions).to_numpy(float)
     emissions = emissions.add(pd.Series(dem * w.value.to_numpy(float), index=w.actor).groupby(level=0).sum(), fill_value=0.0)
-    return va.to_dict(), jobs.to_dict(), emissions.to_dict()
-
-
-def _mean_jobs(data: ModelData, plan: Plan) -> float:
-    a = plan.activities
-    rate = np.array([data.actor_processes[(x, k)].jobs_per_unit for x, k in zip(a.actor, a.process, strict=True)], float)
-    return float(np.sum(rate * a.value.to_numpy(float)) / data.years)
+    return va.to_dict(), jobs.to_dict(), jobs_final.to_dict(), emissions.to_dict()
 
 
 def _by_product(data: ModelData, plan: Plan) -> pd.DataFrame:

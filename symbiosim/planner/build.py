@@ -50,6 +50,7 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.repn.standard_repn import generate_standard_repn
 
+from symbiosim import ledger
 from symbiosim.errors import ModelError
 from symbiosim.scenario.data import ModelData
 
@@ -497,52 +498,47 @@ class LinearTerms:
 
 
 def cluster_npv_terms(m: pyo.ConcreteModel, data: ModelData) -> LinearTerms:
-    """The cluster NPV of the model's variables at ``data``'s numbers (see ``add_key_figures``)."""
-    T = range(data.periods)
-    disc = data.period_discount
-    share = data.investment_share
+    """The cluster NPV of the model's variables at ``data``'s numbers: the discounted sum of
+    every item of ``symbiosim.ledger.ITEMS`` (transfers cancel), one coefficient per variable."""
     npv = LinearTerms(m)
-    for a, p, t in m.sell:
-        npv.add_var(disc(t) * data.sale_price[(a, p)], m.sell[a, p, t])
-    for a, p, t in m.buy:
-        npv.add_var(-disc(t) * data.purchase_cost[(a, p)], m.buy[a, p, t])
-    for a, k, t in m.act:
-        if data.activity_cost[(a, k)]:
-            npv.add_var(-disc(t) * data.activity_cost[(a, k)], m.act[a, k, t])
-    for a, p, t in m.dump:
-        npv.add_var(-disc(t) * data.disposal_cost[p], m.dump[a, p, t])
-    for key, arc in data.arcs.items():
-        net = arc.unit_cost - data.exchange_subsidy[arc.product]
-        if net:
-            for t in T:
-                npv.add_var(-disc(t) * net, m.flow[(*key, t)])
-    for a, p, t in m.store:
-        if data.storage_cost[(a, p)]:
-            npv.add_var(-disc(t) * data.storage_cost[(a, p)], m.store[a, p, t])
+    disc = data.period_discount
+    for variable in ledger.PER_PERIOD:
+        var = getattr(m, variable)
+        unit: dict[tuple[Any, ...], float] = {}
+        for index in var:
+            key = index[:-1]
+            coef = unit.get(key)
+            if coef is None:
+                coef = unit[key] = ledger.unit_value(data, variable, key)
+            if coef:
+                npv.add_var(disc(index[-1]) * coef, var[index])
     # fixed costs per year of what is present or built (constants for what exists)
+    presence = (
+        ("present", [(a,) for a in data.actors], lambda k, y: m.present[k[0], y]),
+        ("built", list(data.actor_processes), lambda k, y: m.built[(*k, y)]),
+        ("linked", list(data.arcs), lambda k, y: m.linked[(*k, y)] if data.arcs[k].buildable else 1),
+    )
+    annual = [(ledger.unit_value(data, variable, k), k, expr) for variable, keys, expr in presence for k in keys]
+    annual = [(c, k, expr) for c, k, expr in annual if c]
     for y in range(data.years):
         dy = data.discount[y]
-        for a, act in data.actors.items():
-            if act.fixed_cost:
-                npv.add(-dy * act.fixed_cost, m.present[a, y])
-        for ap, r in data.actor_processes.items():
-            if r.fixed_cost:
-                npv.add(-dy * r.fixed_cost, m.built[(*ap, y)])
-        for key, arc in data.arcs.items():
-            if arc.fixed_cost:
-                npv.add(-dy * arc.fixed_cost, m.linked[(*key, y)] if arc.buildable else 1)
+        for coef, k, expr in annual:
+            npv.add(dy * coef, expr(k, y))
     # one-off costs in the build / entry year, net of the investment subsidy
-    for a, y in m.enter:
-        npv.add_var(-data.discount[y] * data.actors[a].entry_cost * share["*"], m.enter[a, y])
-    for a, k, y in m.build:
-        npv.add_var(-data.discount[y] * data.actor_processes[(a, k)].build_cost * share["*"], m.build[a, k, y])
-    for a, b, p, y in m.link:
-        npv.add_var(-data.discount[y] * data.arcs[(a, b, p)].build_cost * share[p], m.link[a, b, p, y])
+    for variable in ledger.ONE_OFF:
+        var = getattr(m, variable)
+        for index in var:
+            npv.add_var(data.discount[index[-1]] * ledger.unit_value(data, variable, index[:-1]), var[index])
     return npv
 
 
 def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Every key figure as an expression: ``m.kpi[name]``."""
+    """Every key figure as an expression: ``m.kpi[name]``.
+
+    ``jobs`` is mean annual jobs over the horizon (what the objective ``jobs``
+    maximises), ``jobs_final_year`` the final year's; ``mean_jobs`` is a
+    deprecated alias of ``jobs``. Same meanings as ``evaluate``'s key figures.
+    """
     s = data.scenario
     disc = data.period_discount
     npv = cluster_npv_terms(m, data).expression()
@@ -560,11 +556,13 @@ def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
     purch_em = {(r.actor, r.product): r.emissions_per_unit for r in s.purchases}
     emissions += sum(purch_em[(a, p)] * m.buy[a, p, t] for (a, p, t) in m.buy if purch_em.get((a, p)))
     emissions += sum(data.products[p].disposal_emissions * m.dump[a, p, t] for (a, p, t) in m.dump)
+    mean_jobs = job_years / data.years
     m.kpi = {
         "cluster_npv": npv,
         "value_added": va,
-        "jobs": jobs_final,
-        "mean_jobs": job_years / data.years,
+        "jobs": mean_jobs,  # mean annual jobs over the horizon
+        "jobs_final_year": jobs_final,
+        "mean_jobs": mean_jobs,  # deprecated alias of "jobs"
         "emissions": emissions,
     }
 
@@ -576,9 +574,9 @@ def add_objective(m: pyo.ConcreteModel, objective: str, weights: dict[str, float
         unknown = set(weights) - set(MAXIMISE)
         if unknown:
             raise ModelError(f"unknown key figure(s) in weights: {', '.join(sorted(unknown))}; expected {', '.join(MAXIMISE)}")
-        expr = sum(w * (m.kpi["mean_jobs"] if k == "jobs" else m.kpi[k]) for k, w in weights.items())
+        expr = sum(w * m.kpi[k] for k, w in weights.items())
         m.objective = pyo.Objective(expr=expr, sense=pyo.maximize, doc="weighted sum of key figures")
         return
-    expr = m.kpi["mean_jobs"] if objective == "jobs" else m.kpi[objective]
+    expr = m.kpi[objective]
     sense = pyo.maximize if MAXIMISE[objective] else pyo.minimize
     m.objective = pyo.Objective(expr=expr, sense=sense, doc=f"{objective}")
