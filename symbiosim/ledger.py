@@ -155,3 +155,10 @@ def annual(data: ModelData, year: int, since: Mapping[str, Mapping[Key, int]]) -
 def booking_period(data: ModelData, year: int) -> int:
     """The period annual and one-off amounts of ``year`` are booked in (the year's last)."""
     return (year + 1) * data.ppy - 1
+
+
+def commitment_cost(data: ModelData, variable: str, key: Key, discount: float, annuity: float) -> float:
+    """What starting ``variable[key]`` (``present``: an entry, ``built``: a process, ``linked``: a link)
+    costs its payer: the one-off cost at ``discount`` plus the fixed cost over ``annuity``
+    (discounted years), as a positive number. Firms value deals with it."""
+    return -unit_value(data, ONE_OFF_OF[variable], key) * discount - unit_value(data, variable, key) * annuity

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from symbiosim import ledger
 from symbiosim.simulator.behaviour import Rules
 from symbiosim.simulator.firm_lp import FirmLP, FirmSolution
 
@@ -48,8 +49,9 @@ class Firm(mesa.Agent):
         self._signature: tuple[int, ...] = ()
         T = model.data.periods
         self.history: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("activity", "purchase", "sale", "disposal", "storage")}
-        self.cash = np.zeros(T)  # realised operating cash per period (undiscounted), for reporting
+        self.cash = np.zeros(T)  # realised cash per period (undiscounted): the ledger's amounts for this actor
         self._T = T
+        self._links_in: dict[tuple[str, ...], int] = {k: 0 for k, arc in d.arcs.items() if arc.target == actor and not arc.buildable}
 
     # ---- what the firm's contracts fix ---------------------------------
     def net_inflow(self, exclude: Any = None) -> dict[str, np.ndarray]:
@@ -134,34 +136,49 @@ class Firm(mesa.Agent):
 
     # ---- realisation -----------------------------------------------------
     def realise(self, t: int) -> None:
-        if not self.present:
-            return
-        sol = self.current(t)
-        i = t - sol.start
+        """Carry out period t of the current plan and book its cash with the ledger's values:
+        operations and contracts every period; fixed and one-off costs in a year's last period
+        (``ledger.booking_period``), as ``accounts.cashflows`` books them for the realised plan."""
         d = self.model.data
         cash = 0.0
-        for kind, table in (("activity", sol.activity), ("purchase", sol.purchase), ("sale", sol.sale), ("disposal", sol.disposal), ("storage", sol.storage)):
-            for key, values in table.items():
-                self.history[kind].setdefault(key, np.zeros(self._T))[t] = values[i]
-        for k, v in sol.activity.items():
-            cash -= d.activity_cost[(self.actor, k)] * v[i]
-        for p, v in sol.purchase.items():
-            cash -= d.purchase_cost[(self.actor, p)] * v[i]
-        for p, v in sol.sale.items():
-            cash += d.sale_price[(self.actor, p)] * v[i]
-        for p, v in sol.disposal.items():
-            cash -= d.disposal_cost[p] * v[i]
-        for c in self.contracts:
-            q = c.active_volumes()[t]
-            if q <= 0:
-                continue
-            pay = (c.price or 0.0) * q
-            if c.target == self.actor:
-                arc = d.arcs[(c.source, c.target, c.product)]
-                cash += (d.exchange_subsidy.get(c.product, 0.0) - arc.unit_cost) * q - pay
-            else:
-                cash += pay
+        if self.present:
+            sol = self.current(t)
+            i = t - sol.start
+            for kind, table in (("activity", sol.activity), ("purchase", sol.purchase), ("sale", sol.sale), ("disposal", sol.disposal), ("storage", sol.storage)):
+                for key, values in table.items():
+                    self.history[kind].setdefault(key, np.zeros(self._T))[t] = values[i]
+            for kind, table in (("act", sol.activity), ("buy", sol.purchase), ("sell", sol.sale), ("dump", sol.disposal), ("store", sol.storage)):
+                for key, values in table.items():
+                    if abs(values[i]) > TOL:  # what the realised plan records (``to_plan``)
+                        cash += self.lp.unit_value(kind, key) * values[i]
+            for c in self.contracts:
+                q = c.active_volumes()[t]
+                if q <= TOL:
+                    continue
+                pay = (c.price or 0.0) * q
+                if c.target == self.actor:
+                    cash += ledger.unit_value(d, "flow", (c.source, c.target, c.product)) * q - pay
+                else:
+                    cash += pay
+        year = d.year_of(t)
+        if t == ledger.booking_period(d, year):
+            cash += sum(amount for _, actor, amount in ledger.annual(d, year, self.presence()) if actor == self.actor)
         self.cash[t] = cash
+
+    def presence(self) -> dict[str, dict[tuple[str, ...], int]]:
+        """First year of what this firm pays fixed and one-off costs for (``ledger.annual``):
+        itself once present, its processes, and the links into it (existing ones and trucked arcs: always)."""
+        d = self.model.data
+        entered: int | None = 0 if d.actors[self.actor].exists else getattr(self, "entered_year", None)
+        linked: dict[tuple[str, ...], int] = dict(self._links_in)
+        for b in self.model.builds:
+            if b[0] == "link" and b[3] == self.actor:
+                linked[(b[1], b[3], b[4])] = int(b[5])
+        return {
+            "present": {(self.actor,): entered} if entered is not None else {},
+            "built": {(self.actor, k): y for k, y in self.processes.items()},
+            "linked": linked,
+        }
 
     def step(self) -> None:  # the model drives the phases; agents act through it
         pass

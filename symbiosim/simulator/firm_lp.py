@@ -3,7 +3,8 @@
 A firm decides its activities, purchases, sales, disposals and storage to
 maximise its own discounted cash flow (at its own discount rate), with the
 quantities it has contracted to send or receive fixed. Contract payments,
-transport and investments are booked by the caller. It knows only its own
+transport and investments are booked by the caller. The money per unit of
+each decision is the ledger's (``symbiosim.ledger.unit_value``). It knows only its own
 recipes, capacities, prices and costs, the same numbers the planner uses
 (``ModelData``), so a firm's plan is a feasible slice of the planner's model.
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
+from symbiosim import ledger
 from symbiosim.scenario.data import ModelData
 
 INF = highspy.kHighsInf
@@ -112,6 +114,18 @@ class FirmLP:
         self.purchases = [p for (a, p) in data.purchase_limit if a == actor]
         self.sales = [p for (a, p) in data.sale_limit if a == actor]
         self.stores = [p for (a, p) in data.storage_capacity if a == actor]
+        # money per unit of each own decision, from the ledger (disposals: filled on first use)
+        self.unit: dict[tuple[str, str], float] = {("act", k): ledger.unit_value(data, "act", (actor, k)) for k in self.processes_all}
+        self.unit |= {("buy", p): ledger.unit_value(data, "buy", (actor, p)) for p in self.purchases}
+        self.unit |= {("sell", p): ledger.unit_value(data, "sell", (actor, p)) for p in self.sales}
+        self.unit |= {("store", p): ledger.unit_value(data, "store", (actor, p)) for p in self.stores}
+
+    def unit_value(self, kind: str, key: str) -> float:
+        """Money per unit of the firm's own ``kind`` (act, buy, sell, dump, store) of ``key`` per period."""
+        value = self.unit.get((kind, key))
+        if value is None:
+            value = self.unit[(kind, key)] = ledger.unit_value(self.d, kind, (self.actor, key))
+        return value
 
     def products(self, processes: list[str], flows: dict[str, np.ndarray], extras: list[Extra]) -> list[str]:
         ps: set[str] = set(self.purchases) | set(self.sales) | set(self.stores) | set(flows) | {e.product for e in extras}
@@ -192,7 +206,7 @@ class FirmLP:
             else:
                 lb = np.zeros(n)
                 ub = np.where(available, r.capacity / d.ppy if r.capacity is not None else INF, 0.0)
-            first = add_block(("act", k), -d.activity_cost[(self.actor, k)] * disc, lb, ub)
+            first = add_block(("act", k), self.unit[("act", k)] * disc, lb, ub)
             for p, coef in d.processes[k].outputs.items():
                 balance(p, first, coef)
             for p, coef in d.processes[k].inputs.items():
@@ -200,22 +214,22 @@ class FirmLP:
         for p in self.purchases:
             ub = self.limit[("buy", p)][start:stop]
             factor = prices.purchase.get(p, np.ones(T))[start:stop]
-            first = add_block(("buy", p), -d.purchase_cost[(self.actor, p)] * factor * disc, np.zeros(n), ub)
+            first = add_block(("buy", p), self.unit[("buy", p)] * factor * disc, np.zeros(n), ub)
             balance(p, first, 1.0)
         for p in self.sales:
             ub = self.limit[("sell", p)][start:stop]
             factor = prices.sale.get(p, np.ones(T))[start:stop]
-            first = add_block(("sell", p), d.sale_price[(self.actor, p)] * factor * disc, np.zeros(n), ub)
+            first = add_block(("sell", p), self.unit[("sell", p)] * factor * disc, np.zeros(n), ub)
             balance(p, first, -1.0)
         for p in products:
             if p in d.disposal_cost:
                 factor = prices.disposal.get(p, np.ones(T))[start:stop]
-                first = add_block(("dump", p), -d.disposal_cost[p] * factor * disc, np.zeros(n), np.full(n, INF))
+                first = add_block(("dump", p), self.unit_value("dump", p) * factor * disc, np.zeros(n), np.full(n, INF))
                 balance(p, first, -1.0)
         rhs = np.zeros(len(products) * n)
         for p in self.stores:
             cap = d.storage_capacity[(self.actor, p)]
-            first = add_block(("store", p), -d.storage_cost[(self.actor, p)] * disc, np.zeros(n), np.full(n, cap))
+            first = add_block(("store", p), self.unit[("store", p)] * disc, np.zeros(n), np.full(n, cap))
             balance(p, first, -1.0)  # level at the end of t leaves the balance ...
             rows.append(pidx[p] * n + np.arange(1, n))  # ... and comes back in t + 1
             cols.append(first + np.arange(n - 1))

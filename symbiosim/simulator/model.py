@@ -38,6 +38,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from symbiosim import ledger
 from symbiosim.plan import Plan, make_table
 from symbiosim.scenario.data import Arc, ModelData, build_model_data, haversine_km
 from symbiosim.scenario.schema import Scenario
@@ -75,7 +76,7 @@ def offers_rejected(model: SymbiosisModel) -> int:
 
 
 def firm_cash(agent: Firm) -> float:
-    return float(agent.cash[agent.model.period]) if agent.present else 0.0
+    return float(agent.cash[agent.model.period])
 
 
 def firm_actor(agent: Firm) -> str:
@@ -341,10 +342,8 @@ class SymbiosisModel(mesa.Model):
         disc = firm.discount
         q = float((disc[t:] * c.active_volumes()[t:]).sum())
         pay = (c.price or 0.0) * q
-        d = self.data
-        if c.target == firm.actor:
-            arc = d.arcs[(c.source, c.target, c.product)]
-            pay = -pay + (d.exchange_subsidy.get(c.product, 0.0) - arc.unit_cost) * q
+        if c.target == firm.actor:  # the receiver pays the price, and transport net of the subsidy (the ledger's flow value)
+            pay = -pay + ledger.unit_value(self.data, "flow", (c.source, c.target, c.product)) * q
         return firm.worth(with_it, t) - firm.worth(without, t) + pay
 
     def _partners(self) -> dict[str, list[tuple[str, list[str]]]]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from symbiosim import ledger
 from symbiosim.simulator.agents import TOL, Firm
 from symbiosim.simulator.firm_lp import Extra
 
@@ -112,13 +113,13 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
             links.append(arc)
         offer = np.minimum(supplier.surplus(product, t) * window, model.arc_room(arc, t, end))
         offers.append(offer)
-        unit_values.append(np.full(end - t, d.exchange_subsidy.get(product, 0.0) - arc.unit_cost - EPSILON))
+        unit_values.append(np.full(end - t, ledger.unit_value(d, "flow", arc.key) - EPSILON))
     if all(o.sum() <= TOL for o in offers):
         return Deal(False, "no surplus to offer")
 
     disc_r = receiver.discount
     rest = _annuity(disc_r, t, end, d.ppy)  # fixed costs count over the contract window, like the gains
-    link_cost = sum(a.build_cost * d.investment_share[a.product] * disc_r[t] + a.fixed_cost * rest for a in links)
+    link_cost = sum(ledger.commitment_cost(d, "linked", a.key, disc_r[t], rest) for a in links)
     products = {p for _, p in sources}
     makes = {p for k in receiver.lp.processes_all for p in d.processes[k].outputs}
     if any(d.exchange_subsidy.get(p, 0.0) > 0 for p in products & makes):
@@ -132,14 +133,9 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
         ]
 
     def invest_cost(procs: tuple[str, ...]) -> float:
-        cost = sum(
-            d.actor_processes[(receiver.actor, k)].build_cost * d.investment_share["*"] * disc_r[t]
-            + d.actor_processes[(receiver.actor, k)].fixed_cost * rest
-            for k in procs
-        )
+        cost = sum(ledger.commitment_cost(d, "built", (receiver.actor, k), disc_r[t], rest) for k in procs)
         if entering:
-            actor = d.actors[receiver.actor]
-            cost += actor.entry_cost * d.investment_share["*"] * disc_r[t] + actor.fixed_cost * rest
+            cost += ledger.commitment_cost(d, "present", (receiver.actor,), disc_r[t], rest)
         return cost
 
     if entering:
