@@ -28,25 +28,23 @@ the row says). ``run_id = (sample_id x arms + arm index) x K + replication``.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import ValidationError
-from scipy import stats
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from scipy.stats import qmc
 
-from symbiosim.scenario.schema import Policies, Scenario, Uncertainty
-from symbiosim.scenario.targets import current_values, parse_target, resolve_target
+from symbiosim.scenario.schema import Policies, Scenario, Uncertainty, col
+from symbiosim.scenario.edit import apply_edits, distribution, distributions, sample_edits
 
 METHODS = ("mc", "lhs", "sobol")
 DEFAULT_ARMS: dict[str, dict[str, Any]] = {"none": {}}
-EXTRA_SETTINGS = ("facilitator",)
 
 
 def input_columns(rows: tuple[Uncertainty, ...] | list[Uncertainty]) -> list[str]:
@@ -61,6 +59,40 @@ def input_columns(rows: tuple[Uncertainty, ...] | list[Uncertainty]) -> list[str
     return names
 
 
+class Arm(Policies):
+    """One policy arm: the ``policies`` instruments it sets, plus ``facilitator``."""
+
+    facilitator: StrictBool = col(False, doc="true: a platform makes every firm known to every other (simulator)")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Arm:
+        problems = []
+        for instrument in self.model_fields_set - {"facilitator"}:
+            value = getattr(self, instrument)
+            for key, number in value.items() if isinstance(value, dict) else [("", value)]:
+                where = f"{instrument}[{key}]" if key else instrument
+                if number is None:
+                    continue
+                if instrument == "investment_subsidy" and not 0 <= number <= 1:
+                    problems.append(f"{where}: expected a share between 0 and 1, got {number!r}")
+                elif instrument != "carbon_price" and number < 0:
+                    problems.append(f"{where}: expected >= 0, got {number!r}")
+        if problems:
+            raise PydanticCustomError("arm_range", "{message}", {"message": "; ".join(problems)})
+        return self
+
+
+ARM_NAME = r"^[A-Za-z0-9_.-]+$"
+
+
+class ArmsFile(BaseModel):
+    """An arms file: ``arms: {name: {instrument: value, ...}}`` (names of letters, digits, _ . -)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arms: dict[Annotated[str, StringConstraints(pattern=ARM_NAME)], Arm | None] = Field(min_length=1)
+
+
 def load_arms(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """Read and check an arms file; ``{"none": {}}`` without one."""
     if path is None:
@@ -73,49 +105,47 @@ def load_arms(path: str | Path | None) -> dict[str, dict[str, Any]]:
 
 
 def validate_arms(raw: Any, source: str = "arms") -> dict[str, dict[str, Any]]:
-    """Check arm names, instrument names and values; ``ValueError`` naming every problem."""
+    """Check arm names, instrument names and values (``ArmsFile``); ``ValueError`` naming every problem.
+
+    Returns each arm's settings as written (``{name: {instrument: value}}``).
+    """
     if not isinstance(raw, Mapping) or not raw:
         raise ValueError(f"{source}: expected a mapping 'arms: {{name: {{instrument: value}}}}' with at least one arm")
     problems: list[str] = []
-    arms: dict[str, dict[str, Any]] = {}
-    known = [*Policies.model_fields, *EXTRA_SETTINGS]
+    known = list(Arm.model_fields)
     for name, setting in raw.items():
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            problems.append(f"arm {name!r}: expected a name of letters, digits, _ . -")
-            continue
-        setting = setting or {}
-        if not isinstance(setting, Mapping):
-            problems.append(f"arm {name}: expected a mapping of instrument: value, got {setting!r}")
-            continue
-        unknown = [k for k in setting if k not in known]
-        if unknown:
-            problems.append(f"arm {name}: unknown instrument(s) {', '.join(map(str, unknown))}; expected {', '.join(known)}")
-            continue
-        if "facilitator" in setting and not isinstance(setting["facilitator"], bool):
-            problems.append(f"arm {name}.facilitator: expected true or false, got {setting['facilitator']!r}")
-        policies = {k: v for k, v in setting.items() if k != "facilitator"}
         try:
-            checked = Policies(**policies)
-            for instrument in policies:
-                value = getattr(checked, instrument)
-                for key, number in (value.items() if isinstance(value, dict) else [("", value)]):
-                    where = f"arm {name}.{instrument}" + (f"[{key}]" if key else "")
-                    if number is None:
-                        continue
-                    if instrument == "investment_subsidy" and not 0 <= number <= 1:
-                        problems.append(f"{where}: expected a share between 0 and 1, got {number!r}")
-                    elif instrument != "carbon_price" and number < 0:
-                        problems.append(f"{where}: expected >= 0, got {number!r}")
+            ArmsFile.model_validate({"arms": {name: setting}})
         except ValidationError as exc:
-            for err in exc.errors():
-                where = ".".join(str(x) for x in err["loc"])
-                problems.append(f"arm {name}.{where}: {err['msg']}")
-            continue
-        if not problems:
-            arms[name] = dict(setting)
+            problems += _arm_problems(name, setting, exc, known)
     if problems:
         raise ValueError(f"{source}: " + "; ".join(problems))
-    return arms
+    return {str(name): dict(setting or {}) for name, setting in raw.items()}
+
+
+def _arm_problems(name: Any, setting: Any, exc: ValidationError, known: list[str]) -> list[str]:
+    """The validation errors of one arm, in words."""
+    if not isinstance(name, str) or not re.fullmatch(ARM_NAME, name):
+        return [f"arm {name!r}: expected a name of letters, digits, _ . -"]
+    if not isinstance(setting, Mapping):
+        return [f"arm {name}: expected a mapping of instrument: value, got {setting!r}"]
+    unknown = [str(k) for k in setting if k not in known]
+    if unknown:
+        return [f"arm {name}: unknown instrument(s) {', '.join(unknown)}; expected {', '.join(known)}"]
+    out = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"][2:]]  # ("arms", name, instrument, ...)
+        if len(loc) > 1 and loc[1] in ("float", "dict[str,float]"):  # a number-or-mapping column: one branch is enough
+            if (loc[1] == "float") == isinstance(setting.get(loc[0]), Mapping):
+                continue
+            loc = [loc[0], *loc[2:]]
+        if err["type"] == "arm_range":
+            out += [f"arm {name}.{p}" for p in err["msg"].split("; ")]
+        elif loc and loc[0] == "facilitator":
+            out.append(f"arm {name}.facilitator: expected true or false, got {setting['facilitator']!r}")
+        else:
+            out.append(f"arm {name}" + (f".{'.'.join(loc)}" if loc else "") + f": {err['msg']}")
+    return out
 
 
 def sample_count(n: int, d: int, method: str) -> int:
@@ -144,21 +174,8 @@ def unit_sample(n: int, d: int, method: str, rng: np.random.Generator) -> np.nda
 
 
 def inverse_cdf(u: Uncertainty, q: np.ndarray) -> np.ndarray:
-    """Map probabilities ``q`` through the row's distribution."""
-    if u.dist == "uniform":
-        assert u.low is not None and u.high is not None
-        return u.low + q * (u.high - u.low)
-    if u.dist == "triangular":
-        assert u.low is not None and u.high is not None and u.mode is not None
-        width = u.high - u.low
-        if width <= 0:
-            return np.full_like(q, u.low)
-        return np.asarray(stats.triang.ppf(q, c=(u.mode - u.low) / width, loc=u.low, scale=width))
-    assert u.mean is not None and u.sd is not None
-    z = np.asarray(stats.norm.ppf(q))
-    if u.dist == "normal":
-        return u.mean + u.sd * z
-    return np.exp(u.mean + u.sd * z)
+    """Map probabilities ``q`` through the row's distribution (``symbiosim.scenario.edit.distribution``)."""
+    return np.asarray(distribution(u).ppf(q), dtype=float)
 
 
 def run_seeds(root: int, samples: int, replications: int) -> np.ndarray:
@@ -183,12 +200,11 @@ def make_design(
         raise ValueError("samples and replications must be at least 1")
     arms = dict(arms or DEFAULT_ARMS)
     rows = list(scenario.uncertainty)
-    for u in rows:  # fail early on a target that hits nothing
-        resolve_target(scenario, parse_target(u.target))
+    inputs = distributions(scenario)  # fails early on a target that hits nothing
     sample_ss, _ = np.random.SeedSequence(seed).spawn(2)
     unit = unit_sample(samples, len(rows), method, np.random.default_rng(sample_ss))
     samples = sample_count(samples, len(rows), method)
-    values = np.column_stack([inverse_cdf(u, unit[:, j]) for j, u in enumerate(rows)]) if rows else np.zeros((samples, 0))
+    values = np.column_stack([inp.dist.ppf(unit[:, j]) for j, inp in enumerate(inputs)]) if rows else np.zeros((samples, 0))
     seeds = run_seeds(seed, samples, replications)
     names = input_columns(rows)
     arm_names = list(arms)
@@ -210,41 +226,21 @@ def make_design(
     return design
 
 
-def apply_sample(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
-    """The scenario with one sample applied (``values``: input column -> number); validated.
+def apply_sample(scenario: Scenario, values: Mapping[str, Any], *, name: str | None = None) -> Scenario:
+    """The scenario with one sample applied (``values``: input column -> number), validated.
 
-    ``as: factor`` multiplies each hit cell's current value, ``as: value``
-    replaces it. The result goes through the full validation (schema and
-    cross-table checks), so a sample that breaks the scenario raises
-    ``ScenarioError`` like a bad file would.
+    ``as: factor`` multiplies each hit cell's value, ``as: value`` replaces it
+    (``symbiosim.scenario.edit``: the edited rows and every cross-table check are
+    validated), so a sample that breaks the scenario raises ``ScenarioError`` naming
+    the sample and the input, e.g. ``sample 12: purchases[product=wood_chips].price:
+    purchases[allskog/wood_chips].price: ...``. ``name`` defaults to ``sample <sample_id>``
+    when ``values`` holds a design row's ``sample_id``, else ``sample``.
     """
-    from symbiosim.scenario.load import scenario_from_dict
-
-    rows = list(scenario.uncertainty)
-    raw = scenario.model_dump(by_alias=True, exclude_none=True, mode="json")
-    for u, name in zip(rows, input_columns(rows), strict=True):
-        x = float(values[name])
-        if not math.isfinite(x):
-            raise ValueError(f"sample value for {u.target} is not finite")
-        target = parse_target(u.target)
-        current = current_values(scenario, target)
-        if target.table == "settings":
-            cells = [(raw["settings"], current[0])]
-        else:
-            hits = resolve_target(scenario, target)
-            cells = [(raw[target.table][i], c) for i, c in zip(hits, current, strict=True)]
-        for row, now in cells:
-            if u.as_ == "factor":
-                if now is None:
-                    raise ValueError(f"{u.target}: as factor, but the cell is empty (give a value or use as: value)")
-                new: float = float(now) * x
-            else:
-                new = x
-            if isinstance(now, int) and not isinstance(now, bool) and float(new).is_integer():
-                row[target.column] = int(new)
-            else:
-                row[target.column] = new
-    return scenario_from_dict(raw, source=f"{scenario.settings.name} (sample)")
+    rows = scenario.uncertainty
+    if name is None:
+        name = f"sample {int(values['sample_id'])}" if "sample_id" in values else "sample"
+    numbers = [values[c] for c in input_columns(rows)]
+    return apply_edits(scenario, sample_edits(rows, numbers), name=name)
 
 
 def with_arm(scenario: Scenario, setting: Mapping[str, Any]) -> tuple[Scenario, bool]:

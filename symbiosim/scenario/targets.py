@@ -1,7 +1,8 @@
-"""Uncertainty targets: ``table[column=value].column`` or ``settings.column``.
+"""Targets: ``table[column=value,...].column`` or ``settings.column``.
 
 Targets are parsed by a regular expression and resolved against the tables;
-nothing in them is ever evaluated.
+nothing in them is ever evaluated. ``symbiosim.scenario.edit`` changes the cells
+they name.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _TARGET = re.compile(
 )
 _FILTER = re.compile(r"^\s*(?P<col>[a-z_]+)\s*=\s*(?P<val>[^=,\s]+)\s*$")
 NUMERIC_TABLES = tuple(t for t in ROW_TABLES if t not in ("uncertainty",))
+_TEXT_SETTINGS = ("name", "description", "currency")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class Target:
     table: str
     filters: tuple[tuple[str, str], ...]
     column: str
+
+    def __str__(self) -> str:
+        where = f"[{','.join(f'{c}={v}' for c, v in self.filters)}]" if self.filters else ""
+        return f"{self.table}{where}.{self.column}"
 
 
 def parse_target(text: str) -> Target:
@@ -46,17 +52,17 @@ def parse_target(text: str) -> Target:
     return Target(table, tuple(filters), column)
 
 
-def _field_names(model: type[BaseModel]) -> dict[str, str]:
-    """alias-or-name -> attribute name."""
+def field_names(model: type[BaseModel]) -> dict[str, str]:
+    """Column as written in files (alias or name) -> attribute name."""
     return {(f.alias or n): n for n, f in model.model_fields.items()}
 
 
-def _cell(row: Any, column: str) -> Any:
-    names = _field_names(type(row))
-    return getattr(row, names[column])
+def cell(row: Any, column: str) -> Any:
+    """The value of a row's column (the column as written in files, e.g. ``from``)."""
+    return getattr(row, field_names(type(row))[column])
 
 
-def _matches(value: Any, text: str) -> bool:
+def matches(value: Any, text: str) -> bool:
     """Does a cell equal the filter text as written in a file (``true``, ``500``, ``wood_chips``)?"""
     if isinstance(value, bool):
         return text.lower() == str(value).lower()
@@ -68,31 +74,36 @@ def _matches(value: Any, text: str) -> bool:
     return str(value) == text
 
 
-def resolve_target(scenario: Scenario, target: Target) -> list[int]:
-    """Indices of the rows a target hits (``[0]`` for settings); ``ValueError`` if none."""
+# the loader imports these under their old names
+_field_names, _cell, _matches = field_names, cell, matches
+
+
+def resolve_target(scenario: Scenario, target: Target, *, numeric: bool = True) -> list[int]:
+    """Indices of the rows a target hits (``[0]`` for settings); ``ValueError`` if none.
+
+    ``numeric`` (uncertainty rows, factors): the column must hold numbers; without it
+    any column may be named (a case's ``set`` replaces text and flags too).
+    """
     if target.table == "settings":
-        names = _field_names(Settings)
-        if target.column not in names or target.column in ("name", "description", "currency"):
-            raise ValueError(f"settings has no numeric column {target.column!r}")
+        names = field_names(Settings)
+        if target.column not in names or (numeric and target.column in _TEXT_SETTINGS):
+            raise ValueError(f"settings has no {'numeric ' if numeric else ''}column {target.column!r}")
         return [0]
     if target.table not in NUMERIC_TABLES:
         raise ValueError(f"unknown table {target.table!r}: expected settings or one of {', '.join(NUMERIC_TABLES)}")
     model = ROW_TABLES[target.table]
-    names = _field_names(model)
+    names = field_names(model)
     for col, _ in target.filters:
         if col not in names:
             raise ValueError(f"table {target.table} has no column {col!r} to filter on")
     if target.column not in names:
         raise ValueError(f"table {target.table} has no column {target.column!r}")
-    annotation = str(model.model_fields[names[target.column]].annotation)
-    if "float" not in annotation and "int" not in annotation:
-        raise ValueError(f"column {target.table}.{target.column} is not numeric")
+    if numeric:
+        annotation = str(model.model_fields[names[target.column]].annotation)
+        if "float" not in annotation and "int" not in annotation:
+            raise ValueError(f"column {target.table}.{target.column} is not numeric")
     rows = getattr(scenario, target.table)
-    hits = [
-        i
-        for i, row in enumerate(rows)
-        if all(_matches(_cell(row, col), val) for col, val in target.filters)
-    ]
+    hits = [i for i, row in enumerate(rows) if all(matches(cell(row, col), val) for col, val in target.filters)]
     if not hits:
         raise ValueError(f"no row of {target.table} matches {dict(target.filters)}")
     return hits
@@ -101,6 +112,6 @@ def resolve_target(scenario: Scenario, target: Target) -> list[int]:
 def current_values(scenario: Scenario, target: Target) -> list[Any]:
     """The present values of the target's cells (``None`` where the cell is empty)."""
     if target.table == "settings":
-        return [_cell(scenario.settings, target.column)]
+        return [cell(scenario.settings, target.column)]
     rows = getattr(scenario, target.table)
-    return [_cell(rows[i], target.column) for i in resolve_target(scenario, target)]
+    return [cell(rows[i], target.column) for i in resolve_target(scenario, target)]
