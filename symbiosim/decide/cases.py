@@ -62,17 +62,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from symbiosim.errors import InfeasibleError, Issue, ModelError, ScenarioError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
 from symbiosim.report.jsonable import records
-from symbiosim.scenario.load import read_yaml, scenario_from_dict
-from symbiosim.scenario.schema import ROW_TABLES, Policies, Scenario, number_problem, show
-from symbiosim.scenario.targets import NUMERIC_TABLES, Target, _cell, _field_names, _matches, parse_target
+from symbiosim.scenario.edit import ADD_TABLES, Edit, add_rows, apply_edits, validate
+from symbiosim.scenario.load import read_yaml
+from symbiosim.scenario.schema import Policies, Scenario, number_problem, show
 
 CASE_KEYS = {"name", "description", "set", "add", "policies"}
-ADD_TABLES = (*ROW_TABLES, "profiles")
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 COMPARISON_COLUMNS = (
     "case_id",
@@ -127,14 +128,72 @@ def read_cases(path: str | Path, *, max_bytes: int | None = None) -> list[Case]:
     return parse_cases(read_yaml(path, max_bytes=max_bytes), str(path))
 
 
+class SetEntry(BaseModel):
+    """One ``set`` entry: ``{target, value}`` or ``{target, factor}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: Any
+    value: Any = None
+    factor: Any = None
+
+    @field_validator("factor")
+    @classmethod
+    def _number(cls, factor: Any) -> Any:
+        if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float)):
+            raise PydanticCustomError("case_factor", "expected a number")
+        problem = number_problem(factor)
+        if problem:
+            raise PydanticCustomError("case_factor", "{message}", {"message": f"{problem}, got {show(factor)}"})
+        return factor
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SetEntry:
+        if len(self.model_fields_set & {"value", "factor"}) != 1:
+            raise ValueError("one of value, factor")
+        return self
+
+
+AddTables = create_model(  # type: ignore[call-overload]
+    "AddTables",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{t: (dict[str, Any] | None if t == "profiles" else list[Any] | None, None) for t in ADD_TABLES},
+)
+PolicySettings = create_model(  # type: ignore[call-overload]
+    "PolicySettings", __config__=ConfigDict(extra="forbid", frozen=True), **dict.fromkeys(Policies.model_fields, (Any, None))
+)
+
+
+class CaseSpec(BaseModel):
+    """One case of a case file (see the module docstring); values are checked when the case is applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_NAME.pattern)
+    description: Any = ""
+    set: list[SetEntry] | None = None
+    add: AddTables | None = None
+    policies: PolicySettings | None = None
+
+
+class CaseFile(BaseModel):
+    """A case file: one key, ``cases``, a list of cases (each checked by ``CaseSpec``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cases: list[Any]
+
+
 def parse_cases(raw: Any, source: str = "") -> list[Case]:
     """Check the structure of plain case data (see the module docstring); all bad cases are reported at once."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("cases"), list) or set(raw) - {"cases"}:
-        raise ScenarioError([Issue("(file)", None, None, "expected a mapping with one key 'cases': a list of cases")], source)
+    try:
+        items = CaseFile.model_validate(raw).cases
+    except ValidationError:
+        raise ScenarioError([Issue("(file)", None, None, "expected a mapping with one key 'cases': a list of cases")], source) from None
     cases: list[Case] = []
     issues: list[Issue] = []
     seen: set[str] = set()
-    for i, item in enumerate(raw["cases"]):
+    for i, item in enumerate(items):
         found = _case_issues(i, item, seen)
         if found:
             issues += found
@@ -146,107 +205,66 @@ def parse_cases(raw: Any, source: str = "") -> list[Case]:
     return cases
 
 
+_ORDER = ("name", "(unknown)", "set", "add", "policies")
+
+
 def _case_issues(index: int, item: Any, seen: set[str]) -> list[Issue]:
-    """Every structural problem of one case, located at ``cases[name]`` (or its index without a usable name)."""
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _NAME.match(item["name"]):
+    """Every structural problem of one case (``CaseSpec``), located at ``cases[name]`` (or its index without a usable name)."""
+    try:
+        CaseSpec.model_validate(item)
+        errors = []
+    except ValidationError as exc:
+        errors = exc.errors()
+    if not isinstance(item, dict) or any(e["loc"][:1] == ("name",) for e in errors):
         return [Issue("cases", index, "name", "each case needs a name of letters, digits, _ or -")]
     name = item["name"]
-    issues: list[Issue] = []
-
-    def bad(where: str, message: str) -> None:
-        issues.append(Issue("cases", name, where, message))
-
+    found: dict[str, tuple[str, str]] = {}  # where -> (kind, message), one per place, in order
     if name in seen or name == "base":
-        bad("name", "case names must be unique and not 'base'")
+        found["name"] = ("name", "case names must be unique and not 'base'")
     seen.add(name)
-    unknown = set(item) - CASE_KEYS
+    unknown = sorted(str(e["loc"][0]) for e in errors if len(e["loc"]) == 1 and e["type"] == "extra_forbidden")
     if unknown:
-        bad(",".join(sorted(map(str, unknown))), f"unknown key(s); expected {', '.join(sorted(CASE_KEYS))}")
-    sets = item.get("set") or []
-    if not isinstance(sets, list):
-        bad("set", "expected a list of {target, value} or {target, factor}")
-        sets = []
-    for j, s in enumerate(sets):
-        if not isinstance(s, dict) or "target" not in s or len(set(s) & {"value", "factor"}) != 1 or set(s) - {"target", "value", "factor"}:
-            bad(f"set[{j}]", "expected {target: ..., value: ...} or {target: ..., factor: number}")
-        elif "factor" in s and (isinstance(s["factor"], bool) or not isinstance(s["factor"], int | float)):
-            bad(f"set[{j}].factor", "expected a number")
-        elif "factor" in s and number_problem(s["factor"]):
-            bad(f"set[{j}].factor", f"{number_problem(s['factor'])}, got {show(s['factor'])}")
-    add = item.get("add") or {}
-    if not isinstance(add, dict) or set(add) - set(ADD_TABLES):
-        bad("add", f"expected a mapping of tables ({', '.join(ADD_TABLES)}) to rows")
-        add = {}
-    for table, rows in add.items():
-        if table == "profiles":
-            if not isinstance(rows, dict):
-                bad("add.profiles", "expected a mapping of profile name to factors")
-        elif not isinstance(rows, list):
-            bad(f"add.{table}", "expected a list of rows")
-    policies = item.get("policies") or {}
-    if not isinstance(policies, dict) or set(policies) - set(Policies.model_fields):
-        bad("policies", f"expected a mapping of {', '.join(Policies.model_fields)}")
-    return issues
-
-
-def _rows(scenario: Scenario, target: Target) -> list[int]:
-    """Rows a target hits: like ``resolve_target`` but any column (numbers, text, flags)."""
-    if target.table == "settings":
-        if target.column not in _field_names(type(scenario.settings)):
-            raise ValueError(f"settings has no column {target.column!r}")
-        return [0]
-    if target.table not in NUMERIC_TABLES:
-        raise ValueError(f"unknown table {target.table!r}: expected settings or one of {', '.join(NUMERIC_TABLES)}")
-    names = _field_names(ROW_TABLES[target.table])
-    for col in [c for c, _ in target.filters] + [target.column]:
-        if col not in names:
-            raise ValueError(f"table {target.table} has no column {col!r}")
-    hits = [i for i, row in enumerate(getattr(scenario, target.table)) if all(_matches(_cell(row, c), v) for c, v in target.filters)]
-    if not hits:
-        raise ValueError(f"no row of {target.table} matches {dict(target.filters)}")
-    return hits
+        found[",".join(unknown)] = ("(unknown)", f"unknown key(s); expected {', '.join(sorted(CASE_KEYS))}")
+    for e in errors:
+        loc = e["loc"]
+        if loc[0] == "set":
+            if len(loc) == 1:
+                found["set"] = ("set", "expected a list of {target, value} or {target, factor}")
+            elif loc[2:3] == ("factor",) and e["type"] == "case_factor":
+                found.setdefault(f"set[{loc[1]}].factor", ("set", e["msg"]))
+            elif f"set[{loc[1]}].factor" not in found:
+                found[f"set[{loc[1]}]"] = ("set", "expected {target: ..., value: ...} or {target: ..., factor: number}")
+        elif loc[0] == "add":
+            if len(loc) == 1 or e["type"] == "extra_forbidden":
+                found["add"] = ("add", f"expected a mapping of tables ({', '.join(ADD_TABLES)}) to rows")
+            elif "add" not in found:
+                what = "a mapping of profile name to factors" if loc[1] == "profiles" else "a list of rows"
+                found[f"add.{loc[1]}"] = ("add", f"expected {what}")
+        elif loc[0] == "policies":
+            found["policies"] = ("policies", f"expected a mapping of {', '.join(Policies.model_fields)}")
+    if "add" in found:
+        found = {w: v for w, v in found.items() if not w.startswith("add.")}
+    places = sorted(found, key=lambda w: _ORDER.index(found[w][0]))
+    return [Issue("cases", name, where, found[where][1]) for where in places]
 
 
 def apply_case(base: Scenario, case: Case) -> Scenario:
-    """The base with the case applied, validated (errors name the case; every bad ``set`` entry is reported)."""
-    raw = base.to_dict()
-    if case.policies:
-        raw["policies"] = {**raw.get("policies", {}), **copy.deepcopy(case.policies)}
-    for table, rows in case.add.items():
-        if table == "profiles":
-            raw["profiles"] = {**raw.get("profiles", {}), **copy.deepcopy(rows)}
-        else:
-            raw[table] = [*raw.get(table, []), *copy.deepcopy(rows)]
-    source = f"case {case.name}"
+    """The base with the case applied (``symbiosim.scenario.edit``), validated; errors name the case.
+
+    ``policies`` and ``add`` first (the whole result validated), then ``set``
+    (every entry resolved against that result; the edited rows and every
+    cross-table check validated); every bad ``set`` entry is reported.
+    """
+    name = f"case {case.name}"
+    scenario = add_rows(base, case.add, policies=case.policies, name=name) if case.add or case.policies else base
     if not case.set:
-        return scenario_from_dict(raw, source=source)
-    draft = scenario_from_dict(raw, source=source)
-    full: dict[str, Any] = {"settings": draft.settings.model_dump(by_alias=True)}
-    for table in ROW_TABLES:
-        full[table] = [r.model_dump(by_alias=True) for r in getattr(draft, table)]
-    issues: list[Issue] = []
-    for j, s in enumerate(case.set):
-        try:
-            target = parse_target(str(s["target"]))
-            hits = _rows(draft, target)
-        except ValueError as exc:
-            issues.append(Issue("cases", case.name, f"set[{j}]", str(exc)))
-            continue
-        for i in hits:
-            cell = full["settings"] if target.table == "settings" else full[target.table][i]
-            key = target.column
-            if "factor" in s:
-                if not isinstance(cell.get(key), int | float) or isinstance(cell.get(key), bool):
-                    message = f"{s['target']}: factor needs a number, the cell holds {cell.get(key)!r}"
-                    issues.append(Issue("cases", case.name, f"set[{j}]", message))
-                    break
-                cell[key] = cell[key] * float(s["factor"])
-            else:
-                cell[key] = copy.deepcopy(s["value"])
-    if issues:
-        raise ScenarioError(issues, source)
-    raw.update({k: v for k, v in full.items() if k == "settings" or v})
-    return scenario_from_dict(raw, source=source)
+        return scenario if scenario is not base else validate(base, name=name)
+    edits = [
+        Edit(str(s["target"]), factor=float(s["factor"]), where=("cases", case.name, f"set[{j}]")) if "factor" in s
+        else Edit(str(s["target"]), value=copy.deepcopy(s["value"]), where=("cases", case.name, f"set[{j}]"))
+        for j, s in enumerate(case.set)
+    ]
+    return apply_edits(scenario, edits, name=name)
 
 
 def apply_cases(base: Scenario, cases: list[Case]) -> dict[str, Scenario]:

@@ -40,8 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 from scipy.stats import qmc
 
-from symbiosim.scenario.schema import Policies, Scenario, Uncertainty, col
 from symbiosim.scenario.edit import apply_edits, distribution, distributions, sample_edits
+from symbiosim.scenario.schema import Policies, Scenario, Uncertainty, col
 
 METHODS = ("mc", "lhs", "sobol")
 DEFAULT_ARMS: dict[str, dict[str, Any]] = {"none": {}}
