@@ -24,7 +24,12 @@ optimum), ``share_chosen`` (share of solved samples choosing it) and
 ``share_kept`` (share agreeing with the reference: chosen if it is chosen
 there, not chosen otherwise). Per key figure: reference, mean, sd, min,
 5/50/95 % quantiles and max over the solved samples. Samples without a plan
-are counted in ``meta['failed']`` and left out of the shares.
+are counted in ``meta['failed']`` and left out of the shares: ``no plan``, or
+``invalid`` when the perturbed scenario fails validation (e.g. a capacity
+scaled below the row's fixed activity; the sample's ``error`` says which
+cell). Every perturbed scenario is validated like an edited one
+(``symbiosim.scenario.edit``). The loop shows the shared progress display
+(``symbiosim.progress``).
 """
 
 from __future__ import annotations
@@ -38,9 +43,11 @@ import numpy as np
 import pandas as pd
 
 from symbiosim.decide.session import DECISION_KINDS, decisions_of
-from symbiosim.errors import InfeasibleError, ModelError, UnboundedError
+from symbiosim.errors import InfeasibleError, ModelError, ScenarioError, UnboundedError
 from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.progress import progress
 from symbiosim.report.jsonable import records
+from symbiosim.scenario.edit import Cell, set_cells
 from symbiosim.scenario.schema import Scenario
 
 PERTURBED: dict[str, tuple[str, ...]] = {
@@ -68,14 +75,15 @@ class Robustness:
         return {"meta": self.meta, "decisions": records(self.decisions), "kpis": records(self.kpis)}
 
 
-def perturb(scenario: Scenario, perturb: float, rng: np.random.Generator) -> Scenario:
-    """A copy of ``scenario`` with the numbers listed in the module docstring scaled by ``1 + U(-p, p)``."""
-    updates: dict[str, Any] = {}
+def perturb(scenario: Scenario, perturb: float, rng: np.random.Generator, *, name: str = "perturbation") -> Scenario:
+    """A copy of ``scenario`` with the numbers listed in the module docstring scaled by ``1 + U(-p, p)``.
+
+    The result is validated (``symbiosim.scenario.edit.set_cells``); a perturbation that
+    breaks the scenario raises ``ScenarioError`` naming ``name``.
+    """
+    changes: list[tuple[Cell, float]] = []
     for table, columns in PERTURBED.items():
-        rows = getattr(scenario, table)
-        new_rows = []
-        for row in rows:
-            changes = {}
+        for index, row in enumerate(getattr(scenario, table)):
             for col in columns:
                 value = getattr(row, col)
                 factor = 1.0 + rng.uniform(-perturb, perturb)  # drawn for every cell: samples stay aligned across scenarios
@@ -84,10 +92,8 @@ def perturb(scenario: Scenario, perturb: float, rng: np.random.Generator) -> Sce
                 new = value * factor
                 if table == "actor_processes" and col == "capacity":
                     new = max(new, row.min_activity)
-                changes[col] = new
-            new_rows.append(row.model_copy(update=changes))
-        updates[table] = tuple(new_rows)
-    return scenario.replace(**updates)
+                changes.append((Cell(table, index, col), new))
+    return set_cells(scenario, changes, name=name)
 
 
 def robustness(
@@ -112,8 +118,13 @@ def robustness(
     rng = np.random.default_rng(seed)
     rows, chosen_sets, kinds = [], [], dict(reference)
     failed = 0
-    for i in range(samples):
-        scen = perturb(scenario, perturb_by, rng)
+    for i in progress(range(samples), desc="robustness", unit="solve"):
+        try:
+            scen = perturb(scenario, perturb_by, rng, name=f"robustness sample {i}")
+        except ScenarioError as exc:  # e.g. a capacity scaled below the row's fixed activity
+            failed += 1
+            rows.append({"sample": i, "status": "invalid", "error": "; ".join(map(str, exc.issues))})
+            continue
         try:
             plan = optimise(scen, mip_gap=mip_gap, time_limit=time_limit)
         except (InfeasibleError, UnboundedError, ModelError):
