@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbiosim.accounts import balance_residuals, evaluate
+from symbiosim.accounts import balance_residuals, cashflows, evaluate
 from symbiosim.errors import ScenarioError
 from symbiosim.planner import optimise
 from symbiosim.planner.verify import plan_violations
@@ -130,6 +130,10 @@ def test_balances_close_and_objective_equals_accounts(raw):
         per_actor = evaluate(s, plan).actors.profit.sum()
         assert _close(per_actor, plan.meta["objective_value"])
         assert plan_violations(s, plan) == []
+        # the ledger: its discounted sum per actor is each actor's profit
+        profit = evaluate(s, plan).actors.set_index("actor").profit
+        ledger = cashflows(s, plan).groupby("actor").discounted.sum().reindex(profit.index, fill_value=0.0)
+        assert all(_close(a, b) for a, b in zip(ledger, profit, strict=True)), (ledger - profit).to_dict()
 
 
 def _tolerance(value: float) -> float:

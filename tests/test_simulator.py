@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from symbiosim.accounts import evaluate
+from symbiosim.accounts import cashflows, evaluate
 from symbiosim.planner import optimise
 from symbiosim.planner.verify import plan_violations
 from symbiosim.simulator import simulate
@@ -190,6 +190,11 @@ def test_decentralised_plan_is_feasible_and_never_beats_the_optimum(raw):
     alone = evaluate(s, base).actors.set_index("actor").profit
     mine = sim.actors.set_index("actor").profit
     assert (mine >= alone - 1e-6 * (1 + alone.abs())).all(), (mine - alone).to_dict()
+    # each firm's cash per period is the ledger's amount for it (storage, fixed and one-off costs included)
+    cash = result.firms.set_index(["actor", "period"]).cash
+    book = cashflows(s, result.plan).groupby(["actor", "period"]).amount.sum()
+    assert set(book.index) <= set(cash.index)
+    assert book.reindex(cash.index, fill_value=0.0).to_numpy() == pytest.approx(cash.to_numpy(), rel=1e-9, abs=1e-6)
 
 
 def test_consistency_check_on_orkanger():

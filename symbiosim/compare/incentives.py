@@ -24,10 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from symbiosim.accounts import evaluate
+from symbiosim.accounts import cashflows, evaluate
+from symbiosim.compare.coalitions import cluster_npv
 from symbiosim.compare.gap import share_of_potential
-from symbiosim.plan import Plan
+from symbiosim.plan import Plan, empty_table
 from symbiosim.planner import optimise
+from symbiosim.progress import progress
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 
@@ -49,8 +51,8 @@ class Reference:
     def build(cls, scenario: Scenario, seeds: list[int]) -> Reference:
         baseline = optimise(scenario, baseline=True)
         optimum = optimise(scenario)
-        runs = {seed: simulate(scenario, seed, baseline=baseline).plan for seed in seeds}
-        return cls(scenario, seeds, baseline, float(optimum.meta["objective_value"]), float(baseline.meta["objective_value"]), runs)
+        runs = {seed: simulate(scenario, seed, baseline=baseline).plan for seed in progress(seeds, desc="reference runs", unit="run")}
+        return cls(scenario, seeds, baseline, cluster_npv(scenario, optimum), cluster_npv(scenario, baseline), runs)
 
 
 def with_instrument(scenario: Scenario, instrument: str, level: float) -> Scenario:
@@ -62,17 +64,17 @@ def with_instrument(scenario: Scenario, instrument: str, level: float) -> Scenar
 
 
 def _deadweight(ref: Reference, policy_scenario: Scenario, instrument: str, level: float, plan: Plan, seed: int) -> float:
-    """Subsidy paid on what also happens without the subsidy (same seed)."""
-    data_disc = np.array([(1 + ref.scenario.settings.discount_rate) ** -y for y in range(ref.scenario.settings.years)])
+    """Subsidy paid on what also happens without the subsidy (same seed), from the ledger."""
     without = ref.runs[seed]
     if instrument == "exchange_subsidy":
         keys = ["source", "target", "product", "period"]
         both = plan.flows.merge(without.flows, on=keys, suffixes=("", "_ref"))
         if both.empty:
             return 0.0
-        q = np.minimum(both.value, both.value_ref).to_numpy()
-        years = both.period.to_numpy() // ref.scenario.settings.periods_per_year
-        return float((q * level * data_disc[years]).sum())
+        both["value"] = np.minimum(both.value, both.value_ref)
+        common = Plan(**{name: empty_table(name) for name in without.tables()} | {"flows": both[list(without.flows.columns)]}, meta={})
+        flows = cashflows(policy_scenario, common)
+        return float(flows.discounted[flows["item"] == "subsidy"].sum())
     if instrument == "investment_subsidy":
         common = plan.builds.merge(without.builds, on=["kind", "actor", "process", "target", "product", "year"])
         if common.empty:
@@ -90,7 +92,7 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
     base_p = optimise(s, baseline=True) if s is not ref.scenario else ref.baseline
     alone = evaluate(s, base_p).actors.set_index("actor").profit
     shares, costs, diverted, avoided, deadweight, below = [], [], [], [], [], []
-    for seed in ref.seeds:
+    for seed in progress(ref.seeds, desc=f"{instrument} {level:g}", unit="run"):
         plan = simulate(s, seed, facilitator=facilitator, baseline=base_p).plan
         ruler = evaluate(ref.scenario, plan).kpis
         reference = evaluate(ref.scenario, ref.runs[seed]).kpis
@@ -121,7 +123,7 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
 
 def test_settings(ref: Reference, settings: list[tuple[str, float]]) -> pd.DataFrame:
     """One row per (instrument, level), paired on the reference's seeds."""
-    return pd.DataFrame([evaluate_setting(ref, instrument, level) for instrument, level in settings])
+    return pd.DataFrame([evaluate_setting(ref, instrument, level) for instrument, level in progress(settings, desc="settings", unit="setting")])
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -161,10 +163,12 @@ def least_cost_level(
     """
     ref = ref or Reference.build(scenario, seeds)
     tried: dict[float, dict[str, Any]] = {}
+    bar = progress(total=1 + 4 * grid + iterations, desc=f"least-cost {instrument}", unit="level")  # at most
 
     def ok(level: float) -> bool:
         if level not in tried:
             tried[level] = evaluate_setting(ref, instrument, level)
+            bar.update(1)
         row = tried[level]
         share = row["share_of_potential"]
         return not math.isnan(share) and share >= target - 1e-9 and row["actors_below_standalone"] == 0
@@ -172,6 +176,7 @@ def least_cost_level(
     def answer(level: float | None) -> dict[str, Any]:
         rows = sorted(tried.values(), key=lambda r: r["level"])
         result = tried[level] if level is not None else max(rows, key=lambda r: -math.inf if math.isnan(r["share_of_potential"]) else r["share_of_potential"])
+        bar.close()
         return {"instrument": instrument, "target": target, "reached": level is not None, "level": level, "result": result, "tried": rows}
 
     if instrument == "facilitator":

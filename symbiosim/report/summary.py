@@ -11,7 +11,9 @@ from symbiosim.accounts import Accounts
 from symbiosim.plan import Plan
 from symbiosim.scenario.schema import Scenario
 
-HEADLINE = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
+HEADLINE = ("cluster_npv", "value_added", "jobs", "jobs_final_year", "emissions", "public_cost")
+# jobs: mean annual jobs over the horizon (what the objective jobs maximises); jobs_final_year: the final year's
+UNITS = {"jobs": "jobs/yr", "jobs_final_year": "jobs", "emissions": "t CO2e"}
 
 
 def flows_by_year(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -72,7 +74,7 @@ def plan_summary(
     lines.append(f"  {'key figure':<28}{'plan':>16}" + (f"{'baseline':>16}{'difference':>16}" if baseline else ""))
     for key in HEADLINE:
         value = accounts.kpis.get(key, 0.0)
-        unit = {"cluster_npv": cur, "value_added": cur, "public_cost": cur, "jobs": "jobs", "emissions": "t CO2e"}[key]
+        unit = {"cluster_npv": cur, "value_added": cur, "public_cost": cur, **UNITS}[key]
         fmt = _money if unit == cur else (lambda x: f"{x:,.1f}")
         row = f"  {key + ' (' + ('M ' + cur if unit == cur else unit) + ')':<28}{fmt(value).replace(' M', ''):>16}"
         if baseline:
@@ -144,7 +146,7 @@ def simulation_summary(scenario: Scenario, result: Any, accounts: Accounts, base
         money = key in ("cluster_npv", "value_added", "public_cost")
         fmt = (lambda x: f"{x / 1e6:,.2f}") if money else (lambda x: f"{x:,.1f}")
         a, b = accounts.kpis.get(key, 0.0), baseline.kpis.get(key, 0.0)
-        label = f"{key} ({'M ' + s.currency if money else ('t CO2e' if key == 'emissions' else 'jobs')})"
+        label = f"{key} ({'M ' + s.currency if money else UNITS[key]})"
         lines.append(f"  {label:<28}{fmt(a):>16}{fmt(b):>16}{fmt(a - b):>16}")
     lines.append("")
     new = result.contracts[~result.contracts.existing]
@@ -184,7 +186,7 @@ def no_baseline_summary(scenario: Scenario, command: str, optimum: Accounts | No
         k = optimum.kpis
         lines.append(
             f"  The coordinated optimum exists: cluster NPV {_money(k['cluster_npv'])} {cur}, value added {_money(k['value_added'])} {cur}, "
-            f"jobs {k['jobs']:,.1f}, emissions {k['emissions']:,.0f} t CO2e (symbiosim plan for the whole plan)."
+            f"jobs {k['jobs']:,.1f} a year on average, emissions {k['emissions']:,.0f} t CO2e (symbiosim plan for the whole plan)."
         )
     else:
         lines.append(f"  The coordinated optimum has no plan either: {optimum_error}")
