@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from symbiosim.errors import InfeasibleError, Issue, ModelError, ScenarioError, UnboundedError
@@ -154,14 +154,35 @@ class SetEntry(BaseModel):
         return self
 
 
-AddTables = create_model(  # type: ignore[call-overload]
-    "AddTables",
-    __config__=ConfigDict(extra="forbid", frozen=True),
-    **{t: (dict[str, Any] | None if t == "profiles" else list[Any] | None, None) for t in ADD_TABLES},
-)
-PolicySettings = create_model(  # type: ignore[call-overload]
-    "PolicySettings", __config__=ConfigDict(extra="forbid", frozen=True), **dict.fromkeys(Policies.model_fields, (Any, None))
-)
+class AddTables(BaseModel):
+    """``add``: rows per table (checked by the scenario schema when the case is applied)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    products: list[Any] | None = None
+    actors: list[Any] | None = None
+    processes: list[Any] | None = None
+    actor_processes: list[Any] | None = None
+    purchases: list[Any] | None = None
+    sales: list[Any] | None = None
+    links: list[Any] | None = None
+    storage: list[Any] | None = None
+    behaviour: list[Any] | None = None
+    uncertainty: list[Any] | None = None
+    profiles: dict[str, Any] | None = None
+
+
+class PolicySettings(BaseModel):
+    """``policies``: the instruments a case replaces (values checked by ``Policies`` when applied)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exchange_subsidy: Any = None
+    disposal_tax: Any = None
+    virgin_tax: Any = None
+    carbon_price: Any = None
+    investment_subsidy: Any = None
+
 
 
 class CaseSpec(BaseModel):
