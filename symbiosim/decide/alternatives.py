@@ -48,13 +48,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyomo.environ as pyo
 
-from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, Session, decision_matrix, decisions_of, kpi_row
+from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, decision_matrix, decisions_of, kpi_row
 from symbiosim.errors import ModelError
 from symbiosim.plan import Plan
-from symbiosim.planner.build import supply_bound
-from symbiosim.planner.solve import DEFAULT_MIP_GAP, column_of
+from symbiosim.planner import DEFAULT_MIP_GAP, PlannerModel
+from symbiosim.progress import progress
 from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
@@ -88,61 +87,9 @@ class Alternatives:
         }
 
 
-def _indicators(s: Session, exchanges: bool) -> dict[str, tuple[str, Any]]:
-    """Decision label -> (kind, 0/1 expression) for every candidate decision of the model."""
-    m, data = s.m, s.data
-    out: dict[str, tuple[str, Any]] = {}
-    groups: dict[str, dict[Any, list[Any]]] = {"entry": {}, "build": {}, "link": {}}
-    for idx in m.enter:
-        groups["entry"].setdefault(idx[0], []).append(m.enter[idx])
-    for idx in m.build:
-        groups["build"].setdefault((idx[0], idx[1]), []).append(m.build[idx])
-    for idx in m.link:
-        groups["link"].setdefault((idx[0], idx[1], idx[2]), []).append(m.link[idx])
-    for a, vs in groups["entry"].items():
-        out[f"entry:{a}"] = ("entry", sum(vs))
-    for (a, k), vs in groups["build"].items():
-        out[f"build:{a}/{k}"] = ("build", sum(vs))
-    for (a, b, p), vs in groups["link"].items():
-        out[f"link:{a}->{b}:{p}"] = ("link", sum(vs))
-    if exchanges:
-        keys, bounds = [], {}
-        for key, arc in data.arcs.items():
-            if arc.buildable:
-                continue
-            per = arc.capacity / data.ppy if arc.capacity is not None else supply_bound(data, arc.product)
-            if not math.isfinite(per) or per <= 0:
-                continue
-            keys.append(key)
-            bounds[key] = per * data.periods
-        m.decide_uses = pyo.Var(keys, domain=pyo.Binary, doc="arc carries flow over the horizon (MGA)")
-
-        def total(m: Any, a: str, b: str, p: str) -> Any:
-            return sum(m.flow[a, b, p, t] for t in range(data.periods))
-
-        m.decide_uses_up = pyo.Constraint(keys, rule=lambda m, a, b, p: total(m, a, b, p) <= bounds[(a, b, p)] * m.decide_uses[a, b, p])
-        m.decide_uses_lo = pyo.Constraint(
-            keys, rule=lambda m, a, b, p: total(m, a, b, p) >= 1e-4 * bounds[(a, b, p)] * m.decide_uses[a, b, p]
-        )
-        for a, b, p in keys:
-            out[f"exchange:{a}->{b}:{p}"] = ("exchange", m.decide_uses[a, b, p])
-    return out
-
-
-def _reference(s: Session, indicators: dict[str, tuple[str, Any]], plan: Plan) -> dict[str, int]:
-    """0/1 value of every indicator in a solved plan (exchanges from the flows)."""
-    chosen = decisions_of(plan)
-    ref = {}
-    for label, (kind, expr) in indicators.items():
-        if kind == "exchange":
-            ref[label] = int(label in chosen)
-        else:
-            ref[label] = int(round(pyo.value(expr)))
-    return ref
-
-
-def _distance(indicators: dict[str, tuple[str, Any]], ref: dict[str, int]) -> Any:
-    return sum((1 - expr) if ref[label] else expr for label, (_, expr) in indicators.items())
+def _reference(indicators: dict[str, str], plan: Plan) -> set[str]:
+    """The indicators a solved plan sets to 1 (the decisions it chooses)."""
+    return set(decisions_of(plan)) & set(indicators)
 
 
 def alternatives(
@@ -178,55 +125,45 @@ def alternatives(
     """
     if slack < 0:
         raise ValueError("slack must be >= 0")
-    s = Session.open(scenario, objective, weights=weights, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
-    m = s.m
-    obj_expr, maximise = m.objective.expr, m.objective.sense == pyo.maximize
+    pm = PlannerModel.from_scenario(scenario, objective, weights, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     t0 = time.perf_counter()
-    res = s.solve("optimum")
-    start = s.snapshot()  # each alternative starts from the plan before it (z = 0 there)
+    res = pm.solve("optimum", strict=True)
+    start = pm.snapshot()  # each alternative starts from the plan before it (z = 0 there)
+    opt = float(res.objective_value if res.objective_value is not None else pm.objective_value())
+    plans: dict[str, Plan] = {"optimum": pm.plan(res, objective=objective, alternative=0)}
+    timings = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds}]
     # the indicators join the model only after the optimum: as free binaries they would
     # only slow its branch and bound (the persistent solver adds them in place)
-    indicators = _indicators(s, exchanges)
-    timings = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds}]
-    opt = float(res.objective_value if res.objective_value is not None else pyo.value(obj_expr))
-    plans: dict[str, Plan] = {"optimum": s.plan(res, objective=objective, alternative=0)}
-    refs = [_reference(s, indicators, plans["optimum"])]
-    margin = slack * abs(opt)
-    if maximise:
-        s.add_constraint("decide_near_optimal", obj_expr >= opt - margin)
-    else:
-        s.add_constraint("decide_near_optimal", obj_expr <= opt + margin)
-    s.mip_gap, s.time_limit = alt_mip_gap, alt_time_limit
-    m.decide_z = pyo.Var(domain=pyo.NonNegativeReals)
-    m.decide_dist = pyo.ConstraintList()
-    distances: list[Any] = []
+    labels = pm.begin_alternatives(opt, slack, exchanges)
+    kinds = pm.decision_kinds
+    refs = [_reference(kinds, plans["optimum"])]
+    pm.mip_gap, pm.time_limit = alt_mip_gap, alt_time_limit
+    scale = 1e-4 / max(abs(opt), 1e-9)  # among equally distant plans, the better one
     stopped = None
+    bar = progress(desc="alternatives", total=count)
     for k in range(1, count + 1):
-        if not indicators:
+        if not labels:
             stopped = "no candidate decisions to vary"
             break
-        dist = _distance(indicators, refs[-1])
-        distances.append(dist)
-        m.decide_dist.add(m.decide_z <= dist)
-        scale = (1e-4 if maximise else -1e-4) / max(abs(opt), 1e-9)
-        s.set_objective(m.decide_z + 1e-3 * sum(distances) + scale * obj_expr, maximise=True)
+        pm.add_distance(refs[-1])
+        pm.set_distance_objective(smallest=True, spread=1e-3, objective=scale)
         t0 = time.perf_counter()
         try:
-            res = s.solve(f"alt_{k}", start=start)
+            res = pm.solve(f"alt_{k}", start=start, strict=True)
         except ModelError as exc:  # time limit without a plan: keep what was found
             timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": None})
             stopped = f"stopped at alternative {k}: {exc}"
             break
         timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
-        zval = pyo.value(m.decide_z)
-        if zval < 0.5 and res.status != "optimal" and len(distances) > 1:
+        zval = pm.smallest_distance()
+        if zval < 0.5 and res.status != "optimal" and k > 1:
             # the max-min search found nothing new in its time: try the plain sum of distances
             # (a linear objective the solver handles far better) and keep its plan if it is new
-            s.set_objective(sum(distances) + scale * obj_expr, maximise=True)
+            pm.set_distance_objective(smallest=False, spread=1.0, objective=scale)
             t0 = time.perf_counter()
             try:
-                res = s.solve(f"alt_{k}_sum", start=start)
-                zval = min(pyo.value(d) for d in distances)
+                res = pm.solve(f"alt_{k}_sum", start=start, strict=True)
+                zval = min(pm.distances())
             except ModelError:
                 zval = 0.0
             timings.append({"plan": f"alt_{k}_sum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
@@ -236,19 +173,20 @@ def alternatives(
             else:
                 stopped = f"no further distinct plan found within the time limit of {alt_time_limit} s after {k - 1} alternative(s)"
             break
-        start = s.snapshot()
-        start[column_of(s.solver, m.decide_z)] = 0.0  # the plan is at distance 0 from itself
-        plan = s.plan(
+        start = pm.distance_start()  # the plan is at distance 0 from itself
+        plan = pm.plan(
             res,
             objective=objective,
             alternative=k,
-            objective_value=float(pyo.value(obj_expr)),
+            objective_value=pm.objective_value(),
             min_distance=float(round(zval)),
             slack=slack,
         )
         plans[f"alt_{k}"] = plan
-        refs.append(_reference(s, indicators, plan))
-    return _tables(scenario, plans, opt, objective, slack, timings, stopped, len(indicators))
+        refs.append(_reference(kinds, plan))
+        bar.update(1)
+    bar.close()
+    return _tables(scenario, plans, opt, objective, slack, timings, stopped, len(labels))
 
 
 def _tables(

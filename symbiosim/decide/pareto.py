@@ -30,9 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from symbiosim.decide.session import OBJECTIVE_NAMES, Session, decision_matrix, decisions_of, kpi_row, objective_expr
+from symbiosim.decide.session import OBJECTIVE_NAMES, decision_matrix, decisions_of, kpi_row
 from symbiosim.plan import Plan
-from symbiosim.planner.solve import DEFAULT_MIP_GAP
+from symbiosim.planner import DEFAULT_MIP_GAP, PlannerModel
+from symbiosim.progress import progress
 from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
@@ -77,52 +78,60 @@ def pareto(
     f1, f2 = _parse(objectives)
     if points < 2:
         raise ValueError("points must be >= 2 (the two anchors)")
-    s = Session.open(scenario, f1, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
-    e1, max1 = objective_expr(s.m, f1)
-    e2, max2 = objective_expr(s.m, f2)
+    pm = PlannerModel.from_scenario(scenario, f1, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    max1, max2 = pm.maximises(f1), pm.maximises(f2)
     tol = 1e-7  # the incumbent satisfies it, so it is always feasible
     timings: list[dict[str, Any]] = []
     found: list[tuple[str, Plan, float | None]] = []
+    bar = progress(desc="pareto", total=points + 2)  # two lexicographic steps more than points
 
     def run(label: str, eps: float | None, start: Any = None) -> Plan:
         t0 = time.perf_counter()
-        res = s.solve(label, start=start)
+        res = pm.solve(label, start=start, strict=True)
         timings.append({"point": label, "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
-        return s.plan(res, objective=f1, pareto_point=label, epsilon=eps, **{f1: s.value(e1), f2: s.value(e2)})
+        bar.update(1)
+        return pm.plan(res, objective=f1, pareto_point=label, epsilon=eps, **{f1: pm.objective_value(f1), f2: pm.objective_value(f2)})
 
-    def bound(expr: Any, maximise: bool, value: float, rel: float) -> Any:
+    def hold(name: str, maximise: bool, value: float, rel: float) -> None:
         margin = rel * abs(value)
-        return expr >= value - margin if maximise else expr <= value + margin
+        if maximise:
+            pm.add_bound("decide_lex", name, lower=value - margin)
+        else:
+            pm.add_bound("decide_lex", name, upper=value + margin)
 
     # Every solve after the first starts from a plan known to be feasible for it (a MIP
     # start), so a time limit still yields a plan: the previous anchor's for each
     # lexicographic step and for anchor B, anchor B's for the inner points.
     # anchor A: best f1, then best f2 at that f1
-    s.set_objective(e1, max1)
+    pm.set_objective(f1)
     run("anchor_f1", None)
-    best1 = s.value(e1)
-    s.add_constraint("decide_lex", bound(e1, max1, best1, tol))
-    s.set_objective(e2, max2)
-    found.append(("p0", run("p0", None, s.snapshot()), None))
+    best1 = pm.objective_value(f1)
+    hold(f1, max1, best1, tol)
+    pm.set_objective(f2)
+    found.append(("p0", run("p0", None, pm.snapshot()), None))
     # anchor B: best f2, then best f1 at that f2
-    s.remove("decide_lex")
-    run("anchor_f2", None, s.snapshot())
-    best2 = s.value(e2)
-    s.add_constraint("decide_lex", bound(e2, max2, best2, tol))
-    s.set_objective(e1, max1)
-    last = run(f"p{points - 1}", None, s.snapshot())
-    anchor_b = s.snapshot()
-    s.remove("decide_lex")
+    pm.remove("decide_lex")
+    run("anchor_f2", None, pm.snapshot())
+    best2 = pm.objective_value(f2)
+    hold(f2, max2, best2, tol)
+    pm.set_objective(f1)
+    last = run(f"p{points - 1}", None, pm.snapshot())
+    anchor_b = pm.snapshot()
+    pm.remove("decide_lex")
     a2 = float(found[0][1].meta[f2])
     b2 = float(last.meta[f2])
     for i in range(1, points - 1):
         eps = a2 + i / (points - 1) * (b2 - a2)
-        s.add_constraint("decide_eps", e2 >= eps if max2 else e2 <= eps)
+        if max2:
+            pm.add_bound("decide_eps", f2, lower=eps)
+        else:
+            pm.add_bound("decide_eps", f2, upper=eps)
         found.append((f"p{i}", run(f"p{i}", eps, anchor_b), eps))
-    s.remove("decide_eps")
+    pm.remove("decide_eps")
+    bar.close()
     found.append((f"p{points - 1}", last, None))
     plans = {name: plan for name, plan, _ in found}
-    return _tables(scenario, (f1, f2), plans, found, timings, s)
+    return _tables(scenario, (f1, f2), plans, found, timings, pm)
 
 
 def _tables(
@@ -131,14 +140,14 @@ def _tables(
     plans: dict[str, Plan],
     found: list[tuple[str, Plan, float | None]],
     timings: list[dict[str, Any]],
-    s: Session,
+    pm: PlannerModel,
 ) -> ParetoFront:
     f1, f2 = objectives
     ref = decisions_of(found[0][1])
     rows = []
     for i, (name, plan, eps) in enumerate(found):
         chosen = decisions_of(plan)
-        k = kpi_row(s.data, plan)
+        k = kpi_row(pm.data, plan)
         added = sorted(set(chosen) - set(ref))
         removed = sorted(set(ref) - set(chosen))
         rows.append(
@@ -159,7 +168,7 @@ def _tables(
         "scenario": scenario.settings.name,
         "objectives": [f1, f2],
         "points": len(plans),
-        "build_seconds": s.build_seconds,
+        "build_seconds": pm.build_seconds,
         "first_solve_seconds": first,
         "note": "jobs as an objective is mean annual jobs over the horizon (column mean_jobs)",
     }

@@ -1,20 +1,39 @@
-"""The coordinated optimum: build -> solve (HiGHS) -> extract => ``Plan``."""
+"""The coordinated optimum: one ``PlannerModel`` (build -> solve with HiGHS -> extract) => ``Plan``.
+
+Everything that solves the planner goes through ``PlannerModel``
+(``planner/model.py``); Pyomo and HiGHS stay inside this package.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, SolverError, UnboundedError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import OBJECTIVES, build_planner_model
-from symbiosim.planner.diagnose import diagnose_infeasible, diagnose_unbounded
-from symbiosim.planner.extract import extract_plan
-from symbiosim.planner.solve import DEFAULT_MIP_GAP, solve_model, write_lp
-from symbiosim.scenario.data import build_model_data
+from symbiosim.planner.model import (
+    SINGLE_OBJECTIVES,
+    PlannerModel,
+    finish_solve,
+    objective_figure,
+    raise_diagnosis,
+    structure_signature,
+)
+from symbiosim.planner.solve import DEFAULT_MIP_GAP, SolveResult, solve_model, write_lp
 from symbiosim.scenario.schema import Scenario
 
-__all__ = ["OBJECTIVES", "build_planner_model", "finish_solve", "optimise", "raise_diagnosis", "solve_model", "write_lp"]
+__all__ = [
+    "DEFAULT_MIP_GAP",
+    "OBJECTIVES",
+    "PlannerModel",
+    "SINGLE_OBJECTIVES",
+    "SolveResult",
+    "build_planner_model",
+    "finish_solve",
+    "objective_figure",
+    "optimise",
+    "raise_diagnosis",
+    "solve_model",
+    "structure_signature",
+    "write_lp",
+]
 
 
 def optimise(
@@ -56,60 +75,9 @@ def optimise(
         ModelError: when the model's numbers are outside what HiGHS can use,
             or no plan is found in the time limit.
     """
-    t0 = time.perf_counter()
-    data = build_model_data(scenario, baseline=baseline, coalition=coalition)
-    m = build_planner_model(data, objective, weights)
-    build_seconds = time.perf_counter() - t0
+    pm = PlannerModel.from_scenario(
+        scenario, objective, weights, baseline=baseline, coalition=coalition, time_limit=time_limit, threads=threads, mip_gap=mip_gap
+    )
     if save_lp:
-        write_lp(m, save_lp)
-    result = solve_model(m, time_limit=time_limit, threads=threads, mip_gap=mip_gap)
-    source = "baseline" if baseline else ("coalition" if coalition is not None else "planner")
-    meta = {"source": source, "coalition": sorted(coalition) if coalition is not None else None, "build_seconds": build_seconds}
-    return finish_solve(m, data, result, objective, weights, meta, time_limit)
-
-
-def finish_solve(
-    m: Any,
-    data: Any,
-    result: Any,
-    objective: str,
-    weights: dict[str, float] | None,
-    meta: dict[str, Any],
-    time_limit: float | None = None,
-    values: Any = None,
-) -> Plan:
-    """Turn a solve into a Plan, or raise the diagnosis (shared by every solve path).
-
-    ``meta`` brings what the caller knows (source, coalition, build_seconds);
-    the solver's figures are added here.
-    """
-    if result.status == "error" and not result.has_solution:  # the solver failed, not the scenario
-        raise SolverError(result.message)
-    if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded"):
-        raise_diagnosis(data, result.status, objective, weights)
-    if not result.has_solution:
-        raise ModelError(f"no plan found ({result.status}) within the time limit of {time_limit} s: raise --time-limit")
-    meta = {
-        **meta,
-        "status": result.status,
-        "objective": objective,
-        "weights": weights,
-        "objective_value": result.objective_value,
-        "bound": result.bound,
-        "gap": result.gap,
-        "solve_seconds": result.seconds,
-        "notes": list(m.data_notes),
-        "scenario": data.scenario.settings.name,
-    }
-    return extract_plan(m, data, meta, values)
-
-
-def raise_diagnosis(data: Any, status: str, objective: str, weights: dict[str, float] | None) -> None:
-    diagnosis = diagnose_infeasible(data)
-    if status == "infeasible" and not diagnosis:
-        diagnosis = ["every balance can close: a capacity, link or presence constraint conflicts"]
-    if diagnosis and data.baseline:
-        raise BaselineInfeasibleError(diagnosis)
-    if diagnosis:
-        raise InfeasibleError(diagnosis)
-    raise UnboundedError(diagnose_unbounded(data, objective, weights))
+        pm.write_lp(save_lp)
+    return pm.plan(pm.solve("optimum"))

@@ -10,7 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from symbiosim.plan import Plan, make_table
-from symbiosim.planner.solve import solution_values
+from symbiosim.planner.solve import columns_of, solution_values
 from symbiosim.scenario.data import ModelData
 
 TOL = 1e-7
@@ -44,9 +44,8 @@ class ColumnReader:
     def __call__(self, var: Any) -> list[tuple[Any, float]]:
         entry = self._index.get(id(var))
         if entry is None:
-            keys = list(var.keys())
-            columns = self._solver._pyomo_var_to_solver_var_map  # filled when the solver takes the model
-            entry = self._index[id(var)] = (keys, np.array([columns[id(var[k])] for k in keys], dtype=np.int64))
+            keys = list(var.keys())  # columns are known once the solver holds the model
+            entry = self._index[id(var)] = (keys, columns_of(self._solver, (var[k] for k in keys)))
         keys, cols = entry
         values = self.x[cols]
         return [(keys[i], float(values[i])) for i in np.flatnonzero(np.abs(values) > TOL)]

@@ -1,7 +1,20 @@
 """Solve a built model with HiGHS (Pyomo's ``highspy`` interface).
 
 The only module that touches solver code. The solver object is persistent:
-keep it to re-solve the same model after changing numbers.
+keep it to re-solve the same model after changing numbers (``model.PlannerModel``
+does; nothing outside ``symbiosim/planner/`` calls this module).
+
+Private attributes of Pyomo's persistent HiGHS interface are read here and
+nowhere else, each marked ``# private:``. They were tested with the versions
+locked in ``requirements/constraints.txt`` (Pyomo 6.10.1, highspy 1.16.0):
+
+* ``solver._solver_model``: the ``highspy.Highs`` object Pyomo fills;
+* ``solver._pyomo_var_to_solver_var_map``: ``id(var)`` -> HiGHS column;
+* ``solver._model``: the Pyomo model the solver holds;
+* ``solver._last_results_object``: the last solve's results (timing only);
+* ``_BatchedHighs`` overrides ``add_block`` (public, but its call order is Pyomo's).
+
+``tests/test_planner_model.py`` fails when one of them is missing.
 """
 
 from __future__ import annotations
@@ -85,6 +98,7 @@ class _BatchedHighs(Highs):
     addVars/changeColsIntegrality call per constraint (translation about a third faster)."""
 
     def add_block(self, block: Any) -> None:
+        # private: _solver_model is the highspy.Highs that set_instance has just created
         # keep every coefficient as given (HiGHS would drop entries up to 1e-9 and refuse the
         # rows with entries from 1e15 on), so that check_coefficients sees and names them
         self._solver_model.setOptionValue("small_matrix_value", KEPT_MATRIX_VALUE)
@@ -129,8 +143,9 @@ def solve_model(
             result does not depend on what was solved before.
         options: further HiGHS options (``{"presolve_rule_off": ...}``).
         start: a feasible point to start from (MIP start): the column values
-            of an earlier solve of ``solver`` (``solution_values``); columns
-            added since are completed by HiGHS. With a start, a time-limited
+            of an earlier solve of ``solver`` (``solution_values``), or
+            ``(columns, values)`` for some columns; columns not given
+            (added since) are completed by HiGHS. With a start, a time-limited
             solve always returns a plan at least as good as the start.
         load: load the solution into the Pyomo variables (a batch re-solve
             reads it from the solver instead: ``extract.ColumnReader``).
@@ -151,19 +166,21 @@ def solve_model(
         # failure can be reported in HiGHS's own words
         "solver_options": {"output_flag": True, **(options or {})},
     }
-    held = getattr(solver, "_solver_model", None)  # the highspy object once a model was passed
+    held = _highs(solver)
     if held is None:
         # hand the model over first, so its numbers are checked before HiGHS solves it
-        solver.set_instance(m)
-        held = solver._solver_model
-        check_coefficients(solver)
+        held = load_model(solver, m)
         if refresh == "all":
             refresh = "objective"  # the instance was just set: nothing changed since
     if start is not None:
         # bring HiGHS up to date first: changing the model afterwards would discard the start
         solver.update()
-        values = np.asarray(start, dtype=float)
-        held.setSolution(len(values), np.arange(len(values), dtype=np.int32), values)
+        if isinstance(start, tuple):  # (columns, values): a partial start, HiGHS completes the rest
+            index, values = np.asarray(start[0], dtype=np.int32), np.asarray(start[1], dtype=float)
+        else:
+            values = np.asarray(start, dtype=float)
+            index = np.arange(len(values), dtype=np.int32)
+        held.setSolution(len(values), index, values)
         kwargs["auto_updates"] = REFRESH["none"]
     elif REFRESH[refresh] is not None:
         kwargs["auto_updates"] = REFRESH[refresh]
@@ -207,6 +224,23 @@ def solve_model(
     return SolveResult(status, has_solution, obj, bound, gap, seconds, res.solver_log, solver, message)
 
 
+def _highs(solver: Highs) -> Any:
+    """The ``highspy.Highs`` object of ``solver``, None before it was given a model."""
+    return getattr(solver, "_solver_model", None)  # private: Pyomo's highspy object
+
+
+def holds_model(solver: Highs) -> bool:
+    """Has ``solver`` been given a model (``set_instance``)?"""
+    return _highs(solver) is not None
+
+
+def load_model(solver: Highs, m: pyo.ConcreteModel) -> Any:
+    """Hand ``m`` to ``solver`` and check its numbers (``check_coefficients``); returns the highspy object."""
+    solver.set_instance(m)
+    check_coefficients(solver)
+    return _highs(solver)
+
+
 def solver_message(log: str) -> str:
     """HiGHS's own account of a failure: its ERROR/WARNING lines, else the log's last line."""
     lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
@@ -230,8 +264,7 @@ def check_coefficients(solver: Highs) -> list[str]:
     Raises ``ModelError`` naming the worst constraint or variable; returns
     warnings (a spread of magnitudes wide enough to make results unreliable).
     """
-    h = solver._solver_model
-    lp = h.getLp()
+    lp = _highs(solver).getLp()
     problems: list[str] = []
     values = np.abs(np.asarray(lp.a_matrix_.value_, dtype=float))
     nz = values[values > 0]
@@ -276,20 +309,63 @@ def _column_of_entry(lp: Any, k: int) -> int:
 
 def _column_name(solver: Highs, col: int) -> str:
     """The Pyomo name of a HiGHS column (only on the error path: a scan of the model)."""
-    for v in solver._model.component_data_objects(pyo.Var, descend_into=True):
-        if solver._pyomo_var_to_solver_var_map.get(id(v)) == col:
+    columns = solver._pyomo_var_to_solver_var_map  # private: id(var) -> HiGHS column
+    for v in solver._model.component_data_objects(pyo.Var, descend_into=True):  # private: the model held
+        if columns.get(id(v)) == col:
             return f"variable {v.name}"
     return f"column {col}"
 
 
 def solution_values(solver: Highs) -> Any:
     """The column values of ``solver``'s last solution (a ``start`` for a later solve)."""
-    return np.array(solver._solver_model.getSolution().col_value, dtype=float)
+    return np.array(_highs(solver).getSolution().col_value, dtype=float)
 
 
 def column_of(solver: Highs, var: Any) -> int:
     """The HiGHS column of a Pyomo variable ``solver`` holds."""
-    return int(solver._pyomo_var_to_solver_var_map[id(var)])
+    return int(solver._pyomo_var_to_solver_var_map[id(var)])  # private: id(var) -> HiGHS column
+
+
+def columns_of(solver: Highs, variables: Any) -> np.ndarray:
+    """The HiGHS columns of Pyomo variables ``solver`` holds (one array)."""
+    columns = solver._pyomo_var_to_solver_var_map  # private: id(var) -> HiGHS column
+    return np.array([columns[id(v)] for v in variables], dtype=np.int64)
+
+
+def model_size(solver: Highs) -> dict[str, int]:
+    """Columns, rows and nonzeros HiGHS holds (empty before the solver was given a model)."""
+    h = _highs(solver)
+    if h is None:
+        return {}
+    return {"highs_cols": h.getNumCol(), "highs_rows": h.getNumRow(), "nonzeros": h.getNumNz()}
+
+
+def last_solve_facts(solver: Highs) -> dict[str, Any]:
+    """HiGHS's run time, nodes and iterations of the last solve, and Pyomo's timer of it
+    (update, optimize, load solution, set_instance), for the benchmarks."""
+    import contextlib
+
+    out: dict[str, Any] = {}
+    h = _highs(solver)
+    if h is not None:
+        try:
+            info = h.getInfo()
+            out["highs"] = {
+                "run_time": h.getRunTime(),
+                "mip_node_count": int(getattr(info, "mip_node_count", -1)),
+                "simplex_iterations": int(getattr(info, "simplex_iteration_count", -1)),
+            }
+        except Exception as exc:  # a highspy without these getters: the facts are optional
+            out["highs"] = {"error": str(exc)}
+    res = getattr(solver, "_last_results_object", None)  # private: Pyomo's last results
+    timer = getattr(getattr(res, "timing_info", None), "timer", None)
+    breakdown: dict[str, float] = {}
+    if timer is not None:
+        for key in ("update", "optimize", "load solution", "set_instance"):
+            with contextlib.suppress(Exception):  # a key not timed in this solve
+                breakdown[key.replace(" ", "_")] = timer.get_total_time(key)
+    out["solve_breakdown"] = breakdown
+    return out
 
 
 def set_column_bounds(solver: Highs, variables: list[Any], lower: list[float | None], upper: list[float | None]) -> None:
@@ -298,10 +374,10 @@ def set_column_bounds(solver: Highs, variables: list[Any], lower: list[float | N
     import highspy
 
     inf = highspy.kHighsInf
-    idx = np.array([solver._pyomo_var_to_solver_var_map[id(v)] for v in variables], dtype=np.int32)
+    idx = columns_of(solver, variables).astype(np.int32)
     lo = np.array([-inf if x is None else x for x in lower], dtype=float)
     hi = np.array([inf if x is None else x for x in upper], dtype=float)
-    solver._solver_model.changeColsBounds(len(idx), idx, lo, hi)
+    _highs(solver).changeColsBounds(len(idx), idx, lo, hi)
 
 
 def set_linear_objective(solver: Highs, constant: float, terms: Any, maximise: bool) -> None:
@@ -314,8 +390,8 @@ def set_linear_objective(solver: Highs, constant: float, terms: Any, maximise: b
     """
     import highspy
 
-    h = solver._solver_model
-    columns = solver._pyomo_var_to_solver_var_map
+    h = _highs(solver)
+    columns = solver._pyomo_var_to_solver_var_map  # private: id(var) -> HiGHS column
     n = len(columns)
     costs = np.zeros(n)
     for vid, (_, coef) in terms.items():
