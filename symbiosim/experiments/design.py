@@ -6,14 +6,20 @@
   (``scipy.stats.qmc.LatinHypercube``, one stratum of width 1/N per sample and
   input) or, for Sobol sensitivity indices, Saltelli's scheme
   (``SALib.sample.sobol``, first and total order: N (D + 2) samples for D
-  inputs, N best a power of 2), and mapped through each row's inverse distribution: uniform(low,
-  high), triangular(low, mode, high), normal(mean, sd), lognormal (mean and sd
-  of the log). ``as: factor`` multiplies the target's current value, ``as:
-  value`` replaces it. Inputs are independent.
+  inputs, N best a power of 2), and mapped through each row's inverse distribution
+  (``ppf`` of the frozen ``scipy.stats`` distribution that
+  ``symbiosim.scenario.edit.distributions`` makes of it): uniform(low, high),
+  triangular(low, mode, high), normal(mean, sd), lognormal (mean and sd of the
+  log). ``apply_sample`` applies one sample with ``symbiosim.scenario.edit``:
+  ``as: factor`` multiplies the target's current value, ``as: value`` replaces
+  it; the edited rows and the cross-table checks are validated, errors name
+  the sample and the input. Inputs are independent.
 * **Arms.** A YAML file ``arms: {name: {instrument: value, ...}}`` (read with
   ``safe_load``) of policy settings applied on top of the scenario's own
-  ``policies``; instruments are the fields of ``Policies`` (values checked by
-  its schema) plus ``facilitator: true|false`` (the simulator's platform).
+  ``policies``; the file is checked by the pydantic models ``ArmsFile`` and
+  ``Arm``: instruments are the fields of ``Policies`` (values checked by its
+  schema, shares 0..1, no negative tax or subsidy) plus ``facilitator:
+  true|false`` (the simulator's platform).
   Without a file there is one arm, ``none`` (the scenario as it is).
 * **Seeds.** ``SeedSequence(root).spawn(2)`` gives one stream for the sample
   points and one parent for the runs; the parent spawns one child per

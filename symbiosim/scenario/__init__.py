@@ -1,6 +1,19 @@
-"""Scenario data: schema, loading, checks and the model hand-off."""
+"""Scenario data: schema, loading, checks, edits and the model hand-off."""
 
+from symbiosim.scenario.edit import Cell, Edit, UncertainInput, add_rows, apply_edits, distributions, resolve, set_cells
 from symbiosim.scenario.load import load_scenario, scenario_from_dict
 from symbiosim.scenario.schema import Scenario
 
-__all__ = ["Scenario", "load_scenario", "scenario_from_dict"]
+__all__ = [
+    "Cell",
+    "Edit",
+    "Scenario",
+    "UncertainInput",
+    "add_rows",
+    "apply_edits",
+    "distributions",
+    "load_scenario",
+    "resolve",
+    "scenario_from_dict",
+    "set_cells",
+]
