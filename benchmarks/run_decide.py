@@ -3,7 +3,7 @@ against the first solve, on one built model (no rebuild), for ``orkanger`` and
 ``synthetic_50`` (mip gap 1e-2 there). Printed and written to
 ``benchmarks/results/decide.json``.
 
-    .venv/bin/python -m benchmarks.run_decide [--count 3] [--points 4] [--alt-time-limit 30] [--time-limit 120]
+    .venv/bin/python -m benchmarks.run_decide [--count 3] [--points 4] [--alt-time-limit 30] [--time-limit 120] [--out FILE]
 
 Every solve after the first starts from a feasible plan (a MIP start), so a
 time limit gives a plan; its status (optimal | time_limit) is recorded.
@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=4)
     ap.add_argument("--alt-time-limit", type=float, default=30.0)
     ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--out", type=Path, default=OUT, help=f"JSON results file (default {OUT.relative_to(OUT.parents[2])})")
     args = ap.parse_args()
     results = []
     for name in args.cases.split(","):
@@ -90,9 +91,9 @@ def main() -> None:
         print(f"{name}: pareto: first solve {p['first_solve_seconds']:.2f} s, further "
               f"{', '.join(f'{x:.2f}' for x in p['further_solve_seconds'])} s ({p['points']} points)")
         results.append(r)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"python": platform.python_version(), "results": results}, indent=2))
-    print(f"written to {OUT}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"python": platform.python_version(), "results": results}, indent=2))
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

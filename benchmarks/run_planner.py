@@ -8,12 +8,13 @@ peak memory (``ru_maxrss``) is the case's own, it times
 
 * ``scenario``: making the Scenario (generate + validate, or load the YAML);
 * ``data``: ``build_model_data``;
-* ``pyomo_build``: ``build_planner_model``;
-* ``translate``: Pyomo -> HiGHS (``Highs().set_instance(m)``);
-* ``solve``: ``solve_model`` on the solver that already holds the model,
+* ``pyomo_build``: ``PlannerModel(data)`` (``build_planner_model``);
+* ``translate``: Pyomo -> HiGHS (``PlannerModel.send_to_solver``, with the
+  check of the model's numbers);
+* ``solve``: ``PlannerModel.solve`` on the solver that already holds the model,
   split into Pyomo's ``update`` check, HiGHS's own ``optimize`` and loading
   the solution back;
-* ``extract``: ``extract_plan`` (reading the solution into a Plan);
+* ``extract``: ``PlannerModel.plan`` (reading the solution into a Plan);
 
 and records the model size, status, objective, gap and peak memory
 (``ru_maxrss``, and the tracemalloc peak of data + Pyomo build, measured in a
@@ -57,33 +58,9 @@ BUILD_SHARE_TARGET = 1 / 3
 
 
 
-def model_size(m: Any) -> dict[str, int]:
-    import pyomo.environ as pyo
-
-    n_vars = n_bin = n_int = n_fixed = 0
-    for v in m.component_data_objects(pyo.Var, descend_into=True):
-        n_vars += 1
-        if v.fixed:
-            n_fixed += 1
-        elif v.is_binary():
-            n_bin += 1
-        elif v.is_integer():
-            n_int += 1
-    n_cons = sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True, descend_into=True))
-    return {
-        "variables": n_vars,
-        "fixed_variables": n_fixed,
-        "binaries": n_bin,
-        "integers": n_int,
-        "constraints": n_cons,
-    }
-
-
 def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = True) -> dict[str, Any]:
     """Time every stage of one planner solve of case ``name`` (in this process)."""
-    from symbiosim.planner.build import build_planner_model
-    from symbiosim.planner.extract import extract_plan
-    from symbiosim.planner.solve import make_solver, solve_model
+    from symbiosim.planner import PlannerModel
     from symbiosim.scenario.data import build_model_data
 
     out: dict[str, Any] = {"case": name}
@@ -111,55 +88,35 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     data = build_model_data(scenario)
     out["data_seconds"] = time.perf_counter() - t
     t = time.perf_counter()
-    m = build_planner_model(data)
+    pm = PlannerModel(data, mip_gap=mip_gap, time_limit=time_limit)
     out["pyomo_build_seconds"] = time.perf_counter() - t
     out["rss_after_build_mb"] = maxrss_mb()
     out["arcs"] = len(data.arcs)
     out["balance_keys"] = len(data.balance_keys)
-    out["big_m_notes"] = list(m.data_notes)
+    out["big_m_notes"] = pm.notes
 
     t = time.perf_counter()
-    out["size"] = model_size(m)
+    out["size"] = pm.counts()
     out["size_count_seconds"] = time.perf_counter() - t  # not part of the total
 
-    solver = make_solver()
     t = time.perf_counter()
-    solver.set_instance(m)
+    pm.send_to_solver()  # Pyomo -> HiGHS, and the check of the model's numbers
     out["translate_seconds"] = time.perf_counter() - t
     out["rss_after_translate_mb"] = maxrss_mb()
-    highs = getattr(solver, "_solver_model", None)
-    if highs is not None:
-        try:
-            out["size"] |= {
-                "highs_cols": highs.getNumCol(),
-                "highs_rows": highs.getNumRow(),
-                "nonzeros": highs.getNumNz(),
-            }
-        except Exception as exc:  # a highspy without these getters: sizes are optional
-            out["size"]["nonzeros_error"] = str(exc)
+    out["size"] |= pm.size()
 
     t = time.perf_counter()
-    result = solve_model(m, time_limit=time_limit, mip_gap=mip_gap, solver=solver)
+    result = pm.solve()
     out["solve_seconds"] = time.perf_counter() - t
     out["rss_after_solve_mb"] = maxrss_mb()
-    out["solve_breakdown"] = _timer_breakdown(solver)
-    if highs is not None:
-        try:
-            info = highs.getInfo()
-            out["highs"] = {
-                "run_time": highs.getRunTime(),
-                "mip_node_count": int(getattr(info, "mip_node_count", -1)),
-                "simplex_iterations": int(getattr(info, "simplex_iteration_count", -1)),
-            }
-        except Exception as exc:
-            out["highs"] = {"error": str(exc)}
+    out |= pm.solver_facts()  # solve_breakdown (Pyomo's timer), highs (run time, nodes, iterations)
     out["status"] = result.status
     out["objective"] = result.objective_value
     out["bound"] = result.bound
     out["gap"] = result.gap
 
     t = time.perf_counter()
-    plan = extract_plan(m, data, {"status": result.status}) if result.has_solution else None
+    plan = pm.plan(result) if result.has_solution else None
     out["extract_seconds"] = time.perf_counter() - t
     if plan is not None:
         out["builds"] = len(plan.builds)
@@ -175,26 +132,13 @@ def run_case(name: str, mip_gap: float, time_limit: float | None, trace: bool = 
     out["peak_rss_mb"] = maxrss_mb()
 
     if trace:  # a separate build under tracemalloc: the Python-heap peak of data + model
-        del plan, result, solver, m, data, highs
+        del plan, result, pm, data
         gc.collect()
         tracemalloc.start()
         data = build_model_data(scenario)
-        m = build_planner_model(data)
+        pm = PlannerModel(data)
         out["build_tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    return out
-
-
-def _timer_breakdown(solver: Any) -> dict[str, float]:
-    """Pyomo's HierarchicalTimer of the last solve: update, optimize (HiGHS), load solution."""
-    res = getattr(solver, "_last_results_object", None)
-    timer = getattr(getattr(res, "timing_info", None), "timer", None)
-    out: dict[str, float] = {}
-    if timer is None:
-        return out
-    for key in ("update", "optimize", "load solution", "set_instance"):
-        with contextlib.suppress(Exception):  # a key not timed in this solve
-            out[key.replace(" ", "_")] = timer.get_total_time(key)
     return out
 
 
@@ -391,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker:
-        res = run_case(args.worker, args.mip_gap, args.time_limit, trace=not args.no_tracemalloc)
-        Path(args.worker_out).write_text(json.dumps(res, default=str))
+        worker = run_case(args.worker, args.mip_gap, args.time_limit, trace=not args.no_tracemalloc)
+        Path(args.worker_out).write_text(json.dumps(worker, default=str))
         return 0
 
     names = [n.strip() for n in args.cases.split(",")] if args.cases else list(CASES)

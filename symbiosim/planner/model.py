@@ -203,6 +203,25 @@ class PlannerModel:
             self._signature = structure_signature(self.data)
         return self._signature
 
+    def counts(self) -> dict[str, int]:
+        """Variables (fixed, binary, integer) and active constraints of the Pyomo model."""
+        n_vars = n_bin = n_int = n_fixed = 0
+        for v in self._m.component_data_objects(pyo.Var, descend_into=True):
+            n_vars += 1
+            if v.fixed:
+                n_fixed += 1
+            elif v.is_binary():
+                n_bin += 1
+            elif v.is_integer():
+                n_int += 1
+        n_cons = sum(1 for _ in self._m.component_data_objects(pyo.Constraint, active=True, descend_into=True))
+        return {"variables": n_vars, "fixed_variables": n_fixed, "binaries": n_bin, "integers": n_int, "constraints": n_cons}
+
+    def send_to_solver(self) -> None:
+        """Hand the model to HiGHS now and check its numbers (otherwise the first solve does)."""
+        if not holds_model(self._solver):
+            load_model(self._solver, self._m)
+
     def size(self) -> dict[str, int]:
         """Columns, rows and nonzeros HiGHS holds (empty before the first solve)."""
         return model_size(self._solver)
