@@ -52,6 +52,7 @@ class Firm(mesa.Agent):
         self.cash = np.zeros(T)  # realised cash per period (undiscounted): the ledger's amounts for this actor
         self._T = T
         self._links_in: dict[tuple[str, ...], int] = {k: 0 for k, arc in d.arcs.items() if arc.target == actor and not arc.buildable}
+        self._builds_seen = 0  # model.builds already scanned for links into this firm
 
     # ---- what the firm's contracts fix ---------------------------------
     def net_inflow(self, exclude: Any = None) -> dict[str, np.ndarray]:
@@ -144,13 +145,20 @@ class Firm(mesa.Agent):
         if self.present:
             sol = self.current(t)
             i = t - sol.start
-            for kind, table in (("activity", sol.activity), ("purchase", sol.purchase), ("sale", sol.sale), ("disposal", sol.disposal), ("storage", sol.storage)):
+            unit = self.lp.unit_value
+            for kind, lp_kind, table in (
+                ("activity", "act", sol.activity),
+                ("purchase", "buy", sol.purchase),
+                ("sale", "sell", sol.sale),
+                ("disposal", "dump", sol.disposal),
+                ("storage", "store", sol.storage),
+            ):
+                history = self.history[kind]
                 for key, values in table.items():
-                    self.history[kind].setdefault(key, np.zeros(self._T))[t] = values[i]
-            for kind, table in (("act", sol.activity), ("buy", sol.purchase), ("sell", sol.sale), ("dump", sol.disposal), ("store", sol.storage)):
-                for key, values in table.items():
-                    if abs(values[i]) > TOL:  # what the realised plan records (``to_plan``)
-                        cash += self.lp.unit_value(kind, key) * values[i]
+                    v = float(values[i])
+                    history.setdefault(key, np.zeros(self._T))[t] = v
+                    if abs(v) > TOL:  # what the realised plan records (``to_plan``)
+                        cash += unit(lp_kind, key) * v
             for c in self.contracts:
                 q = c.active_volumes()[t]
                 if q <= TOL:
@@ -170,14 +178,15 @@ class Firm(mesa.Agent):
         itself once present, its processes, and the links into it (existing ones and trucked arcs: always)."""
         d = self.model.data
         entered: int | None = 0 if d.actors[self.actor].exists else getattr(self, "entered_year", None)
-        linked: dict[tuple[str, ...], int] = dict(self._links_in)
-        for b in self.model.builds:
+        builds = self.model.builds
+        for b in builds[self._builds_seen :]:  # links built into this firm since the last look
             if b[0] == "link" and b[3] == self.actor:
-                linked[(b[1], b[3], b[4])] = int(b[5])
+                self._links_in[(b[1], b[3], b[4])] = int(b[5])
+        self._builds_seen = len(builds)
         return {
             "present": {(self.actor,): entered} if entered is not None else {},
             "built": {(self.actor, k): y for k, y in self.processes.items()},
-            "linked": linked,
+            "linked": self._links_in,
         }
 
     def step(self) -> None:  # the model drives the phases; agents act through it
