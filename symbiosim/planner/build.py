@@ -505,13 +505,13 @@ def cluster_npv_terms(m: pyo.ConcreteModel, data: ModelData) -> LinearTerms:
     for variable in ledger.PER_PERIOD:
         var = getattr(m, variable)
         unit: dict[tuple[Any, ...], float] = {}
-        for index in var:
+        for index, v in var.items():
             key = index[:-1]
             coef = unit.get(key)
             if coef is None:
                 coef = unit[key] = ledger.unit_value(data, variable, key)
             if coef:
-                npv.add_var(disc(index[-1]) * coef, var[index])
+                npv.add_var(disc(index[-1]) * coef, v)
     # fixed costs per year of what is present or built (constants for what exists)
     presence = (
         ("present", [(a,) for a in data.actors], lambda k, y: m.present[k[0], y]),
@@ -527,8 +527,8 @@ def cluster_npv_terms(m: pyo.ConcreteModel, data: ModelData) -> LinearTerms:
     # one-off costs in the build / entry year, net of the investment subsidy
     for variable in ledger.ONE_OFF:
         var = getattr(m, variable)
-        for index in var:
-            npv.add_var(data.discount[index[-1]] * ledger.unit_value(data, variable, index[:-1]), var[index])
+        for index, v in var.items():
+            npv.add_var(data.discount[index[-1]] * ledger.unit_value(data, variable, index[:-1]), v)
     return npv
 
 
