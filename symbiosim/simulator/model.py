@@ -41,8 +41,8 @@ import numpy as np
 from symbiosim import ledger
 from symbiosim.plan import Plan, make_table
 from symbiosim.scenario.data import Arc, ModelData, build_model_data, haversine_km
+from symbiosim.scenario.edit import Cell, distributions, resolve
 from symbiosim.scenario.schema import Scenario
-from symbiosim.scenario.targets import parse_target, resolve_target
 from symbiosim.simulator.agents import TOL, Entrepreneur, Firm
 from symbiosim.simulator.behaviour import rules_for
 from symbiosim.simulator.firm_lp import Prices
@@ -145,14 +145,13 @@ class SymbiosisModel(mesa.Model):
         paths: dict[tuple[str, str, str], np.ndarray] = {}
         sigmas = []
         s = self.scenario
-        for u in s.uncertainty:
-            target = parse_target(u.target)
+        for u in distributions(s):
             kind = {("purchases", "price"): "purchase", ("sales", "price"): "sale", ("products", "disposal_cost"): "disposal"}.get(
-                (target.table, target.column)
+                (u.target.table, u.target.column)
             )
             if kind is None:
                 continue
-            rel = _relative_sd(u)
+            rel = u.relative_sd
             sigmas.append(rel)
             x = np.zeros(T)
             eps = self.rng.standard_normal(T)
@@ -160,22 +159,21 @@ class SymbiosisModel(mesa.Model):
             for t in range(1, T):
                 x[t] = (1 - KAPPA) * x[t - 1] + step_sd * eps[t]
             factor = np.maximum(1.0 + x, 0.0)
-            for key in self._keys(target, kind):
+            for key in self._keys(u.cells, kind):
                 paths[key] = paths.get(key, np.ones(T)) * factor
         for text, period, multiplier in shocks:
-            target = parse_target(text)
-            kind = {"purchases": "purchase", "sales": "sale", "products": "disposal"}[target.table]
-            for key in self._keys(target, kind):
+            cells = resolve(self.scenario, text)
+            kind = {"purchases": "purchase", "sales": "sale", "products": "disposal"}[cells[0].table]
+            for key in self._keys(cells, kind):
                 path = paths.setdefault(key, np.ones(T))
                 path[period:] *= multiplier
         return paths, float(np.mean(sigmas)) if sigmas else 0.0
 
-    def _keys(self, target: Any, kind: str) -> list[tuple[str, str, str]]:
-        rows = resolve_target(self.scenario, target)
-        table = getattr(self.scenario, target.table)
+    def _keys(self, cells: list[Cell] | tuple[Cell, ...], kind: str) -> list[tuple[str, str, str]]:
+        rows = [getattr(self.scenario, c.table)[c.row] for c in cells]
         if kind == "disposal":
-            return [("disposal", "*", table[i].id) for i in rows]
-        return [(kind, table[i].actor, table[i].product) for i in rows]
+            return [("disposal", "*", r.id) for r in rows]
+        return [(kind, r.actor, r.product) for r in rows]
 
     def _changed(self, last: Any, stamp: tuple[Any, ...], t: int) -> bool:
         """Worth asking again? When contracts or processes changed, or, at a year's
@@ -473,16 +471,3 @@ class SymbiosisModel(mesa.Model):
         meta = {"source": "simulator", "status": "ok", "seed": self.seed, "facilitator": self.facilitator, "scenario": self.scenario.settings.name}
         return Plan(flows=make_table("flows", flows), builds=make_table("builds", self.builds), meta=meta, **tables)
 
-
-def _relative_sd(u: Any) -> float:
-    """Relative standard deviation of an uncertainty row (as a factor of its centre)."""
-    if u.dist == "uniform":
-        centre, sd = (u.low + u.high) / 2, (u.high - u.low) / math.sqrt(12)
-    elif u.dist == "triangular":
-        centre = (u.low + u.mode + u.high) / 3
-        sd = math.sqrt((u.low**2 + u.mode**2 + u.high**2 - u.low * u.mode - u.low * u.high - u.mode * u.high) / 18)
-    elif u.dist == "normal":
-        centre, sd = u.mean, u.sd
-    else:  # lognormal: sd of log ~ relative sd
-        return float(u.sd)
-    return abs(sd / centre) if centre else 0.0
