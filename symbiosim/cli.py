@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -18,20 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from symbiosim import cli_args as t
+from symbiosim import progress
 from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, ScenarioError, UnboundedError
-from symbiosim.report.jsonable import finite, records
+from symbiosim.report.jsonable import print_json
 
 log = logging.getLogger("symbiosim")
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, default=_jsonable, allow_nan=False))
-
-
-def _jsonable(x: Any) -> Any:
-    if hasattr(x, "item"):
-        return x.item()
-    return str(x)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -59,262 +49,119 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights(value: str | dict[str, float] | None) -> dict[str, float] | None:
-    """``--weights`` as a dict (the parser has already converted and checked it)."""
-    if not value:
-        return None
-    if isinstance(value, dict):
-        return value
-    try:
-        return t.weights(value)
-    except argparse.ArgumentTypeError as exc:
-        raise t.ArgumentProblem("--weights", str(exc)) from None
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
-    from symbiosim.accounts import evaluate
-    from symbiosim.planner import optimise
-    from symbiosim.report.summary import baseline_json, plan_json, plan_summary
+    from symbiosim.report.outputs import write_plan_outputs
+    from symbiosim.runs import run_plan
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    options = {"time_limit": args.time_limit, "threads": args.threads, "mip_gap": args.mip_gap}
-    try:
-        plan = optimise(
-            scenario, args.objective, weights=_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp, **options
-        )
-    except (InfeasibleError, UnboundedError) as exc:
-        status = "infeasible" if isinstance(exc, InfeasibleError) else "unbounded"
+    r = run_plan(scenario, args.objective, weights=t.as_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp,
+                 time_limit=args.time_limit, threads=args.threads, mip_gap=args.mip_gap)
+    if r.error is not None:
         if args.json:
-            _print_json({"status": status, "objective": args.objective, "diagnosis": exc.diagnosis})
+            print_json(r.json)
         else:
-            print(f"{args.scenario}: {exc}", file=sys.stderr)
+            print(f"{args.scenario}: {r.error}", file=sys.stderr)
         return 1
-    baseline_plan, baseline_error = None, None
-    if not args.baseline:
-        try:
-            baseline_plan = optimise(scenario, args.objective, weights=_weights(args.weights), baseline=True, **options)
-        except BaselineInfeasibleError as exc:  # the optimum stands; gains against the baseline are undefined
-            baseline_error = exc
-    accounts = evaluate(scenario, plan, baseline_plan)
-    baseline = evaluate(scenario, baseline_plan) if baseline_plan is not None else None
-    baseline_record = None if args.baseline else baseline_json(baseline, baseline_error)
     if args.json:
-        _print_json(plan_json(scenario, plan, accounts, baseline_record))
+        print_json(r.json)
     else:
-        print(plan_summary(scenario, plan, accounts, baseline, baseline_error))
+        print(r.summary())
     if args.out:
-        write_plan_outputs(scenario, plan, accounts, Path(args.out), args.format, baseline_record)
-        if not args.json:
-            print(f"\nresults written to {args.out}/")
+        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, r.json)
+        _written(args)
     return 0
 
 
-def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: str = "csv", baseline: dict[str, Any] | None = None) -> None:
-    from symbiosim.report.figures import flow_figure
-    from symbiosim.report.summary import plan_json
+def _written(args: argparse.Namespace) -> None:
+    if not args.json:
+        print(f"\nresults written to {args.out}/")
 
-    plan.write(out, fmt)
-    accounts.actors.to_csv(out / "actors.csv", index=False)
-    accounts.by_product.to_csv(out / "products.csv", index=False)
-    (out / "kpis.json").write_text(json.dumps(plan_json(scenario, plan, accounts, baseline), indent=2, default=_jsonable))
-    flow_figure(scenario, plan, out / "flows.png")
+
+def _no_baseline(scenario: Any, command: str, error: BaselineInfeasibleError, as_json: bool) -> int:
+    """The stand-alone baseline has no plan: report the optimum and why nothing else can be measured (exit 1)."""
+    from symbiosim.runs import no_baseline
+
+    report = no_baseline(scenario, command, error)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        print(report.summary(), file=sys.stderr)
+    return 1
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from symbiosim.accounts import evaluate
-    from symbiosim.planner import optimise
-    from symbiosim.report.summary import simulation_json, simulation_summary
+    from symbiosim.report.outputs import write_simulation_outputs
+    from symbiosim.runs import run_simulation
     from symbiosim.scenario import load_scenario
-    from symbiosim.simulator import simulate
 
     scenario = load_scenario(args.scenario)
     try:
-        baseline = optimise(scenario, baseline=True)
+        r = run_simulation(scenario, args.seed, facilitator=args.facilitator)
     except BaselineInfeasibleError as exc:
         return _no_baseline(scenario, "simulate", exc, args.json)
     except UnboundedError as exc:
         print(f"{args.scenario}: the stand-alone (baseline) problem has no plan: {exc}", file=sys.stderr)
         return 1
-    result = simulate(scenario, args.seed, facilitator=args.facilitator, baseline=baseline)
-    accounts = evaluate(scenario, result.plan, baseline)
     if args.json:
-        _print_json(simulation_json(result, accounts))
+        print_json(r.json)
     else:
-        print(simulation_summary(scenario, result, accounts, evaluate(scenario, baseline)))
+        print(r.summary())
     if args.out:
-        write_simulation_outputs(scenario, result, accounts, Path(args.out), args.format)
-        if not args.json:
-            print(f"\nresults written to {args.out}/")
+        write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, r.json)
+        _written(args)
     return 0
 
 
-def _no_baseline(scenario: Any, command: str, error: BaselineInfeasibleError, as_json: bool) -> int:
-    """The stand-alone baseline has no plan: report the optimum and why nothing else can be measured (exit 1)."""
-    from symbiosim.accounts import evaluate
-    from symbiosim.planner import optimise
-    from symbiosim.report.summary import no_baseline_json, no_baseline_summary
-
-    optimum, optimum_error = None, None
-    try:
-        optimum = evaluate(scenario, optimise(scenario))
-    except ModelError as exc:
-        optimum_error = exc
-    if as_json:
-        _print_json(no_baseline_json(command, optimum, error, optimum_error))
-    else:
-        print(no_baseline_summary(scenario, command, optimum, error, optimum_error), file=sys.stderr)
-    return 1
-
-
-def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Path, fmt: str = "csv") -> None:
-    from symbiosim.report.figures import flow_figure, links_figure
-    from symbiosim.report.summary import simulation_json
-
-    result.plan.write(out, fmt)
-    for name in ("series", "firms", "offers", "contracts"):
-        frame = getattr(result, name)
-        if fmt == "parquet":
-            frame.to_parquet(out / f"{name}.parquet", index=False)
-        else:
-            frame.to_csv(out / f"{name}.csv", index=False)
-    accounts.actors.to_csv(out / "actors.csv", index=False)
-    (out / "kpis.json").write_text(json.dumps(simulation_json(result, accounts), indent=2, default=_jsonable))
-    links_figure(scenario, result.contracts, result.series, out / "links.png")
-    flow_figure(scenario, result.plan, out / "flows.png", title=f"{scenario.settings.name}: decentralised flows (seed {result.seed})")
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
-    from symbiosim.compare.decompose import decompose_gap
-    from symbiosim.compare.gap import RULES, compare
-    from symbiosim.report import compare_figures as figs
+    from symbiosim.report.outputs import write_compare_outputs
+    from symbiosim.runs import run_compare
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    players = args.players
-    t.check_players(players, [a.id for a in scenario.actors])  # before any solve
+    t.check_players(args.players, [a.id for a in scenario.actors])  # before any solve
     try:
-        result = compare(scenario, args.seed, players=players)
+        r = run_compare(scenario, args.seed, players=args.players, decomposition=not args.no_decomposition)
     except BaselineInfeasibleError as exc:
         return _no_baseline(scenario, "compare", exc, args.json)
     except (InfeasibleError, UnboundedError) as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1
-    decomposition = None
-    if not args.no_decomposition:
-        decomposition = decompose_gap(scenario, result.plans["baseline"], result.accounts["optimum"].kpis["cluster_npv"], args.seed)
-    obj = result.to_json()
-    if decomposition is not None:
-        obj["decomposition"] = records(decomposition)
     if args.json:
-        _print_json(obj)
+        print_json(r.json)
     else:
-        print(_compare_summary(scenario, result, decomposition))
+        print(r.summary())
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        result.kpis.to_csv(out / "kpis.csv", index_label="key_figure")
-        result.actors.to_csv(out / "actors.csv", index=False)
-        result.transfers.to_csv(out / "transfers.csv", index_label="rule")
-        (out / "compare.json").write_text(json.dumps(obj, indent=2, default=_jsonable))
-        figs.gap_figure(result.kpis, out / "gap.png")
-        figs.actors_figure(result.actors, list(RULES), out / "actors.png")
-        if decomposition is not None:
-            decomposition.to_csv(out / "decomposition.csv", index=False)
-            figs.decomposition_figure(decomposition, out / "decomposition.png")
-        if not args.json:
-            print(f"\nresults written to {args.out}/")
+        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out))
+        _written(args)
     return 0
 
 
-
-
-def _compare_summary(scenario: Any, result: Any, decomposition: Any) -> str:
-    cur = scenario.settings.currency
-    k = result.kpis
-    lines = [f"{scenario.settings.name}: baseline vs decentralised (seed {result.seed}) vs optimum", ""]
-    lines.append(f"  {'key figure':<24}{'baseline':>14}{'decentralised':>15}{'optimum':>14}{'gap':>14}")
-    for key in ("cluster_npv", "value_added", "jobs", "emissions", "public_cost"):
-        money = key in ("cluster_npv", "value_added", "public_cost")
-        f = (lambda x: f"{x / 1e6:,.2f}") if money else (lambda x: f"{x:,.1f}")
-        label = f"{key} ({'M ' + cur if money else ('t CO2e' if key == 'emissions' else 'jobs')})"
-        lines.append(f"  {label:<24}{f(k.loc[key, 'baseline']):>14}{f(k.loc[key, 'decentralised']):>15}{f(k.loc[key, 'optimum']):>14}{f(k.loc[key, 'gap']):>14}")
-    share = result.share_of_potential
-    lines.append(f"\n  share of the potential realised: {'n/a (no potential)' if share != share else f'{share:.1%}'}")
-    lines.append(f"  coalition game players: {', '.join(result.game.players) or '(none)'} ({len(result.game.cache)} coalition values solved)")
-    lines.append("\n  per actor (NPV, M " + cur + "): stand-alone, decentralised, coordinated without transfers, with Shapley / nucleolus")
-    for r in result.actors.to_dict("records"):
-        lines.append(
-            f"    {r['actor']:<24}{r['baseline_profit'] / 1e6:>12,.2f}{r['decentralised_profit'] / 1e6:>12,.2f}"
-            f"{r['coordinated_profit'] / 1e6:>12,.2f}{r.get('coordinated_profit_shapley', float('nan')) / 1e6:>12,.2f}"
-            f"{r.get('coordinated_profit_nucleolus', float('nan')) / 1e6:>12,.2f}"
-            + ("  loses without transfers" if r["coordinated_loses_without_transfers"] else "")
-        )
-    if decomposition is not None:
-        lines.append("\n  why the gap exists (gap closed, M " + cur + "; Shapley over friction removals):")
-        for r in decomposition.to_dict("records"):
-            lines.append(f"    {r['friction']:<22}{r['closed_alone'] / 1e6:>12,.2f} alone{r['closed_shapley'] / 1e6:>12,.2f} shapley")
-    return "\n".join(lines)
-
-
 def cmd_incentives(args: argparse.Namespace) -> int:
-    from symbiosim.compare.incentives import least_cost_level
-    from symbiosim.report import compare_figures as figs
+    from symbiosim.report.outputs import write_incentive_outputs
+    from symbiosim.runs import IncentiveSearch, IncentiveTable, incentive_levels, incentive_search
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     seeds = list(range(args.seed, args.seed + args.seeds))
+    r: IncentiveSearch | IncentiveTable
     if args.levels:
-        return _incentive_table(scenario, args, seeds)
-    try:
-        result = least_cost_level(scenario, args.instrument, args.target, seeds, upper=args.upper)
-    except ValueError as exc:
-        print(f"symbiosim: {exc}", file=sys.stderr)
-        return 2
-    tried = __import__("pandas").DataFrame(result["tried"]).sort_values("level")
-    obj = {k: v for k, v in result.items() if k != "tried"}
-    obj["tried"] = records(tried)
-    obj["result"] = {k: finite(v) for k, v in result["result"].items()}
-    if args.json:
-        _print_json(obj)
+        r = incentive_levels(scenario, args.instrument, args.levels, seeds)
     else:
-        r = result["result"]
-        if result["reached"]:
-            print(
-                f"{args.instrument}: least level reaching {args.target:.0%} of the potential with no actor below stand-alone: "
-                f"{result['level']:,.4g}\n  share {r['share_of_potential']:.1%} (sd {r['share_sd']:.1%} over seeds {seeds}), "
-                f"public cost {r['public_cost'] / 1e6:,.2f} M, deadweight {r['deadweight'] / 1e6:,.2f} M, "
-                f"per t diverted {r['cost_per_tonne_diverted']:,.1f}, per t CO2e {r['cost_per_t_co2e']:,.1f}"
-            )
+        try:
+            r = incentive_search(scenario, args.instrument, args.target, seeds, upper=args.upper)
+        except ValueError as exc:
+            print(f"symbiosim: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print_json(r.json)
+    else:
+        print(r.summary())
+    if args.out:
+        if isinstance(r, IncentiveTable):
+            write_incentive_outputs(r.table, Path(args.out), "settings")
         else:
-            print(f"{args.instrument}: target {args.target:.0%} not reached up to level {tried.level.max():,.4g} "
-                  f"(best share {tried.share_of_potential.max():.1%})")
-        print(tried[["level", "share_of_potential", "public_cost", "actors_below_standalone"]].to_string(index=False))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        tried.to_csv(out / "levels.csv", index=False)
-        figs.cost_figure(tried, out / "cost_vs_share.png")
-    return 0
-
-
-def _incentive_table(scenario: Any, args: argparse.Namespace, seeds: list[int]) -> int:
-    """``--levels``: every instrument level as one paired row (no search)."""
-    from symbiosim.compare.incentives import Reference, test_settings
-    from symbiosim.report import compare_figures as figs
-
-    ref = Reference.build(scenario, seeds)
-    table = test_settings(ref, [(args.instrument, level) for level in args.levels])
-    if args.json:
-        _print_json({"instrument": args.instrument, "seeds": seeds, "settings": records(table)})
-    else:
-        columns = ["level", "share_of_potential", "public_cost", "cost_per_tonne_diverted", "cost_per_t_co2e", "deadweight", "actors_below_standalone"]
-        print(table[columns].to_string(index=False))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "settings.csv", index=False)
-        figs.cost_figure(table, out / "cost_vs_share.png")
+            write_incentive_outputs(r.tried, Path(args.out), "levels")
     return 0
 
 
@@ -346,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     parser.add_argument("--max-size", type=t.size, metavar="SIZE",
                         help="largest scenario or cases file read, e.g. 64M (default 16M; also $SYMBIOSIM_MAX_BYTES)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars of long commands on stderr (default: when stderr is a terminal; "
+                             "experiment's line: unless --no-progress)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with every error otherwise")
@@ -479,18 +329,18 @@ def main(argv: list[str] | None = None) -> int:
         return _argument_error(parser, args.command, exc)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        with _size_limit(args.max_size):
+        with _size_limit(args.max_size), progress.shown_as(args.progress):
             return int(args.func(args))
     except t.ArgumentProblem as exc:  # found with the scenario loaded, before any solve
         return _argument_error(parser, args.command, exc)
     except ScenarioError as exc:
         if getattr(args, "json", False):
-            _print_json({"status": "invalid", "errors": [str(i) for i in exc.issues]})
+            print_json({"status": "invalid", "errors": [str(i) for i in exc.issues]})
         print(exc.report(), file=sys.stderr)
         return 2
     except ModelError as exc:
         if getattr(args, "json", False):
-            _print_json({"status": "error", "message": str(exc)})
+            print_json({"status": "error", "message": str(exc)})
         print(f"symbiosim: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -82,7 +82,7 @@ KEY_FIGURES = LibraryChoices("symbiosim.planner.build", "MAXIMISE")  # names all
 PARETO_OBJECTIVES = LibraryChoices("symbiosim.decide.session", "OBJECTIVE_NAMES")
 INSTRUMENTS = LibraryChoices("symbiosim.compare.incentives", "INSTRUMENTS")
 METHODS = LibraryChoices("symbiosim.experiments.design", "METHODS")
-FORMATS = ("csv", "parquet")
+FORMATS = LibraryChoices("symbiosim.report.outputs", "TABLE_FORMATS")  # table formats of --out
 
 
 def _named(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -208,6 +208,22 @@ def weights(text: str) -> dict[str, float]:
             raise _fail(f"weight of {key}: expected a finite number, got {value.strip()!r}")
         out[key] = w
     return out
+
+
+def as_weights(value: str | dict[str, float] | None) -> dict[str, float] | None:
+    """``--weights`` as a dict, whether the parser converted it already or a caller passed the text.
+
+    Raises:
+        ArgumentProblem: naming ``--weights``.
+    """
+    if not value:
+        return None
+    if isinstance(value, dict):
+        return value
+    try:
+        return weights(value)
+    except argparse.ArgumentTypeError as exc:
+        raise ArgumentProblem("--weights", str(exc)) from None
 
 
 def objective_pair(text: str) -> tuple[str, str]:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from symbiosim.accounts import evaluate
 from symbiosim.plan import Plan
+from symbiosim.progress import progress
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 
@@ -56,13 +57,12 @@ def decompose_gap(scenario: Scenario, baseline: Plan, optimum_npv: float, seed: 
     plus rows ``all frictions`` and ``residual``."""
     from symbiosim.compare.games import shapley
 
+    subsets = [frozenset(s) for size in range(len(FRICTIONS) + 1) for s in itertools.combinations(FRICTIONS, size)]
     npv: dict[frozenset[str], float] = {}
-    for size in range(len(FRICTIONS) + 1):
-        for subset in itertools.combinations(FRICTIONS, size):
-            removed = frozenset(subset)
-            overrides, facilitator = removal(scenario, removed)
-            result = simulate(scenario, seed, facilitator=facilitator, baseline=baseline, rule_overrides=overrides)
-            npv[removed] = evaluate(scenario, result.plan).kpis["cluster_npv"]
+    for removed in progress(subsets, desc="gap decomposition", unit="run"):
+        overrides, facilitator = removal(scenario, removed)
+        result = simulate(scenario, seed, facilitator=facilitator, baseline=baseline, rule_overrides=overrides)
+        npv[removed] = evaluate(scenario, result.plan).kpis["cluster_npv"]
     start = npv[frozenset()]
     gap = optimum_npv - start
     closed = {s: value - start for s, value in npv.items()}

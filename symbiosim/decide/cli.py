@@ -8,38 +8,14 @@ writes the tables (CSV) and a figure.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from symbiosim import cli_args as t
-
-
-def _print_json(obj: Any) -> None:
-    from symbiosim.cli import _jsonable
-
-    print(json.dumps(obj, default=_jsonable, allow_nan=False))
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    from symbiosim.cli import _jsonable
-
-    path.write_text(json.dumps(obj, indent=2, default=_jsonable, allow_nan=False))
-
-
-def _write_out(out: str, command: str, tables: dict[str, pd.DataFrame], result: Any, plans: dict[str, Any] | None = None) -> Path:
-    """Write ``--out``: each table as ``<name>.csv``, each plan in its own folder and
-    ``result.to_json()`` as ``<command>.json``; returns the folder (for the figure)."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    for name, plan in (plans or {}).items():
-        plan.write(folder / name)
-    _write_json(folder / f"{command}.json", result.to_json())
-    return folder
+from symbiosim.report.jsonable import print_json
+from symbiosim.report.outputs import write_tables
 
 
 def _table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -48,18 +24,18 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def cmd_alternatives(args: argparse.Namespace) -> int:
-    from symbiosim.cli import _weights
     from symbiosim.decide.alternatives import alternatives
     from symbiosim.decide.figures import decisions_figure
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    r = alternatives(scenario, args.slack, args.count, objective=args.objective, weights=_weights(args.weights),
+    r = alternatives(scenario, args.slack, args.count, objective=args.objective, weights=t.as_weights(args.weights),
                      exchanges=not args.no_exchanges,
                      mip_gap=args.mip_gap, time_limit=args.time_limit, alt_mip_gap=args.alt_mip_gap,
                      alt_time_limit=args.alt_time_limit)
+    obj = r.to_json()  # printed and written: computed once
     if args.json:
-        _print_json(r.to_json())
+        print_json(obj)
     else:
         print(f"{scenario.settings.name}: optimum and {len(r.plans) - 1} alternative(s) within {args.slack:.1%} of {args.objective}")
         if r.meta["stopped"]:
@@ -70,7 +46,7 @@ def cmd_alternatives(args: argparse.Namespace) -> int:
         robust = r.summary.loc[r.summary.robust, "decision"].tolist()
         print("  robust (in every plan): " + (", ".join(robust) or "none"))
     if args.out:
-        out = _write_out(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, r, r.plans)
+        out = write_tables(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, obj, r.plans)
         decisions_figure(r.decisions, out / "alternatives.png", f"{scenario.settings.name}: decisions per near-optimal plan")
     return 0
 
@@ -83,13 +59,14 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     front = pareto(scenario, args.objectives, args.points, mip_gap=args.mip_gap, time_limit=args.time_limit)
     f1, f2 = front.objectives
+    obj = front.to_json()  # printed and written: computed once
     if args.json:
-        _print_json(front.to_json())
+        print_json(obj)
     else:
         print(f"{scenario.settings.name}: {len(front.plans)}-point front of {f1} against {f2}")
         print(_table(front.points, ["point", f"{f1}_objective", f"{f2}_objective", "decisions_changed"]))
     if args.out:
-        out = _write_out(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, front, front.plans)
+        out = write_tables(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, obj, front.plans)
         pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}")
     return 0
 
@@ -110,14 +87,15 @@ def cmd_cases(args: argparse.Namespace) -> int:
     run_id = None if store is None else write_store(r, store)
     r.meta["run_id"] = run_id
     r.meta["store"] = store
+    obj = r.to_json()  # printed and written: computed once
     if args.json:
-        _print_json(r.to_json())
+        print_json(obj)
     else:
         print(f"{base.settings.name}: {len(r.comparison)} case(s); value_added_regional = region {r.meta['region']!r}")
         print(r.comparison.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
         print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {store} (run {run_id})" if run_id else ""))
     if args.out:
-        out = _write_out(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, r)
+        out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj)
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
     return 0
 
@@ -136,15 +114,16 @@ def cmd_robustness(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     r = robustness(scenario, args.perturb, args.samples, seed=args.seed, mip_gap=args.mip_gap, time_limit=args.time_limit)
+    obj = r.to_json()  # printed and written: computed once
     if args.json:
-        _print_json(r.to_json())
+        print_json(obj)
     else:
         m = r.meta
         print(f"{scenario.settings.name}: {m['solved']} of {m['samples']} perturbed solves (+-{m['perturb']:.0%}, seed {m['seed']})")
         print(_table(r.decisions, ["kind", "decision", "in_reference", "share_kept"]))
         print(_table(r.kpis, ["key_figure", "reference", "mean", "sd", "p05", "p95"]))
     if args.out:
-        out = _write_out(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, r)
+        out = write_tables(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, obj)
         robustness_figure(r.decisions, out / "robustness.png", f"{scenario.settings.name}: decisions under +-{args.perturb:.0%} noise")
     return 0
 

@@ -5,8 +5,8 @@
   95 % confidence interval; P(no actor below its stand-alone profit).
   Replications of one sample are averaged first and the bootstrap resamples
   *samples* (a cluster bootstrap: replications of a sample share its inputs).
-  Intervals are percentile intervals of 1,000 bootstrap means drawn with the
-  fixed seed ``BOOTSTRAP_SEED``, so ``symbiosim experiment`` (at its end) and
+  Intervals are percentile intervals of 1,000 bootstrap means
+  (``scipy.stats.bootstrap``) drawn with the fixed seed ``BOOTSTRAP_SEED``, so ``symbiosim experiment`` (at its end) and
   ``symbiosim summarize`` print the same numbers for the same database
   (``experiment_summary``; the experiment's own seed does not enter).
 * **Paired differences**: every arm minus the reference arm (``none`` if
@@ -40,6 +40,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -49,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from symbiosim.report.jsonable import clean
 from symbiosim.store import ResultsStore
 
 METRICS = ("share_of_potential", "gap", "public_cost", "emissions")
@@ -82,31 +84,19 @@ def load(db: str | Path) -> tuple[dict[str, Any], pd.DataFrame, list[str]]:
     return manifest, frame, inputs
 
 
-def _boot_mean(values: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float, float]:
+def _mean_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> tuple[float, float, float]:
+    """Mean of the finite ``values`` and its 95 % percentile bootstrap interval (``scipy.stats.bootstrap``,
+    ``n_boot`` resamples drawn from ``rng``); no interval for fewer than two values."""
+    from scipy.stats import bootstrap
+
     v = values[np.isfinite(values)]
     if len(v) == 0:
         return math.nan, math.nan, math.nan
     if len(v) == 1:
         return float(v[0]), math.nan, math.nan
-    idx = rng.integers(0, len(v), size=(n_boot, len(v)))
-    means = v[idx].mean(axis=1)
-    return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
-def _num(x: Any) -> Any:
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(float(x)) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return _num(obj)
+    draw = {"rng" if "rng" in inspect.signature(bootstrap).parameters else "random_state": rng}  # rng from SciPy 1.15
+    ci = bootstrap((v,), np.mean, n_resamples=n_boot, confidence_level=0.95, method="percentile", **draw).confidence_interval
+    return float(v.mean()), float(ci.low), float(ci.high)
 
 
 def per_sample(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
@@ -125,7 +115,7 @@ def finished(frame: pd.DataFrame) -> pd.DataFrame:
 def experiment_summary(db: str | Path) -> dict[str, dict[str, Any]]:
     """Per-arm statistics of ``db`` exactly as ``summarize`` gives them (``result["arms"]``)."""
     _, frame, _ = load(db)
-    return _clean(arm_summary(finished(frame), BOOTSTRAP_SEED))
+    return clean(arm_summary(finished(frame), BOOTSTRAP_SEED))
 
 
 def arm_summary(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[str, dict[str, Any]]:
@@ -142,12 +132,12 @@ def arm_summary(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[str, di
         }
         ok = rows[rows.status == "ok"]
         for metric in METRICS:
-            mean, lo, hi = _boot_mean(ps[metric].to_numpy(float), rng)
+            mean, lo, hi = _mean_ci(ps[metric].to_numpy(float), rng)
             vals = ok[metric].to_numpy(float)
             vals = vals[np.isfinite(vals)]
             q = np.quantile(vals, [0.05, 0.5, 0.95]) if len(vals) else [math.nan] * 3
             entry[metric] = {"mean": mean, "ci_low": lo, "ci_high": hi, "q05": q[0], "q50": q[1], "q95": q[2]}
-        mean, lo, hi = _boot_mean(ps["no_actor_below"].to_numpy(float), rng)
+        mean, lo, hi = _mean_ci(ps["no_actor_below"].to_numpy(float), rng)
         entry["p_no_actor_below_standalone"] = {"mean": mean, "ci_low": lo, "ci_high": hi}
         out[str(arm)] = entry
     return out
@@ -172,7 +162,7 @@ def paired_differences(frame: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> dict[
         entry: dict[str, Any] = {"pairs": len(both)}
         for metric in METRICS:
             diff = (both[metric] - both[f"{metric}_ref"]).groupby(level="sample_id").mean()
-            mean, lo, hi = _boot_mean(diff.to_numpy(float), rng)
+            mean, lo, hi = _mean_ci(diff.to_numpy(float), rng)
             entry[metric] = {"mean": mean, "ci_low": lo, "ci_high": hi}
         out["arms"][str(arm)] = entry
     return out
@@ -302,7 +292,7 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
         "sensitivity": sensitivity(done, inputs, seed=seed, method=str(manifest["method"])),
         "failure_boxes": failure_boxes(done, inputs, target),
     }
-    result = _clean(result)
+    result = clean(result)
     if out is not None:
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)

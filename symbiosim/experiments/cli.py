@@ -6,19 +6,38 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from symbiosim.experiments.design import load_arms
 from symbiosim.experiments.runner import Experiment, ExperimentInterrupted, default_db, run_experiment
+from symbiosim.progress import progress
 
 
-def _progress(done: int, failed: int, total: int, elapsed: float) -> None:
-    rate = done / elapsed if elapsed > 0 else 0.0
-    left = total - done
-    eta = f"{left / rate:,.0f}s" if rate > 0 and left else ("0s" if not left else "?")
-    end = "\n" if done >= total else ""
-    print(f"\rruns {done}/{total}  failed {failed}  {rate:.2f} runs/s  ETA {eta}   ", end=end, file=sys.stderr, flush=True)
+class _ProgressLine:
+    """The runner's progress callback as one ``symbiosim.progress`` bar on stderr:
+    ``runs done/total, failed n  rate  ETA``. Shown unless ``--no-progress`` (also when
+    stderr is a file: a batch log then says how many runs are stored)."""
+
+    FORMAT = "runs {n_fmt}/{total_fmt}{postfix}  {rate_fmt}  ETA {remaining}"
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, done: int, failed: int, total: int, elapsed: float) -> None:
+        if self.bar is None:
+            self.bar = progress(desc="runs", total=total, initial=done, unit=" runs", default=True, leave=True,
+                                bar_format=self.FORMAT, mininterval=0, miniters=1)
+        self.bar.set_postfix_str(f"failed {failed}", refresh=False)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def run_experiment_command(args: argparse.Namespace) -> int:
@@ -49,15 +68,19 @@ def run_experiment_command(args: argparse.Namespace) -> int:
     if problem:
         raise ArgumentProblem("--out", problem)
     jobs = args.workers if args.dask == "local" else args.jobs
+    line = _ProgressLine()
     try:
-        report = run_experiment(exp, db, jobs=jobs, dask=args.dask, chunk=args.chunk, reuse=not args.no_reuse, progress=_progress)
+        try:
+            report = run_experiment(exp, db, jobs=jobs, dask=args.dask, chunk=args.chunk, reuse=not args.no_reuse, progress=line)
+        finally:
+            line.close()  # the line ends (with its newline) before any message
     except ValueError as exc:
         print(f"symbiosim: {exc}", file=sys.stderr)
         return 2
     except ExperimentInterrupted as exc:  # SIGINT / SIGTERM: workers stopped, whole runs stored
         if args.json:
             print(json.dumps({"status": "interrupted", "stored": exc.stored, "total": exc.total, "db": str(exc.db)}))
-        print(f"\nsymbiosim: {exc}", file=sys.stderr)  # \n: the progress line has none
+        print(f"symbiosim: {exc}", file=sys.stderr)
         return exc.exit_code  # 130 (SIGINT) or 143 (SIGTERM)
     if args.parquet:
         with ResultsStore(db) as store:

@@ -62,6 +62,7 @@ aside; read sorted by ``run_id``). Only ``seconds`` and timestamps differ.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import math
@@ -71,7 +72,6 @@ import sys
 import threading
 import time
 import traceback
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -222,20 +222,10 @@ def run_chunk(
 # from a cleared HiGHS (``ReusablePlanner``), so a sample's result does not
 # depend on which samples the process solved before; and a model is rebuilt
 # whenever the structure differs (another scenario or arm).
-_PLANNERS: OrderedDict[str, ReusablePlanner] = OrderedDict()
-_MAX_PLANNERS = 8
-
-
+@functools.lru_cache(maxsize=8)
 def _planner(world: str, mip_gap: float) -> ReusablePlanner:
-    """This process's planner for a world (``""`` the reference, else an arm's settings)."""
-    key = f"{world}|{mip_gap!r}"
-    if key in _PLANNERS:
-        _PLANNERS.move_to_end(key)
-        return _PLANNERS[key]
-    while len(_PLANNERS) >= _MAX_PLANNERS:
-        _PLANNERS.popitem(last=False)
-    _PLANNERS[key] = planner = ReusablePlanner(mip_gap=mip_gap)
-    return planner
+    """This process's planner for a world (``""`` the reference, else an arm's settings); the 8 used last are kept."""
+    return ReusablePlanner(mip_gap=mip_gap)
 
 
 # --------------------------------------------------------------------------
