@@ -123,6 +123,10 @@ def test_reprice_hands_new_money_to_highs():
     res = pm.solve(load=False)  # read from HiGHS, as a batch does
     plan = pm.plan(res)
     assert res.objective_value == pytest.approx(-800) and plan.builds.empty and plan.purchases.value.sum() == pytest.approx(160)
+    assert pm.solve().objective_value == pytest.approx(-800)  # solved again: Pyomo must not send the old prices
+    pm.add_bound("floor", "cluster_npv", lower=-900)
+    assert pm.solve().objective_value == pytest.approx(-800)
+    pm.remove("floor")
     assert pm.reprice(build_model_data(build(HEAT_LINK)))
     assert pm.solve().objective_value == pytest.approx(-1000)
     assert pm.value("cluster_npv") == pytest.approx(-1000)  # Pyomo's key figures follow the new numbers

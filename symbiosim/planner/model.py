@@ -326,7 +326,8 @@ class PlannerModel:
         if self.fallback is not None and self.fallback != fallback_bound(data):  # the big-M of last resort moved
             return False
         self.data = data
-        if self.objective == "cluster_npv" and holds_model(self._solver):  # the numbers straight to HiGHS
+        if self.objective == "cluster_npv" and holds_model(self._solver) and self._changed in (None, "none"):
+            # the numbers straight to HiGHS (Pyomo's objective is rebuilt only when Pyomo would send it)
             npv = cluster_npv_terms(self._m, data)
             set_linear_objective(self._solver, npv.constant, npv.coefs, maximise=True)
             self._stale = True
@@ -436,9 +437,10 @@ class PlannerModel:
         """
         start = self._start if start is None else start
         self._start = None
+        if self._stale and (start is not None or self._changed != "none"):
+            self._sync()  # Pyomo will send its objective: bring it up to the repriced numbers first
         x: Any = None
         if start is not None:
-            self._sync()
             x = self._plan_start(start) if isinstance(start, Plan) else start
         refresh = "all" if self._changed in (None, "all") else self._changed
         res = solve_model(
