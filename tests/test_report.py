@@ -158,3 +158,44 @@ def test_run_plan_reports_an_infeasible_problem_as_its_error():
     r = run_plan(scenario_from_dict(raw), baseline=True)
     assert r.plan is None and r.error is not None
     assert r.json["status"] == "infeasible" and r.json["diagnosis"]
+
+
+# ---- libraries over hand-written code -------------------------------------------
+
+
+def test_bootstrap_intervals_are_scipys_and_reproducible():
+    from scipy.stats import bootstrap
+
+    from symbiosim.experiments.analysis import BOOTSTRAP_SEED, N_BOOT, _mean_ci
+
+    values = np.array([0.2, 0.5, np.nan, 0.9, 0.4, 0.7])
+    got = _mean_ci(values, np.random.default_rng(BOOTSTRAP_SEED))
+    assert got == _mean_ci(values, np.random.default_rng(BOOTSTRAP_SEED))  # the fixed seed: same numbers, whoever prints them
+    ci = bootstrap((values[np.isfinite(values)],), np.mean, n_resamples=N_BOOT, method="percentile",
+                   rng=np.random.default_rng(BOOTSTRAP_SEED)).confidence_interval
+    assert got == pytest.approx((0.54, ci.low, ci.high))
+    assert got[1] < 0.54 < got[2]
+    one = _mean_ci(np.array([3.0]), np.random.default_rng(0))
+    assert one[0] == 3.0 and math.isnan(one[1]) and math.isnan(one[2])
+    assert all(math.isnan(x) for x in _mean_ci(np.array([np.nan]), np.random.default_rng(0)))
+    assert _mean_ci(np.array([2.0, 2.0, 2.0]), np.random.default_rng(0)) == (2.0, 2.0, 2.0)
+
+
+def test_the_planners_of_a_worker_are_an_lru_cache():
+    from symbiosim.experiments import runner
+
+    runner._planner.cache_clear()
+    first = runner._planner("", 1e-3)
+    assert runner._planner("", 1e-3) is first and runner._planner("", 1e-4) is not first
+    assert runner._planner.cache_info().maxsize == 8
+    for i in range(8):
+        runner._planner(f"arm{i}", 1e-3)
+    assert runner._planner("", 1e-3) is not first  # the least recently used went first
+    runner._planner.cache_clear()
+
+
+def test_table_formats_are_the_writers_own():
+    from symbiosim import cli_args
+    from symbiosim.report.outputs import TABLE_FORMATS
+
+    assert tuple(cli_args.FORMATS) == TABLE_FORMATS
