@@ -161,7 +161,6 @@ def evaluate(scenario: Scenario | ModelData, plan: Plan, baseline: Plan | None =
         "value_added": float(table.value_added.sum()),
         "jobs": float(table.jobs.sum()),
         "jobs_final_year": float(table.jobs_final_year.sum()),
-        "mean_jobs": float(table.jobs.sum()),  # deprecated alias of jobs
         "emissions": float(table.emissions.sum()),
         "public_cost": _public_cost(data, plan, flows),
     }

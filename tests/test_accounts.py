@@ -58,7 +58,7 @@ def test_jobs_is_mean_annual_and_jobs_final_year_the_last_years():
     s = build(raw)
     acc = evaluate(s, optimise(s))
     assert acc.kpis["jobs"] == pytest.approx(0.5)
-    assert acc.kpis["mean_jobs"] == pytest.approx(0.5)  # deprecated alias
+    assert "mean_jobs" not in acc.kpis  # one name per meaning
     assert acc.kpis["jobs_final_year"] == pytest.approx(1.0)
     actors = acc.actors.set_index("actor")
     assert actors.jobs["feedmill"] == pytest.approx(0.5) and actors.jobs_final_year["feedmill"] == pytest.approx(1.0)

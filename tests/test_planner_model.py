@@ -31,7 +31,7 @@ def test_build_exposes_declared_attributes():
     pm = PlannerModel.from_scenario(build(HEAT_LINK))
     assert pm.source == "planner" and pm.coalition is None and pm.objective == "cluster_npv"
     assert pm.notes == [] and pm.fallback is None and pm.build_seconds > 0
-    assert {"cluster_npv", "value_added", "jobs", "mean_jobs", "emissions"} <= set(pm.key_figures)
+    assert {"cluster_npv", "value_added", "jobs", "jobs_final_year", "emissions"} <= set(pm.key_figures)
     assert pm.presence[("smelter", 0)] == 1 and pm.presence[("greenhouse", 1)] == 1
     assert pm.size() == {}  # HiGHS holds nothing before the first solve
     assert PlannerModel.from_scenario(build(HEAT_LINK), baseline=True).source == "baseline"

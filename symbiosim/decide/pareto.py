@@ -37,7 +37,7 @@ from symbiosim.progress import progress
 from symbiosim.report.jsonable import records
 from symbiosim.scenario.schema import Scenario
 
-KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "mean_jobs", "emissions", "public_cost")
+KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "jobs_final_year", "emissions", "public_cost")
 
 
 @dataclass
@@ -170,6 +170,6 @@ def _tables(
         "points": len(plans),
         "build_seconds": pm.build_seconds,
         "first_solve_seconds": first,
-        "note": "jobs as an objective is mean annual jobs over the horizon (column mean_jobs)",
+        "note": "jobs is mean annual jobs over the horizon (jobs_final_year: the final year's)",
     }
     return ParetoFront(objectives, plans, points, decision_matrix(plans), timings, meta)

@@ -536,8 +536,8 @@ def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
     """Every key figure as an expression: ``m.kpi[name]``.
 
     ``jobs`` is mean annual jobs over the horizon (what the objective ``jobs``
-    maximises), ``jobs_final_year`` the final year's; ``mean_jobs`` is a
-    deprecated alias of ``jobs``. Same meanings as ``evaluate``'s key figures.
+    maximises), ``jobs_final_year`` the final year's. Same meanings as
+    ``evaluate``'s key figures.
     """
     s = data.scenario
     disc = data.period_discount
@@ -556,13 +556,11 @@ def add_key_figures(m: pyo.ConcreteModel, data: ModelData) -> None:
     purch_em = {(r.actor, r.product): r.emissions_per_unit for r in s.purchases}
     emissions += sum(purch_em[(a, p)] * m.buy[a, p, t] for (a, p, t) in m.buy if purch_em.get((a, p)))
     emissions += sum(data.products[p].disposal_emissions * m.dump[a, p, t] for (a, p, t) in m.dump)
-    mean_jobs = job_years / data.years
     m.kpi = {
         "cluster_npv": npv,
         "value_added": va,
-        "jobs": mean_jobs,  # mean annual jobs over the horizon
+        "jobs": job_years / data.years,  # mean annual jobs over the horizon
         "jobs_final_year": jobs_final,
-        "mean_jobs": mean_jobs,  # deprecated alias of "jobs"
         "emissions": emissions,
     }
 

@@ -70,10 +70,10 @@ _LEVEL = {None: 0, "none": 1, "objective": 2, "all": 3}  # what changed since th
 
 
 def objective_figure(name: str) -> str:
-    """The key figure an objective ``name`` optimises: ``jobs`` is mean annual jobs (``mean_jobs``)."""
+    """The key figure an objective ``name`` optimises (``jobs``: mean annual jobs, the key figure ``jobs``)."""
     if name not in MAXIMISE:
         raise ModelError(f"unknown objective {name!r}: expected one of {', '.join(MAXIMISE)}")
-    return "mean_jobs" if name == "jobs" else name
+    return name
 
 
 @dataclass
@@ -186,7 +186,7 @@ class PlannerModel:
 
     @property
     def key_figures(self) -> dict[str, Any]:
-        """Key figure name (cluster_npv, value_added, jobs (final year), mean_jobs, emissions...)
+        """Key figure name (cluster_npv, value_added, jobs (mean annual), jobs_final_year, emissions)
         -> its expression in the model's variables."""
         self._sync()
         return dict(self._m.kpi)
