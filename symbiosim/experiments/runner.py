@@ -130,7 +130,6 @@ def run_chunk(
     def planner(key: str) -> ReusablePlanner:
         return _planner(key, mip_gap) if reuse else ReusablePlanner(mip_gap=mip_gap, reuse=False)
 
-    names = input_columns(list(scenario.uncertainty))
     kpi_rows: list[dict[str, Any]] = []
     actor_rows: list[dict[str, Any]] = []
     run_rows: list[dict[str, Any]] = []
@@ -141,7 +140,7 @@ def run_chunk(
     for sample_rows in by_sample.values():
         t0 = time.perf_counter()
         try:
-            s = apply_sample(scenario, {n: sample_rows[0][n] for n in names})
+            s = apply_sample(scenario, sample_rows[0])  # errors name the sample: "sample 12: ..."
             ref_opt = planner("").solve(s, baseline=False)
             ruler_opt = evaluate(s, ref_opt)
             ref_base = planner("").solve(s, baseline=True)
