@@ -67,8 +67,8 @@ class FirmSolution:
 class _CscMatrix(NamedTuple):
     """A sparse matrix in compressed sparse column form (HiGHS's ``kColwise``)."""
 
-    start: np.ndarray  # column j's entries are start[j] .. start[j + 1] - 1
-    index: np.ndarray  # row of each entry
+    column_start: np.ndarray  # column j's entries are column_start[j] .. column_start[j + 1] - 1
+    row_index: np.ndarray  # row of each entry
     value: np.ndarray
 
 
@@ -165,8 +165,8 @@ class _LpBuilder:
         lp.row_upper_ = np.concatenate(self.row_upper)
         lp.sense_ = highspy.ObjSense.kMaximize
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.start
-        lp.a_matrix_.index_ = a.index
+        lp.a_matrix_.start_ = a.column_start
+        lp.a_matrix_.index_ = a.row_index
         lp.a_matrix_.value_ = a.value
         return lp
 
