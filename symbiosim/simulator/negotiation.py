@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from symbiosim import ledger
+from symbiosim.scenario.data import Arc
 from symbiosim.simulator.agents import TOL, Firm
-from symbiosim.simulator.firm_lp import Extra
+from symbiosim.simulator.firm_lp import Extra, FirmSolution
 
 if TYPE_CHECKING:
     from symbiosim.simulator.model import SymbiosisModel
@@ -81,14 +82,50 @@ class Deal:
     end: int = 0
 
 
+class _Rejected(Exception):
+    """A negotiation ends without a deal, for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _ReceiverPlan:
+    """The receiver's best plan with the offers: what it builds for them and what it gains."""
+
+    gain: float  # worth with the offers - worth without - its investments (and entry)
+    built: tuple[str, ...]  # processes it builds for the deal
+    processes: dict[str, int]  # all its processes -> first year available
+    solution: FirmSolution
+    base_value: float  # its worth over the window without the deal
+
+
+@dataclass
+class _SupplierSide:
+    """One supplier's side of a deal, before the price."""
+
+    source: int  # position in ``sources``
+    gain: float  # its gain from delivering, net of its own transaction cost, before the price
+    transaction_cost: float  # its own, over the contract window
+    receiver_transaction_cost: float  # the receiver's for this exchange
+    marginal: float = 0.0  # its offer's value to the receiver (all offers minus all but its own)
+
+
 def _annuity(disc: np.ndarray, start: int, end: int, ppy: int) -> float:
     """Discounted value of 1 per year paid over [start, end) (1/ppy per period)."""
     return float(disc[start:end].sum()) / ppy
 
 
-def _share(power_s: float, power_r: float) -> float:
-    total = power_s + power_r
-    return 0.5 if total <= 0 else power_s / total
+def _share(power_supplier: float, power_receiver: float) -> float:
+    """The supplier's share of a joint surplus (Nash bargaining with linear utility)."""
+    total = power_supplier + power_receiver
+    return 0.5 if total <= 0 else power_supplier / total
+
+
+def _transaction_cost(firm: Firm, partner: Firm, annuity: float) -> float:
+    """A side's transaction cost over the contract window, scaled by (1.5 - its trust in the partner)."""
+    return firm.rules.transaction_cost * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity
 
 
 def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, str]], t: int, entering: bool = False) -> Deal:
@@ -97,172 +134,246 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     ``entering``: the receiver is an entrepreneur deciding whether to enter;
     its entry, its processes' build and fixed costs count as its investment.
     """
-    d = model.data
-    year = d.year_of(t)
-    contract_years = min([receiver.rules.contract_years] + [s.rules.contract_years for s, _ in sources])
-    end = min(d.periods, t + contract_years * d.ppy)
-    window = np.zeros(d.periods, bool)
-    window[t:end] = True
+    try:
+        return _Negotiation(model, receiver, sources, t, entering).run()
+    except _Rejected as rejected:
+        return Deal(False, rejected.reason)
 
-    offers, unit_values, links = [], [], []
-    for supplier, product in sources:
-        arc = d.arcs[(supplier.actor, receiver.actor, product)]
-        if arc.buildable and not model.link_built(arc.key):
-            if year < d.first_link_year(arc):
-                return Deal(False, "link not allowed yet")
-            links.append(arc)
-        offer = np.minimum(supplier.surplus(product, t) * window, model.arc_room(arc, t, end))
-        offers.append(offer)
-        unit_values.append(np.full(end - t, ledger.unit_value(d, "flow", arc.key) - EPSILON))
-    if all(o.sum() <= TOL for o in offers):
-        return Deal(False, "no surplus to offer")
 
-    disc_r = receiver.discount
-    rest = _annuity(disc_r, t, end, d.ppy)  # fixed costs count over the contract window, like the gains
-    link_cost = sum(ledger.commitment_cost(d, "linked", a.key, disc_r[t], rest) for a in links)
-    products = {p for _, p in sources}
-    makes = {p for k in receiver.lp.processes_all for p in d.processes[k].outputs}
-    if any(d.exchange_subsidy.get(p, 0.0) > 0 for p in products & makes):
-        return Deal(False, "receiver makes this subsidised product itself")
-    rules_r = {**receiver.use_rules(), **{p: "receive" for p in products if d.exchange_subsidy.get(p, 0.0) > 0}}
+class _Negotiation:
+    """One negotiation, step by step; a step that finds no deal raises ``_Rejected``."""
 
-    def extras(until: int, skip: int | None = None) -> list[Extra]:
+    def __init__(self, model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, str]], t: int, entering: bool) -> None:
+        data = self.data = model.data
+        self.model, self.receiver, self.sources, self.t, self.entering = model, receiver, sources, t, entering
+        self.year = data.year_of(t)
+        contract_years = min([receiver.rules.contract_years] + [supplier.rules.contract_years for supplier, _ in sources])
+        self.end = min(data.periods, t + contract_years * data.ppy)
+
+    def run(self) -> Deal:
+        self._make_offers()
+        self._receiver_terms()
+        plan = self._receiver_plan()
+        takes = self._takes(plan)
+        if self.entering:
+            self._build_only_what_runs(plan)
+        sides = self._supplier_sides(takes)
+        joint = self._joint_surplus(plan, sides)
+        if len(self.sources) > 1:
+            self._add_marginals(plan, sides)
+        terms, receiver_net, paid = self._bargain(plan, sides, takes, joint)
+        self._check_payback(plan, terms, receiver_net)
+        return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end)
+
+    # ---- the steps ------------------------------------------------------------
+    def _make_offers(self) -> None:
+        """Each supplier offers its surplus over the contract window, within the arc's room;
+        links still to build are noted (the receiver pays them)."""
+        data, t, end = self.data, self.t, self.end
+        window = np.zeros(data.periods, bool)
+        window[t:end] = True
+        self.offers: list[np.ndarray] = []
+        self.unit_values: list[np.ndarray] = []  # the receiver's money per unit taken (transport, subsidy)
+        self.links: list[Arc] = []
+        for supplier, product in self.sources:
+            arc = data.arcs[(supplier.actor, self.receiver.actor, product)]
+            if arc.buildable and not self.model.link_built(arc.key):
+                if self.year < data.first_link_year(arc):
+                    raise _Rejected("link not allowed yet")
+                self.links.append(arc)
+            self.offers.append(np.minimum(supplier.surplus(product, t) * window, self.model.arc_room(arc, t, end)))
+            self.unit_values.append(np.full(end - t, ledger.unit_value(data, "flow", arc.key) - EPSILON))
+        if all(o.sum() <= TOL for o in self.offers):
+            raise _Rejected("no surplus to offer")
+
+    def _receiver_terms(self) -> None:
+        """What the receiver's valuation needs: the window's annuity, link costs, use rules."""
+        data, receiver = self.data, self.receiver
+        # fixed costs count over the contract window, like the gains
+        self.window_annuity = _annuity(receiver.discount, self.t, self.end, data.ppy)
+        self.link_cost = sum(
+            ledger.commitment_cost(data, "linked", arc.key, receiver.discount[self.t], self.window_annuity) for arc in self.links
+        )
+        self.products = {p for _, p in self.sources}
+        makes = {p for k in receiver.lp.processes_all for p in data.processes[k].outputs}
+        if any(data.exchange_subsidy.get(p, 0.0) > 0 for p in self.products & makes):
+            raise _Rejected("receiver makes this subsidised product itself")
+        subsidised = {p: "receive" for p in self.products if data.exchange_subsidy.get(p, 0.0) > 0}
+        self.receiver_rules = {**receiver.use_rules(), **subsidised}
+
+    def _extras(self, until: int, skip: int | None = None) -> list[Extra]:
+        """The offers as optional inflows of the receiver's LP up to ``until`` (all but ``skip``)."""
+        t = self.t
         return [
-            Extra(p, True, (offers[i] if i != skip else np.zeros(d.periods))[t:until], np.resize(unit_values[i], until - t))
-            for i, (_, p) in enumerate(sources)
+            Extra(p, True, (self.offers[i] if i != skip else np.zeros(self.data.periods))[t:until], np.resize(self.unit_values[i], until - t))
+            for i, (_, p) in enumerate(self.sources)
         ]
 
-    def invest_cost(procs: tuple[str, ...]) -> float:
-        cost = sum(ledger.commitment_cost(d, "built", (receiver.actor, k), disc_r[t], rest) for k in procs)
-        if entering:
-            cost += ledger.commitment_cost(d, "present", (receiver.actor,), disc_r[t], rest)
+    def _invest_cost(self, built: tuple[str, ...]) -> float:
+        """The receiver's build (and entry) costs, its fixed costs over the window included."""
+        data, receiver, first = self.data, self.receiver, self.receiver.discount[self.t]
+        cost = sum(ledger.commitment_cost(data, "built", (receiver.actor, k), first, self.window_annuity) for k in built)
+        if self.entering:
+            cost += ledger.commitment_cost(data, "present", (receiver.actor,), first, self.window_annuity)
         return cost
 
-    if entering:
-        options: list[tuple[str, ...]] = [tuple(receiver.lp.processes_all)]
-        base_value = 0.0
-    else:
+    def _build_options(self) -> list[tuple[str, ...]]:
+        """What the receiver may build for the deal: an entrant all its processes; a firm
+        nothing, or its new processes that use an offered product."""
+        data, receiver = self.data, self.receiver
+        if self.entering:
+            return [tuple(receiver.lp.processes_all)]
         new = tuple(
             k
             for k in receiver.lp.processes_all
             if k not in receiver.processes
-            and products & set(d.processes[k].inputs)
-            and d.first_build_year((receiver.actor, k)) <= year
+            and self.products & set(data.processes[k].inputs)
+            and data.first_build_year((receiver.actor, k)) <= self.year
         )
-        options = [(), new] if new else [()]
-        base_value = receiver.base_value(t, end)
-    best = None
-    for procs in options:
-        processes = {**receiver.processes, **{k: year for k in procs}}
-        # A new process with fixed production must stay feasible after the contract
-        # (so the firm builds what it needs then): solve to the horizon, value the window.
-        fixed = any(d.actor_processes[(receiver.actor, k)].fixed_activity is not None for k in procs)
-        horizon = d.periods if fixed else end
-        sol = receiver.plan(t, processes=processes, extras=extras(horizon), use_rules=rules_r, end=horizon)
-        if not sol.ok:
-            continue
-        gain = receiver.worth(sol, t, end) - base_value - invest_cost(procs) - link_cost
-        if best is None or gain > best[0]:
-            best = (gain, procs, processes, sol)
-    if best is None:
-        return Deal(False, "receiver has no feasible plan with it")
-    gain_r, procs, processes, sol = best
-    takes = []
-    for taken in sol.extra:
-        v = np.zeros(d.periods)
-        v[t : t + len(taken)] = np.where(taken > TOL, taken, 0.0)
-        v[end:] = 0.0  # offers end with the contract
-        takes.append(v)
-    if all(v.sum() <= TOL for v in takes):
-        return Deal(False, "receiver has no use for it")
-    if entering:
-        used = tuple(k for k in procs if sol.activity.get(k, np.zeros(1)).sum() > TOL)
-        if used != procs:  # build only what runs
-            gain_r += invest_cost(procs) - invest_cost(used)
-            procs = used
+        return [(), new] if new else [()]
 
-    # each supplier: its gain from delivering what the receiver takes
-    terms: list[dict[str, float]] = []
-    for i, (supplier, product) in enumerate(sources):
-        if takes[i].sum() <= TOL:
-            continue
-        flows = supplier.net_inflow()
-        flows[product] = flows.get(product, np.zeros(d.periods)) - takes[i]
-        rules_s = {**supplier.use_rules()}
-        if d.exchange_subsidy.get(product, 0.0) > 0:
-            rules_s[product] = "send"
-        sol_s = supplier.plan(t, net_inflow=flows, use_rules=rules_s, end=end)
-        if not sol_s.ok:
-            return Deal(False, "supplier cannot deliver")
-        gain_s = supplier.worth(sol_s, t, end) - supplier.base_value(t, end)
-        tc_s = supplier.rules.transaction_cost * (1.5 - supplier.trust.get(receiver.actor, 0.5)) * _annuity(supplier.discount, t, end, d.ppy)
-        tc_r = receiver.rules.transaction_cost * (1.5 - receiver.trust.get(supplier.actor, 0.5)) * _annuity(disc_r, t, end, d.ppy)
-        terms.append({"i": i, "gain_s": gain_s - tc_s, "tc_s": tc_s, "tc_r": tc_r, "marginal": 0.0})
-    joint = gain_r - sum(x["tc_r"] for x in terms) + sum(x["gain_s"] for x in terms)
-    transaction = sum(x["tc_r"] + x["tc_s"] for x in terms)
-    supplier_gross = sum(x["gain_s"] + x["tc_s"] for x in terms)
-    if joint <= 0:
+    def _receiver_plan(self) -> _ReceiverPlan:
+        """The receiver's best plan over its build options, with the offers as optional inflows."""
+        data, receiver, t, end = self.data, self.receiver, self.t, self.end
+        base_value = 0.0 if self.entering else receiver.base_value(t, end)
+        best: _ReceiverPlan | None = None
+        for built in self._build_options():
+            processes = {**receiver.processes, **{k: self.year for k in built}}
+            # A new process with fixed production must stay feasible after the contract
+            # (so the firm builds what it needs then): solve to the horizon, value the window.
+            fixed = any(data.actor_processes[(receiver.actor, k)].fixed_activity is not None for k in built)
+            horizon = data.periods if fixed else end
+            solution = receiver.plan(t, processes=processes, extras=self._extras(horizon), use_rules=self.receiver_rules, end=horizon)
+            if not solution.ok:
+                continue
+            gain = receiver.worth(solution, t, end) - base_value - self._invest_cost(built) - self.link_cost
+            if best is None or gain > best.gain:
+                best = _ReceiverPlan(gain, built, processes, solution, base_value)
+        if best is None:
+            raise _Rejected("receiver has no feasible plan with it")
+        return best
+
+    def _takes(self, plan: _ReceiverPlan) -> list[np.ndarray]:
+        """What the receiver takes of each offer, per period (length T; nothing after the contract)."""
+        takes = []
+        for taken in plan.solution.extra:
+            volumes = np.zeros(self.data.periods)
+            volumes[self.t : self.t + len(taken)] = np.where(taken > TOL, taken, 0.0)
+            volumes[self.end :] = 0.0  # offers end with the contract
+            takes.append(volumes)
+        if all(v.sum() <= TOL for v in takes):
+            raise _Rejected("receiver has no use for it")
+        return takes
+
+    def _build_only_what_runs(self, plan: _ReceiverPlan) -> None:
+        """An entrant builds only the processes its plan runs."""
+        used = tuple(k for k in plan.built if plan.solution.activity.get(k, np.zeros(1)).sum() > TOL)
+        if used != plan.built:
+            plan.gain += self._invest_cost(plan.built) - self._invest_cost(used)
+            plan.built = used
+
+    def _supplier_sides(self, takes: list[np.ndarray]) -> list[_SupplierSide]:
+        """Each supplier's gain from delivering what the receiver takes, and both sides' transaction costs."""
+        data, receiver, t, end = self.data, self.receiver, self.t, self.end
+        sides: list[_SupplierSide] = []
+        for i, (supplier, product) in enumerate(self.sources):
+            if takes[i].sum() <= TOL:
+                continue
+            flows = supplier.net_inflow()
+            flows[product] = flows.get(product, np.zeros(data.periods)) - takes[i]
+            rules = {**supplier.use_rules()}
+            if data.exchange_subsidy.get(product, 0.0) > 0:
+                rules[product] = "send"
+            solution = supplier.plan(t, net_inflow=flows, use_rules=rules, end=end)
+            if not solution.ok:
+                raise _Rejected("supplier cannot deliver")
+            gain = supplier.worth(solution, t, end) - supplier.base_value(t, end)
+            own_cost = _transaction_cost(supplier, receiver, _annuity(supplier.discount, t, end, data.ppy))
+            receiver_cost = _transaction_cost(receiver, supplier, _annuity(receiver.discount, t, end, data.ppy))
+            sides.append(_SupplierSide(i, gain - own_cost, own_cost, receiver_cost))
+        return sides
+
+    def _joint_surplus(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> float:
+        """The joint gain of all sides, net of transaction costs; no deal (and why) when it is not positive."""
+        joint = plan.gain - sum(x.receiver_transaction_cost for x in sides) + sum(x.gain for x in sides)
+        if joint > 0:
+            return joint
+        transaction = sum(x.receiver_transaction_cost + x.transaction_cost for x in sides)
+        supplier_gross = sum(x.gain + x.transaction_cost for x in sides)
         if joint + transaction > 0:
-            return Deal(False, "transaction costs exceed the joint gain")
-        if entering and gain_r <= 0:
-            return Deal(False, "entry and build costs exceed what the contracts earn")
-        if gain_r > 0 > supplier_gross:
-            return Deal(False, "receiver rejects: the supplier's reservation price is above its own inputs")
-        if gain_r <= 0 <= supplier_gross:
-            return Deal(False, "receiver rejects: no saving on its own inputs")
-        return Deal(False, "no joint surplus")
+            raise _Rejected("transaction costs exceed the joint gain")
+        if self.entering and plan.gain <= 0:
+            raise _Rejected("entry and build costs exceed what the contracts earn")
+        if plan.gain > 0 > supplier_gross:
+            raise _Rejected("receiver rejects: the supplier's reservation price is above its own inputs")
+        if plan.gain <= 0 <= supplier_gross:
+            raise _Rejected("receiver rejects: no saving on its own inputs")
+        raise _Rejected("no joint surplus")
 
-    if len(sources) > 1:  # each supplier's value to the receiver (all offers minus all but its own): only to split a surplus
-        horizon = t + len(sol.per_period)
-        for x in terms:
-            alone = receiver.plan(t, processes=processes, extras=extras(horizon, skip=int(x["i"])), use_rules=rules_r, end=horizon)
-            x["marginal"] = receiver.worth(sol, t, end) - (receiver.worth(alone, t, end) if alone.ok else base_value)
-    margin = model.volatility * receiver.rules.risk_aversion
-    out: list[Term] = []
-    paid = 0.0
-    # Each supplier gets its bargaining share of the joint surplus, weighted by what
-    # its pair contributes (with one supplier: share x joint); shared costs such as
-    # an entry are thus borne by all sides, and the receiver keeps the rest.
-    pairs = [max(x["gain_s"] + x["marginal"] - x["tc_r"], 0.0) if len(terms) > 1 else joint for x in terms]
-    weights = [p / sum(pairs) if sum(pairs) > 0 else 1 / len(terms) for p in pairs]
-    for x, weight in zip(terms, weights, strict=True):
-        supplier, product = sources[int(x["i"])]
-        volumes = takes[int(x["i"])]
-        share = _share(supplier.rules.bargaining_power, receiver.rules.bargaining_power)
-        q_s = float((supplier.discount * volumes).sum())
-        q_r = float((disc_r * volumes).sum())
-        price = (share * joint * weight - x["gain_s"]) / q_s
-        net_s = x["gain_s"] + price * q_s
-        if net_s <= model.volatility * supplier.rules.risk_aversion * abs(price) * q_s + TOL:
-            return Deal(False, "loss for the supplier at the bargained price")
-        paid += price * q_r + x["tc_r"]
-        out.append(Term(supplier, product, volumes, float(price), float(net_s)))
-    net_r = gain_r - paid
-    if net_r <= margin * paid + TOL:
-        return Deal(False, "loss for the receiver at the bargained price")
-    # Investments (a link, a receiving process, an entry) are paid by the receiver
-    # in the accounts, but the price shares them: each side carries its bargaining
-    # share and must see it pay back within its own limit.
-    invest = invest_cost(procs) + link_cost
-    if invest > 0:
-        years = (end - t) / d.ppy
-        sides = [(receiver, net_r, 1.0 - sum(_share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) for x in out) / len(out))]
-        sides += [(x.supplier, x.supplier_gain, _share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) / len(out)) for x in out]
+    def _add_marginals(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> None:
+        """Each supplier's value to the receiver (all offers minus all but its own): only to split a surplus."""
+        receiver, t, end = self.receiver, self.t, self.end
+        horizon = t + len(plan.solution.per_period)
+        for x in sides:
+            extras = self._extras(horizon, skip=x.source)
+            alone = receiver.plan(t, processes=plan.processes, extras=extras, use_rules=self.receiver_rules, end=horizon)
+            x.marginal = receiver.worth(plan.solution, t, end) - (receiver.worth(alone, t, end) if alone.ok else plan.base_value)
+
+    def _bargain(
+        self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray], joint: float
+    ) -> tuple[list[Term], float, float]:
+        """Transfer prices that give each supplier its bargaining share of the joint surplus,
+        weighted by what its pair contributes (with one supplier: share x joint); shared costs
+        such as an entry are thus borne by all sides, and the receiver keeps the rest.
+        Returns the terms, the receiver's net gain and what it pays (prices and its transaction costs)."""
+        receiver, model = self.receiver, self.model
+        pairs = [max(x.gain + x.marginal - x.receiver_transaction_cost, 0.0) if len(sides) > 1 else joint for x in sides]
+        weights = [p / sum(pairs) if sum(pairs) > 0 else 1 / len(sides) for p in pairs]
+        terms: list[Term] = []
+        paid = 0.0
+        for x, weight in zip(sides, weights, strict=True):
+            supplier, product = self.sources[x.source]
+            volumes = takes[x.source]
+            share = _share(supplier.rules.bargaining_power, receiver.rules.bargaining_power)
+            supplier_volume = float((supplier.discount * volumes).sum())  # discounted at each side's rate
+            receiver_volume = float((receiver.discount * volumes).sum())
+            price = (share * joint * weight - x.gain) / supplier_volume
+            supplier_net = x.gain + price * supplier_volume
+            if supplier_net <= model.volatility * supplier.rules.risk_aversion * abs(price) * supplier_volume + TOL:
+                raise _Rejected("loss for the supplier at the bargained price")
+            paid += price * receiver_volume + x.receiver_transaction_cost
+            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net)))
+        receiver_net = plan.gain - paid
+        if receiver_net <= model.volatility * receiver.rules.risk_aversion * paid + TOL:
+            raise _Rejected("loss for the receiver at the bargained price")
+        return terms, receiver_net, paid
+
+    def _check_payback(self, plan: _ReceiverPlan, terms: list[Term], receiver_net: float) -> None:
+        """Investments (a link, a receiving process, an entry) are paid by the receiver in the
+        accounts, but the price shares them: each side carries its bargaining share and must
+        see it pay back within its own limit."""
+        invest = self._invest_cost(plan.built) + self.link_cost
+        if invest <= 0:
+            return
+        receiver = self.receiver
+        years = (self.end - self.t) / self.data.ppy
+        shares = [_share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) for x in terms]
+        sides = [(receiver, receiver_net, 1.0 - sum(shares) / len(terms))]
+        sides += [(x.supplier, x.supplier_gain, share / len(terms)) for x, share in zip(terms, shares, strict=True)]
         for firm, net, share in sides:
             carried = share * invest
             annual = (net + carried) / years
             if carried > 0 and (annual <= 0 or carried / annual > firm.rules.max_payback_years):
-                return Deal(False, f"payback longer than {firm.actor}'s limit")
-    return Deal(True, "accepted", out, float(net_r), procs, end)
+                raise _Rejected(f"payback longer than {firm.actor}'s limit")
 
 
 def entry_sources(model: SymbiosisModel, firm: Firm, t: int) -> list[tuple[Firm, str]]:
     """Known suppliers with a surplus of an input of the entrepreneur's processes."""
-    d = model.data
-    inputs = sorted({p for k in firm.lp.processes_all for p in d.processes[k].inputs})
+    data = model.data
+    inputs = sorted({p for k in firm.lp.processes_all for p in data.processes[k].inputs})
     return [
-        (s, p)
+        (supplier, p)
         for p in inputs
-        for s in model.suppliers_of(p, firm)
-        if (s.actor, firm.actor, p) in d.arcs and s.surplus(p, t).sum() > TOL
+        for supplier in model.suppliers_of(p, firm)
+        if (supplier.actor, firm.actor, p) in data.arcs and supplier.surplus(p, t).sum() > TOL
     ]
