@@ -75,14 +75,14 @@ def simulate(
 
 
 def contracts_table(model: Any) -> pd.DataFrame:
-    d = model.data
+    data = model.data
     rows = []
     for c in model.contracts:
         v = c.active_volumes()
         active = v.nonzero()[0]
         if len(active) == 0:
             continue
-        first, last = d.year_of(int(active[0])), d.year_of(int(active[-1]))
+        first, last = data.year_of(int(active[0])), data.year_of(int(active[-1]))
         rows.append(
             {
                 "from": c.source,

@@ -35,9 +35,9 @@ class Firm(mesa.Agent):
         # Operations are planned at the scenario's discount rate (so a firm without
         # deals runs exactly its stand-alone plan); deals and investments are valued
         # at the firm's own hurdle rate, re-weighting each period's cash.
-        d = model.data
-        self.lp = FirmLP(d, actor, d.scenario.settings.discount_rate)
-        self.discount = np.array([(1 + rules.hurdle_rate) ** -d.year_of(t) for t in range(d.periods)])
+        data = model.data
+        self.lp = FirmLP(data, actor, data.scenario.settings.discount_rate)
+        self.discount = np.array([(1 + rules.hurdle_rate) ** -data.year_of(t) for t in range(data.periods)])
         self.reweight = self.discount / self.lp.discount
         self.processes = dict(processes)  # process -> first year available
         self.known: set[str] = set()
@@ -51,7 +51,7 @@ class Firm(mesa.Agent):
         self.history: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("activity", "purchase", "sale", "disposal", "storage")}
         self.cash = np.zeros(T)  # realised cash per period (undiscounted): the ledger's amounts for this actor
         self._T = T
-        self._links_in: dict[tuple[str, ...], int] = {k: 0 for k, arc in d.arcs.items() if arc.target == actor and not arc.buildable}
+        self._links_in: dict[tuple[str, ...], int] = {k: 0 for k, arc in data.arcs.items() if arc.target == actor and not arc.buildable}
         self._builds_seen = 0  # model.builds already scanned for links into this firm
 
     # ---- what the firm's contracts fix ---------------------------------
@@ -140,7 +140,7 @@ class Firm(mesa.Agent):
         """Carry out period t of the current plan and book its cash with the ledger's values:
         operations and contracts every period; fixed and one-off costs in a year's last period
         (``ledger.booking_period``), as ``accounts.cashflows`` books them for the realised plan."""
-        d = self.model.data
+        data = self.model.data
         cash = 0.0
         if self.present:
             sol = self.current(t)
@@ -165,23 +165,23 @@ class Firm(mesa.Agent):
                     continue
                 pay = (c.price or 0.0) * q
                 if c.target == self.actor:
-                    cash += ledger.unit_value(d, "flow", (c.source, c.target, c.product)) * q - pay
+                    cash += ledger.unit_value(data, "flow", (c.source, c.target, c.product)) * q - pay
                 else:
                     cash += pay
-        year = d.year_of(t)
-        if t == ledger.booking_period(d, year):
-            cash += sum(amount for _, actor, amount in ledger.annual(d, year, self.presence()) if actor == self.actor)
+        year = data.year_of(t)
+        if t == ledger.booking_period(data, year):
+            cash += sum(amount for _, actor, amount in ledger.annual(data, year, self.presence()) if actor == self.actor)
         self.cash[t] = cash
 
     def presence(self) -> dict[str, dict[tuple[str, ...], int]]:
         """First year of what this firm pays fixed and one-off costs for (``ledger.annual``):
         itself once present, its processes, and the links into it (existing ones and trucked arcs: always)."""
-        d = self.model.data
-        entered: int | None = 0 if d.actors[self.actor].exists else getattr(self, "entered_year", None)
+        data = self.model.data
+        entered: int | None = 0 if data.actors[self.actor].exists else getattr(self, "entered_year", None)
         builds = self.model.builds
         for b in builds[self._builds_seen :]:  # links built into this firm since the last look
-            if b[0] == "link" and b[3] == self.actor:
-                self._links_in[(b[1], b[3], b[4])] = int(b[5])
+            if b.kind == "link" and b.target == self.actor:
+                self._links_in[b.link_key] = int(b.year)
         self._builds_seen = len(builds)
         return {
             "present": {(self.actor,): entered} if entered is not None else {},

@@ -33,7 +33,7 @@ between runs.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import mesa
 import numpy as np
@@ -46,12 +46,28 @@ from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator.agents import TOL, Entrepreneur, Firm
 from symbiosim.simulator.behaviour import rules_for
 from symbiosim.simulator.firm_lp import Prices
-from symbiosim.simulator.negotiation import Contract, entry_sources, negotiate
+from symbiosim.simulator.negotiation import Contract, Deal, entry_sources, negotiate
 
 KAPPA = 0.25
 MAX_ENTRY_SOURCES = 8
 LOG_STEP = math.log(1.1)
 TRUST_KEPT, TRUST_BROKEN, TRUST_MIN = 0.1, 0.3, 0.2
+
+
+class Build(NamedTuple):
+    """One investment decision: a row of the plan's ``builds`` table (same columns)."""
+
+    kind: str  # "actor" (an entrant), "process" or "link"
+    actor: str  # the entrant, the process's owner, or the link's source
+    process: str | None = None
+    target: str | None = None  # a link's receiver
+    product: str | None = None  # a link's product
+    year: int = 0
+
+    @property
+    def link_key(self) -> tuple[str, str, str]:
+        """A link's (source, target, product), the key of its arc."""
+        return (self.actor, self.target or "", self.product or "")
 
 
 # ---- reporters (module-level functions: picklable) ------------------------
@@ -103,7 +119,7 @@ class SymbiosisModel(mesa.Model):
         self.period = 0
         self.contracts: list[Contract] = []
         self.by_arc: dict[tuple[str, str, str], list[Contract]] = {}
-        self.builds: list[tuple[Any, ...]] = []
+        self.builds: list[Build] = []
         self.counts = {"made": 0, "accepted": 0, "rejected": 0}
         self._tried: dict[tuple[str, str, str], Any] = {}
         self._no_use: dict[tuple[str, str], Any] = {}
@@ -119,7 +135,7 @@ class SymbiosisModel(mesa.Model):
                 procs = {k: 0 for (x, k), r in self.data.actor_processes.items() if x == actor and r.exists}
                 for r in own[own.actor == actor].itertuples():  # its own stand-alone investments
                     procs[r.process] = int(r.year)
-                    self.builds.append(("process", actor, r.process, None, None, int(r.year)))
+                    self.builds.append(Build("process", actor, process=r.process, year=int(r.year)))
                 self.firms[actor] = Firm(self, actor, rules, procs)
             else:
                 self.firms[actor] = Entrepreneur(self, actor, rules, {})
@@ -144,8 +160,7 @@ class SymbiosisModel(mesa.Model):
         T = self.data.periods
         paths: dict[tuple[str, str, str], np.ndarray] = {}
         sigmas = []
-        s = self.scenario
-        for u in distributions(s):
+        for u in distributions(self.scenario):
             kind = {("purchases", "price"): "purchase", ("sales", "price"): "sale", ("products", "disposal_cost"): "disposal"}.get(
                 (u.target.table, u.target.column)
             )
@@ -227,7 +242,7 @@ class SymbiosisModel(mesa.Model):
     # ---- helpers used by the negotiation --------------------------------
     def link_built(self, key: tuple[str, str, str]) -> bool:
         arc = self.data.arcs[key]
-        return arc.exists or any(b[0] == "link" and (b[1], b[3], b[4]) == key for b in self.builds)
+        return arc.exists or any(b.kind == "link" and b.link_key == key for b in self.builds)
 
     def arc_room(self, arc: Arc, start: int, end: int) -> np.ndarray:
         """Capacity per period left on an arc (inf when unlimited)."""
@@ -238,9 +253,9 @@ class SymbiosisModel(mesa.Model):
 
     def suppliers_of(self, product: str, receiver: Firm) -> list[Firm]:
         return [
-            self.firms[s]
-            for s in sorted(receiver.known)
-            if self.firms[s].present and (s, receiver.actor, product) in self.data.arcs
+            self.firms[supplier]
+            for supplier in sorted(receiver.known)
+            if self.firms[supplier].present and (supplier, receiver.actor, product) in self.data.arcs
         ]
 
     def _sign(self, c: Contract) -> None:
@@ -347,12 +362,12 @@ class SymbiosisModel(mesa.Model):
     def _partners(self) -> dict[str, list[tuple[str, list[str]]]]:
         """Index: supplier -> [(product, receivers that use it, nearest first)], from the arcs,
         so matching never scans all firm pairs."""
-        d = self.data
+        data = self.data
         uses: dict[str, set[str]] = {}
-        for (x, k) in d.actor_processes:
-            uses.setdefault(x, set()).update(d.processes[k].inputs)
+        for (x, k) in data.actor_processes:
+            uses.setdefault(x, set()).update(data.processes[k].inputs)
         index: dict[tuple[str, str], list[str]] = {}
-        for (a, b, p), arc in d.arcs.items():
+        for (a, b, p), arc in data.arcs.items():
             if p in uses.get(b, ()) or arc.buildable or arc.exists:  # could use it
                 index.setdefault((a, p), []).append(b)
         out: dict[str, list[tuple[str, list[str]]]] = {}
@@ -399,16 +414,15 @@ class SymbiosisModel(mesa.Model):
         self._accept(receiver, deal, t)
         return True
 
-    def _accept(self, receiver: Firm, deal: Any, t: int) -> None:
-        d = self.data
-        year = d.year_of(t)
+    def _accept(self, receiver: Firm, deal: Deal, t: int) -> None:
+        year = self.data.year_of(t)
         for k in deal.processes:
             receiver.processes[k] = year
-            self.builds.append(("process", receiver.actor, k, None, None, year))
+            self.builds.append(Build("process", receiver.actor, process=k, year=year))
         for term in deal.terms:
-            arc = d.arcs[(term.supplier.actor, receiver.actor, term.product)]
+            arc = self.data.arcs[(term.supplier.actor, receiver.actor, term.product)]
             if arc.buildable and not self.link_built(arc.key):
-                self.builds.append(("link", arc.source, None, arc.target, arc.product, year))
+                self.builds.append(Build("link", arc.source, target=arc.target, product=arc.product, year=year))
             c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes)
             self._sign(c)
             self.counts["accepted"] += 1
@@ -420,15 +434,17 @@ class SymbiosisModel(mesa.Model):
         for firm in sorted((f for f in self.firms.values() if isinstance(f, Entrepreneur) and not f.present), key=lambda f: f.actor):
             if self.data.year_of(t) < self.data.actors[firm.actor].earliest_year:
                 continue
-            sources = [s for s in entry_sources(self, firm, t) if s[0].trust.get(firm.actor, 0.5) >= TRUST_MIN]
+            sources = [(supplier, p) for supplier, p in entry_sources(self, firm, t) if supplier.trust.get(firm.actor, 0.5) >= TRUST_MIN]
             # the nearest suppliers first; a handful is what a start-up can negotiate with
-            sources = sorted(sources, key=lambda s: (self.distance(s[0].actor, firm.actor), s[0].actor, s[1]))[:MAX_ENTRY_SOURCES]
+            sources = sorted(sources, key=lambda source: (self.distance(source[0].actor, firm.actor), source[0].actor, source[1]))[
+                :MAX_ENTRY_SOURCES
+            ]
             if not sources:
                 continue
-            actors = (firm.actor, *sorted({s.actor for s, _ in sources}))
+            actors = (firm.actor, *sorted({supplier.actor for supplier, _ in sources}))
             # re-examined when the supplies on offer change (in 10 % steps) or prices move
             supply = tuple(
-                (s.actor, p, int(round(np.log1p(s.surplus(p, t).sum()) / LOG_STEP))) for s, p in sources
+                (supplier.actor, p, int(round(np.log1p(supplier.surplus(p, t).sum()) / LOG_STEP))) for supplier, p in sources
             )
             stamp = (supply, self.price_signature(actors, t))
             if not self._changed(self._tried.get(("entry", firm.actor, "")), stamp, t):
@@ -438,11 +454,11 @@ class SymbiosisModel(mesa.Model):
             deal = negotiate(self, firm, sources, t, entering=True)
             if not deal.accepted:
                 self.counts["rejected"] += 1
-                self._log(t, ",".join(s.actor for s, _ in sources), firm.actor, ",".join(sorted({p for _, p in sources})), "no entry", deal.reason, None, 0.0)
+                self._log(t, ",".join(supplier.actor for supplier, _ in sources), firm.actor, ",".join(sorted({p for _, p in sources})), "no entry", deal.reason, None, 0.0)
                 continue
             firm.present = True
             firm.entered_year = self.data.year_of(t)
-            self.builds.append(("actor", firm.actor, None, None, None, firm.entered_year))
+            self.builds.append(Build("actor", firm.actor, year=firm.entered_year))
             self._accept(firm, deal, t)
 
     def _log(self, t: int, source: str, target: str, product: str, outcome: str, reason: str, price: float | None, volume: float) -> None:
@@ -454,20 +470,21 @@ class SymbiosisModel(mesa.Model):
     # ---- the result ------------------------------------------------------
     def to_plan(self) -> Plan:
         """The realised decisions as a ``Plan`` (with negotiated transfer prices)."""
-        d = self.data
+        data = self.data
         rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in ("activities", "purchases", "sales", "disposals", "storage")}
         names = {"activity": "activities", "purchase": "purchases", "sale": "sales", "disposal": "disposals", "storage": "storage"}
         for actor, firm in self.firms.items():
             for kind, table in firm.history.items():
                 for key, values in table.items():
                     for t in np.nonzero(np.abs(values) > TOL)[0]:
-                        rows[names[kind]].append((actor, key, int(t), d.year_of(int(t)), float(values[t])))
+                        rows[names[kind]].append((actor, key, int(t), data.year_of(int(t)), float(values[t])))
         flows = []
         for c in self.contracts:
             v = c.active_volumes()
             for t in np.nonzero(v > TOL)[0]:
-                flows.append((c.source, c.target, c.product, int(t), d.year_of(int(t)), float(v[t]), math.nan if c.price is None else c.price))
+                flows.append((c.source, c.target, c.product, int(t), data.year_of(int(t)), float(v[t]), math.nan if c.price is None else c.price))
         tables = {name: make_table(name, r) for name, r in rows.items()}
         meta = {"source": "simulator", "status": "ok", "seed": self.seed, "facilitator": self.facilitator, "scenario": self.scenario.settings.name}
-        return Plan(flows=make_table("flows", flows), builds=make_table("builds", self.builds), meta=meta, **tables)
+        builds: list[tuple[Any, ...]] = list(self.builds)
+        return Plan(flows=make_table("flows", flows), builds=make_table("builds", builds), meta=meta, **tables)
 

@@ -49,7 +49,6 @@ class Contract:
     volumes: np.ndarray  # per period (length T)
     existing: bool = False  # a standing exchange from the scenario (never renegotiated)
     broken_at: int | None = None
-    investments: list[tuple[str, ...]] = field(default_factory=list)
 
     def active_volumes(self) -> np.ndarray:
         if self.broken_at is None:
