@@ -419,3 +419,10 @@ def write_store(results: CaseResults, path: str | Path = "results/cases.duckdb",
         store.append("case_distribution", tag(dist))
         store.append("case_key_figures", tag(results.key_figures))
     return run_id
+
+
+def case_regions(cases: list[Any]) -> list[str]:
+    """Regions that cases give actors (added rows, or ``set`` on an actor's region)."""
+    out = [str(a.get("region")) for c in cases for a in c.add.get("actors", []) if isinstance(a, dict) and a.get("region")]
+    out += [str(s["value"]) for c in cases for s in c.set if str(s.get("target", "")).endswith(".region") and "value" in s]
+    return out

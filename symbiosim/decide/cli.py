@@ -72,7 +72,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
-    from symbiosim.decide.cases import read_cases, run_cases, write_store
+    from symbiosim.decide.cases import case_regions, read_cases, run_cases, write_store
     from symbiosim.decide.figures import cases_figure
     from symbiosim.scenario import load_scenario
 
@@ -82,7 +82,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     problem = t.store_problem(Path(store)) if store else None
     if problem:  # the default path (an explicit --store was checked when parsed)
         raise t.ArgumentProblem("--store", problem)
-    t.check_region(args.region, [*(a.region for a in base.actors), *_case_regions(cases)])
+    t.check_region(args.region, [*(a.region for a in base.actors), *case_regions(cases)])
     r = run_cases(base, cases, include_base=not args.no_base, region=args.region, mip_gap=args.mip_gap, time_limit=args.time_limit)
     run_id = None if store is None else write_store(r, store)
     r.meta["run_id"] = run_id
@@ -98,13 +98,6 @@ def cmd_cases(args: argparse.Namespace) -> int:
         out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj)
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
     return 0
-
-
-def _case_regions(cases: list[Any]) -> list[str]:
-    """Regions that cases give actors (added rows, or ``set`` on an actor's region)."""
-    out = [str(a.get("region")) for c in cases for a in c.add.get("actors", []) if isinstance(a, dict) and a.get("region")]
-    out += [str(s["value"]) for c in cases for s in c.set if str(s.get("target", "")).endswith(".region") and "value" in s]
-    return out
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
