@@ -66,12 +66,24 @@ def simulate(
     firms["period"] = firms.pop("step") - 1
     offers = model.datacollector.get_table_dataframe("offers")
     result = SimulationResult(seed, plan, series, firms, offers, contracts_table(model))
-    # Mesa <= 3.3.1 keeps every model alive in a class-level registry (mesa#3179):
-    # release it, or a batch of runs grows without bound
+    release_from_mesa_registry(model)
+    return result
+
+
+def release_from_mesa_registry(model: mesa.Model) -> None:
+    """Drop ``model`` from Mesa's class-level registry of agent ids.
+
+    Mesa <= 3.3.1 counts agent ids per model in ``mesa.Agent._ids``, a class-level
+    ``defaultdict`` keyed by the model, so every model (and all its firms, LPs and
+    data) stays alive until the process ends: a batch of runs grows without bound.
+    Upstream: https://github.com/mesa/mesa/issues/3179 (fixed by
+    https://github.com/mesa/mesa/pull/3180, which removes ``_ids``).
+    ``tests/test_simulator_internals.py`` checks that the private attribute still
+    behaves as assumed here; it fails when Mesa changes it, so this patch can go then.
+    """
     registry = getattr(mesa.Agent, "_ids", None)
     if isinstance(registry, dict):
         registry.pop(model, None)
-    return result
 
 
 def contracts_table(model: Any) -> pd.DataFrame:
