@@ -195,11 +195,11 @@ def _public_cost(data: ModelData, plan: Plan, flows: pd.DataFrame) -> float:
             if not ledger.is_candidate(data, variable, key):
                 continue
             if variable == "present":
-                cost, share = data.actors[key[0]].entry_cost, data.investment_share["*"]
+                cost, share = data.actors[key[0]].entry_cost, data.share_paid_by_investor["*"]
             elif variable == "built":
-                cost, share = data.actor_processes[key].build_cost, data.investment_share["*"]  # type: ignore[index]
+                cost, share = data.actor_processes[key].build_cost, data.share_paid_by_investor["*"]  # type: ignore[index]
             else:
-                cost, share = data.arcs[key].build_cost, data.investment_share[key[2]]  # type: ignore[index]
+                cost, share = data.arcs[key].build_cost, data.share_paid_by_investor[key[2]]  # type: ignore[index]
             public += cost * (1 - share) * data.discount[first]
     return public
 

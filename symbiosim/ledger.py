@@ -75,9 +75,9 @@ ITEMS: tuple[Item, ...] = (
     Item("fixed_costs", "present", lambda d, k: -d.actors[k[0]].fixed_cost),
     Item("fixed_costs", "built", lambda d, k: -d.actor_processes[k].fixed_cost),
     Item("fixed_costs", "linked", lambda d, k: -d.arcs[k].fixed_cost, _target),
-    Item("investment", "enter", lambda d, k: -d.actors[k[0]].entry_cost * d.investment_share["*"]),
-    Item("investment", "build", lambda d, k: -d.actor_processes[k].build_cost * d.investment_share["*"]),
-    Item("investment", "link", lambda d, k: -d.arcs[k].build_cost * d.investment_share[k[2]], _target),
+    Item("investment", "enter", lambda d, k: -d.actors[k[0]].entry_cost * d.share_paid_by_investor["*"]),
+    Item("investment", "build", lambda d, k: -d.actor_processes[k].build_cost * d.share_paid_by_investor["*"]),
+    Item("investment", "link", lambda d, k: -d.arcs[k].build_cost * d.share_paid_by_investor[k[2]], _target),
 )
 TRANSFER_ITEMS = ("transfer_in", "transfer_out")  # price x quantity of priced flows: sender in, receiver out
 REVENUE_ITEMS = ("sales", "transfer_in", "subsidy")

@@ -83,7 +83,7 @@ class ModelData:
     storage_capacity: Mapping[AProd, float]
     storage_cost: Mapping[AProd, float]
     exchange_subsidy: Mapping[str, float]
-    investment_share: Mapping[str, float]  # product or "*" -> 1 - subsidy share
+    share_paid_by_investor: Mapping[str, float]  # product or "*" -> what the investor pays of a build: 1 - investment subsidy
     # who produces / consumes what
     produced_by: Mapping[AProd, tuple[tuple[str, float], ...]]  # (a,p) -> ((process, coef), ...)
     consumed_by: Mapping[AProd, tuple[tuple[str, float], ...]]
@@ -213,7 +213,7 @@ def build_model_data(scenario: Scenario, baseline: bool = False, coalition: froz
         storage_capacity=MappingProxyType({k: r.capacity for k, r in storage.items()}),
         storage_cost=MappingProxyType({k: r.cost for k, r in storage.items()}),
         exchange_subsidy=MappingProxyType({p: pol.rate("exchange_subsidy", p) for p in products}),
-        investment_share=MappingProxyType(
+        share_paid_by_investor=MappingProxyType(
             {p: 1.0 - pol.rate("investment_subsidy", p) for p in [*products, "*"]}
         ),
         produced_by=MappingProxyType({k: tuple(v) for k, v in produced_by.items()}),
