@@ -228,13 +228,12 @@ def as_weights(value: str | dict[str, float] | None) -> dict[str, float] | None:
 
 def objective_pair(text: str) -> tuple[str, str]:
     """Two different objectives of the Pareto front, e.g. ``cluster_npv,emissions``."""
-    parts = _parts(text, "two objectives")
-    if len(parts) != 2 or parts[0] == parts[1]:
-        raise _fail(f"expected two different objectives, e.g. cluster_npv,emissions; got {text!r}")
-    for p in parts:
-        if p not in PARETO_OBJECTIVES:
-            raise _fail(f"unknown objective {p!r}: expected two of {', '.join(PARETO_OBJECTIVES)}")
-    return parts[0], parts[1]
+    from symbiosim.decide.pareto import parse_objectives  # the library's own check
+
+    try:
+        return parse_objectives(_parts(text, "two objectives"))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 def levels(text: str) -> list[float]:

@@ -55,7 +55,8 @@ class ParetoFront:
         return {"meta": self.meta, "points": records(self.points), "timings": self.timings}
 
 
-def _parse(objectives: str | tuple[str, str] | list[str]) -> tuple[str, str]:
+def parse_objectives(objectives: str | tuple[str, str] | list[str]) -> tuple[str, str]:
+    """Two different objectives of the front (``cluster_npv,emissions``); ValueError otherwise."""
     names = [x.strip() for x in objectives.split(",")] if isinstance(objectives, str) else list(objectives)
     if len(names) != 2 or names[0] == names[1]:
         raise ValueError(f"expected two different objectives, e.g. cluster_npv,emissions; got {objectives!r}")
@@ -75,7 +76,7 @@ def pareto(
     threads: int | None = None,
 ) -> ParetoFront:
     """The epsilon-constraint front between two objectives (``points`` >= 2 plans)."""
-    f1, f2 = _parse(objectives)
+    f1, f2 = parse_objectives(objectives)
     if points < 2:
         raise ValueError("points must be >= 2 (the two anchors)")
     pm = PlannerModel.from_scenario(scenario, f1, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
