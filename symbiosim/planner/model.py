@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
-from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, SolverError, UnboundedError
+from symbiosim.errors import InfeasibleError, ModelError, SolverError
 from symbiosim.plan import Plan
 from symbiosim.planner.build import (
     MAXIMISE,
@@ -43,8 +43,9 @@ from symbiosim.planner.build import (
     supply_bound,
     trade_upper_bounds,
 )
-from symbiosim.planner.diagnose import diagnose_infeasible, diagnose_unbounded
-from symbiosim.planner.extract import ColumnReader, extract_plan
+from symbiosim.planner.extract import ColumnReader
+from symbiosim.planner.outcome import finish_solve, raise_diagnosis
+from symbiosim.planner.signature import structure_signature
 from symbiosim.planner.solve import (
     DEFAULT_MIP_GAP,
     SolveResult,
@@ -596,102 +597,3 @@ class PlannerModel:
                 variables.append(var[index])
                 values.append(float(rows.get(index, 0.0)))
         return columns_of(self._solver, variables), np.asarray(values, dtype=float)
-
-
-def finish_solve(
-    m: Any,
-    data: ModelData,
-    result: SolveResult,
-    objective: str,
-    weights: dict[str, float] | None,
-    meta: dict[str, Any],
-    time_limit: float | None = None,
-    values: Any = None,
-    extra: dict[str, Any] | None = None,
-) -> Plan:
-    """Turn a solve into a Plan, or raise the diagnosis (shared by every solve path).
-
-    ``meta`` brings what the caller knows (source, coalition, build_seconds);
-    the solver's figures are added here, then ``extra`` (which wins).
-    """
-    if result.status == "error" and not result.has_solution:  # the solver failed, not the scenario
-        raise SolverError(result.message)
-    if result.status in ("infeasible", "unbounded", "infeasible_or_unbounded"):
-        raise_diagnosis(data, result.status, objective, weights)
-    if not result.has_solution:
-        raise ModelError(f"no plan found ({result.status}) within the time limit of {time_limit} s: raise --time-limit")
-    meta = {
-        **meta,
-        "status": result.status,
-        "objective": objective,
-        "weights": weights,
-        "objective_value": result.objective_value,
-        "bound": result.bound,
-        "gap": result.gap,
-        "solve_seconds": result.seconds,
-        "notes": list(m.data_notes),
-        "scenario": data.scenario.settings.name,
-        **(extra or {}),
-    }
-    return extract_plan(m, data, meta, values)
-
-
-def raise_diagnosis(data: ModelData, status: str, objective: str, weights: dict[str, float] | None) -> None:
-    """Raise the error that explains an infeasible or unbounded model, in the scenario's words."""
-    diagnosis = diagnose_infeasible(data)
-    if status == "infeasible" and not diagnosis:
-        diagnosis = ["every balance can close: a capacity, link or presence constraint conflicts"]
-    if diagnosis and data.baseline:
-        raise BaselineInfeasibleError(diagnosis)
-    if diagnosis:
-        raise InfeasibleError(diagnosis)
-    raise UnboundedError(diagnose_unbounded(data, objective, weights))
-
-
-# Columns of the model data that only enter the key figures (the objective), never a constraint.
-_MONEY = {
-    "actors": ("entry_cost", "fixed_cost"),
-    "actor_processes": ("variable_cost", "fixed_cost", "build_cost", "emissions_per_unit", "value_added_per_unit", "jobs_per_unit"),
-    "arcs": ("unit_cost", "fixed_cost", "build_cost", "price"),
-    "products": ("disposal_cost", "disposal_emissions"),
-}
-
-
-def _strip(row: Any, drop: tuple[str, ...]) -> Any:
-    if hasattr(row, "model_dump"):
-        d = row.model_dump()
-    elif hasattr(row, "__dataclass_fields__"):
-        d = {f: getattr(row, f) for f in row.__dataclass_fields__}
-    else:
-        return repr(row)
-    return tuple(sorted((k, repr(v)) for k, v in d.items() if k not in drop))
-
-
-def structure_signature(data: ModelData) -> str:
-    """Everything of ``data`` that shapes the model's variables and constraints.
-
-    Index sets, capacities, limits, fixed activities, profiles, which products
-    carry an exchange subsidy, storage capacities, year and period counts:
-    two model data with the same signature differ only in the objective's
-    coefficients and the sale limits of existing actors (``reprice``).
-    """
-    parts: list[Any] = [
-        data.baseline,
-        data.years,
-        data.ppy,
-        sorted((k, _strip(v, _MONEY["actors"])) for k, v in data.actors.items()),
-        sorted((k, _strip(v, _MONEY["products"]), k in data.disposal_cost) for k, v in data.products.items()),
-        sorted((k, _strip(v, ())) for k, v in data.processes.items()),
-        sorted((k, _strip(v, _MONEY["actor_processes"])) for k, v in data.actor_processes.items()),
-        sorted((k, _strip(v, _MONEY["arcs"])) for k, v in data.arcs.items()),
-        sorted(data.purchase_limit.items(), key=repr),
-        # an existing actor's sale limit is only a variable bound (re-set on reuse): its key counts
-        sorted(((k, v if data.is_candidate_actor(k[0]) else "bound") for k, v in data.sale_limit.items()), key=repr),
-        sorted(data.storage_capacity.items()),
-        sorted(p for p, v in data.exchange_subsidy.items() if v),
-        data.balance_keys,
-        sorted((k, v) for k, v in data.profile_factor.items()),
-        sorted((("buy", r.actor, r.product), r.profile) for r in data.scenario.purchases)
-        + sorted((("sell", r.actor, r.product), r.profile) for r in data.scenario.sales),
-    ]
-    return repr(parts)
