@@ -34,6 +34,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(s.processes)} processes, {len(s.actor_processes)} actor processes, {len(s.links)} links, "
         f"{s.settings.years} years x {s.settings.periods_per_year} periods"
     )
+    if args.history is not None:
+        from symbiosim.scenario.history import load_history
+
+        h = load_history(args.history, scenario)
+        print(f"{args.history}: valid history of '{h.scenario}': {len(h.exchanges)} exchanges, "
+              f"{len(h.absent)} absent, {len(h.entries)} entries")
     return 0
 
 
@@ -200,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a scenario file; exit 0 if valid, 2 with every error otherwise")
     p.add_argument("file")
+    p.add_argument("--history", type=t.history_file, metavar="FILE",
+                   help="also check an observed history (YAML, contract v1.1) against the scenario")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("template", help="write an empty, documented Excel scenario workbook")

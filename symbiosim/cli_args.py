@@ -371,6 +371,15 @@ def input_file(text: str) -> str:
     return text
 
 
+def history_file(text: str) -> str:
+    """``--history``: an existing, readable YAML file (contract v1.1; its rows are checked
+    against the scenario by ``load_history``)."""
+    path = _path(text)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise _fail(f"expected a history file ending in .yaml or .yml, got {text!r}")
+    return input_file(text)
+
+
 def store_problem(path: Path, *, must_exist: bool = False) -> str | None:
     """Why ``path`` cannot be a DuckDB results store (None if it can: a DuckDB file, or new)."""
     from symbiosim.store import is_duckdb_file

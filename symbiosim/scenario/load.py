@@ -668,3 +668,9 @@ def _dedupe_union_noise(issues: list[Issue]) -> list[Issue]:
 def _did_you_mean(word: str, options: Any) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" `{word}`; did you mean `{close[0]}`?" if close else f" `{word}`"
+
+
+# Public names of the helpers other loaders reuse (symbiosim.scenario.history): the same
+# functions, so a history file's errors read like a scenario's.
+issues_from = _issues_from
+did_you_mean = _did_you_mean
