@@ -142,7 +142,7 @@ def history_from_dict(raw: Any, scenario: Scenario, source: str = "") -> History
     for key in raw:
         if key not in TOP_LEVEL:
             issues.append(Issue(str(key), None, None,
-                                f"unknown table{did_you_mean(str(key), TOP_LEVEL)}; expected one of: {', '.join(TOP_LEVEL)}"))
+                                f"unknown table{did_you_mean(str(key), TOP_LEVEL)} (the tables are: {', '.join(TOP_LEVEL)})"))
     name = raw.get("scenario")
     if name is None:
         issues.append(Issue("scenario", None, None, "required: the settings.name of the scenario this history belongs to"))
@@ -167,7 +167,7 @@ def _label(table: str, row: Mapping[str, Any], index: int) -> str | int:
     keys = ("actor",) if table == "entries" else ("from", "to", "product")
     values = [row.get(k) for k in keys]
     if all(isinstance(v, str) and v for v in values):
-        return values[0] if table == "entries" else f"{values[0]}->{values[1]}/{values[2]}"
+        return str(values[0]) if table == "entries" else f"{values[0]}->{values[1]}/{values[2]}"
     return index
 
 
@@ -244,7 +244,7 @@ def _check(rows: Mapping[str, list[tuple[str | int, Any]]], s: Scenario) -> list
             issues.append(Issue("absent", label, "until",
                                 f"the scenario has this exchange as a link with exists: true, so it had formed by "
                                 f"settings.start_year {start}"))
-        if a.key in observed and observed[a.key] <= a.until:
+        elif a.key in observed and observed[a.key] <= a.until:
             issues.append(Issue("absent", label, "until",
                                 f"`exchanges` says it formed in {observed[a.key]}, not after {a.until}"))
     for label, n in rows["entries"]:
