@@ -104,6 +104,9 @@ def make_workspace(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "s.yaml").write_text(yaml.safe_dump(HEAT_LINK, sort_keys=False))
     (root / "bad.yaml").write_text("settings: [\n")
+    (root / "h.yaml").write_text(yaml.safe_dump(  # a history of s.yaml (validate --history)
+        {"scenario": HEAT_LINK["settings"]["name"],
+         "exchanges": [{"from": "smelter", "to": "greenhouse", "product": "heat", "year": 2025, "source": "test"}]}))
     (root / "arms.yaml").write_text(yaml.safe_dump({"arms": {"none": {}, "tax": {"disposal_tax": 10}}}))
     (root / "cases.yaml").write_text(yaml.safe_dump(CASES, sort_keys=False))
     (root / "file.txt").write_text("not a database\n")

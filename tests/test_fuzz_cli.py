@@ -75,10 +75,10 @@ POOLS: dict[str, Pool] = {
 }
 
 # paths in the workspace (``make_workspace``): which kinds of path argument each one suits
-PATHS = ["s.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "dir", "file.txt",
+PATHS = ["s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "dir", "file.txt",
          "new", "new/sub", "file.txt/sub", "missing.yaml", "", "dir/new.duckdb", "new.duckdb", "m.lp", "dir/m.mps", "nodir/m.lp",
          "t.xlsx", "dir/t.xlsx", "nodir/t.xlsx"]
-EXISTING_FILES = {"s.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "file.txt"}
+EXISTING_FILES = {"s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "file.txt"}
 DUCKDB = {"exp.duckdb", "other.duckdb"}
 
 
@@ -94,6 +94,8 @@ def path_ok(kind: str, p: str) -> bool:
         return p == "exp.duckdb"
     if kind == "scenario":
         return p == "s.yaml"
+    if kind == "history":
+        return p == "h.yaml"
     if kind == "arms":
         return p == "arms.yaml"
     if kind == "cases":
@@ -105,12 +107,12 @@ def path_ok(kind: str, p: str) -> bool:
     raise KeyError(kind)
 
 
-PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "arms", "cases", "save_lp", "xlsx"}
+PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "history", "arms", "cases", "save_lp", "xlsx"}
 FLAG = "flag"
 
 COMMON_DECIDE = {"--json": FLAG, "--out": "out_dir", "--mip-gap": "mip_gap", "--time-limit": "seconds"}
 SPECS: dict[str, tuple[str | None, dict[str, str]]] = {
-    "validate": ("scenario", {}),
+    "validate": ("scenario", {"--history": "history"}),
     "template": ("xlsx", {"--force": FLAG}),
     "plan": ("scenario", {"--objective": "objective", "--weights": "weights", "--baseline": FLAG, "--out": "out_dir",
                           "--format": "format", "--json": FLAG, "--save-lp": "save_lp", "--time-limit": "seconds",

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from symbiosim.errors import Issue, ScenarioError
-from symbiosim.plan import Plan
 from symbiosim.scenario.load import did_you_mean, issues_from, read_yaml
 from symbiosim.scenario.schema import Row, Scenario, col, show
 
@@ -74,6 +73,13 @@ class HistoryEntry(Row):
     actor: str = col(doc="Candidate actor id")
     year: int = col(unit="year", doc="Calendar year it entered")
     source: str = col(doc="Public source", min_length=1)
+
+
+class HasFlows(Protocol):
+    """A ``symbiosim.plan.Plan`` (the scenario layer does not import it): its ``flows`` table
+    with columns source, target, product, year, value."""
+
+    flows: pd.DataFrame
 
 
 TABLES: dict[str, type[Row]] = {"exchanges": HistoryExchange, "absent": HistoryAbsent, "entries": HistoryEntry}
@@ -263,7 +269,7 @@ def _check(rows: Mapping[str, list[tuple[str | int, Any]]], s: Scenario) -> list
     return issues
 
 
-def formed_years(plan: Plan, scenario: Scenario, *, tolerance: float = FORMED_TOLERANCE) -> dict[ExchangeKey, int]:
+def formed_years(plan: HasFlows, scenario: Scenario, *, tolerance: float = FORMED_TOLERANCE) -> dict[ExchangeKey, int]:
     """The exchanges that formed in ``plan`` and their simulated calendar years (contract v1.1).
 
     An exchange (from, to, product) formed when its flow is positive (above
