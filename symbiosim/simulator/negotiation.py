@@ -9,13 +9,7 @@ Each side values it with its own LP at its own hurdle rate:
   process, a link: the receiver pays a link, as in the accounts);
 * the supplier's gain: its value when it must deliver that schedule minus
   its value without (avoided disposal, lost sales);
-* each side pays a transaction cost per year of the term: a fixed part plus a
-  share of the exchange's annual value (``behaviour.py``), scaled by (1.5 - trust).
-
-The term is ``contract_years``, or, for a deal that needs a dedicated asset (a
-link, a process the receiver builds for it), the years the asset needs to pay
-back at the receiver's hurdle rate, capped by the horizon (asset specificity:
-Williamson 1985; Joskow 1987).
+* each side pays a transaction cost per year, scaled by (1.5 - trust).
 
 The joint surplus is split by bargaining power (Nash bargaining with linear
 utility = proportional split); the transfer price per unit implements the
@@ -111,10 +105,9 @@ class _SupplierSide:
     """One supplier's side of a deal, before the price."""
 
     source: int  # position in ``sources``
-    gross: float  # its gain from delivering, before transaction costs and the price
-    gain: float = 0.0  # the same net of its own transaction cost
-    transaction_cost: float = 0.0  # its own, over the contract window
-    receiver_transaction_cost: float = 0.0  # the receiver's for this exchange
+    gain: float  # its gain from delivering, net of its own transaction cost, before the price
+    transaction_cost: float  # its own, over the contract window
+    receiver_transaction_cost: float  # the receiver's for this exchange
     marginal: float = 0.0  # its offer's value to the receiver (all offers minus all but its own)
 
 
@@ -129,23 +122,9 @@ def _share(power_supplier: float, power_receiver: float) -> float:
     return 0.5 if total <= 0 else power_supplier / total
 
 
-def _transaction_cost(firm: Firm, partner: Firm, annuity: float, annual_value: float = 0.0) -> float:
-    """A side's transaction cost over the contract window: its fixed part plus its share of the
-    exchange's annual value, per (discounted) year, scaled by (1.5 - its trust in the partner)."""
-    per_year = firm.rules.transaction_cost + firm.rules.transaction_cost_share * max(annual_value, 0.0)
-    return per_year * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity
-
-
-def _payback_years(disc: np.ndarray, t: int, ppy: int, one_off: float, annual: float) -> int | None:
-    """Whole years from period t for ``annual`` per year (net of the asset's fixed costs) to repay
-    ``one_off`` paid at t, discounted by ``disc`` (the payer's hurdle rate); None: never within the horizon."""
-    if one_off <= 0:
-        return 0
-    if annual <= 0:
-        return None
-    repaid = np.cumsum(disc[t:]) / ppy * annual
-    enough = np.nonzero(repaid >= one_off * disc[t] - TOL)[0]
-    return None if len(enough) == 0 else int(np.ceil((enough[0] + 1) / ppy))
+def _transaction_cost(firm: Firm, partner: Firm, annuity: float) -> float:
+    """A side's transaction cost over the contract window, scaled by (1.5 - its trust in the partner)."""
+    return firm.rules.transaction_cost * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity
 
 
 def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, str]], t: int, entering: bool = False) -> Deal:
@@ -167,15 +146,17 @@ class _Negotiation:
         data = self.data = model.data
         self.model, self.receiver, self.sources, self.t, self.entering = model, receiver, sources, t, entering
         self.year = data.year_of(t)
-        self.contract_years = min([receiver.rules.contract_years] + [supplier.rules.contract_years for supplier, _ in sources])
-        self.end = min(data.periods, t + self.contract_years * data.ppy)
+        contract_years = min([receiver.rules.contract_years] + [supplier.rules.contract_years for supplier, _ in sources])
+        self.end = min(data.periods, t + contract_years * data.ppy)
 
     def run(self) -> Deal:
-        plan, takes, sides = self._value()
-        end = self._term(plan, sides)
-        if end > self.end:  # a dedicated asset: value the deal again over the longer term
-            self.end = end
-            plan, takes, sides = self._value()
+        self._make_offers()
+        self._receiver_terms()
+        plan = self._receiver_plan()
+        takes = self._takes(plan)
+        if self.entering:
+            self._build_only_what_runs(plan)
+        sides = self._supplier_sides(takes)
         joint = self._joint_surplus(plan, sides)
         if len(self.sources) > 1:
             self._add_marginals(plan, sides)
@@ -184,44 +165,6 @@ class _Negotiation:
         return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end)
 
     # ---- the steps ------------------------------------------------------------
-    def _value(self) -> tuple[_ReceiverPlan, list[np.ndarray], list[_SupplierSide]]:
-        """Both sides' valuations over the current term, transaction costs included."""
-        self._make_offers()
-        self._receiver_terms()
-        plan = self._receiver_plan()
-        takes = self._takes(plan)
-        if self.entering:
-            self._build_only_what_runs(plan)
-        sides = self._supplier_sides(takes)
-        self._transaction_costs(plan, sides, takes)
-        return plan, takes, sides
-
-    def _asset_costs(self, built: tuple[str, ...]) -> tuple[float, float]:
-        """The dedicated assets' one-off cost (at t, undiscounted) and their fixed costs per year."""
-        data, receiver = self.data, self.receiver
-        keys: list[tuple[str, tuple[str, ...]]] = [("linked", arc.key) for arc in self.links] + [("built", (receiver.actor, k)) for k in built]
-        if self.entering:
-            keys.append(("present", (receiver.actor,)))
-        one_off = sum(ledger.commitment_cost(data, v, key, 1.0, 0.0) for v, key in keys)
-        fixed = sum(ledger.commitment_cost(data, v, key, 0.0, 1.0) for v, key in keys)
-        return one_off, fixed
-
-    def _term(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> int:
-        """The end of the term: ``contract_years``, or, when the deal needs a dedicated asset, the
-        years the asset needs to pay back at the receiver's hurdle rate out of the deal's annual
-        value net of transaction costs and the asset's fixed costs, capped by the horizon."""
-        data, t = self.data, self.t
-        one_off, fixed = self._asset_costs(plan.built)
-        if one_off <= 0:
-            return self.end
-        operating = plan.gain + self._invest_cost(plan.built) + self.link_cost  # before investments
-        joint = operating + sum(x.gross - x.transaction_cost - x.receiver_transaction_cost for x in sides)
-        annual = joint / self.window_annuity - fixed if self.window_annuity > 0 else 0.0
-        years = _payback_years(self.receiver.discount, t, data.ppy, one_off, annual)
-        if years is None:
-            return data.periods
-        return min(data.periods, t + max(self.contract_years, years) * data.ppy)
-
     def _make_offers(self) -> None:
         """Each supplier offers its surplus over the contract window, within the arc's room;
         links still to build are noted (the receiver pays them)."""
@@ -329,8 +272,8 @@ class _Negotiation:
             plan.built = used
 
     def _supplier_sides(self, takes: list[np.ndarray]) -> list[_SupplierSide]:
-        """Each supplier's gain from delivering what the receiver takes (transaction costs follow)."""
-        data, t, end = self.data, self.t, self.end
+        """Each supplier's gain from delivering what the receiver takes, and both sides' transaction costs."""
+        data, receiver, t, end = self.data, self.receiver, self.t, self.end
         sides: list[_SupplierSide] = []
         for i, (supplier, product) in enumerate(self.sources):
             if takes[i].sum() <= TOL:
@@ -343,24 +286,11 @@ class _Negotiation:
             solution = supplier.plan(t, net_inflow=flows, use_rules=rules, end=end)
             if not solution.ok:
                 raise _Rejected("supplier cannot deliver")
-            sides.append(_SupplierSide(i, supplier.worth(solution, t, end) - supplier.base_value(t, end)))
+            gain = supplier.worth(solution, t, end) - supplier.base_value(t, end)
+            own_cost = _transaction_cost(supplier, receiver, _annuity(supplier.discount, t, end, data.ppy))
+            receiver_cost = _transaction_cost(receiver, supplier, _annuity(receiver.discount, t, end, data.ppy))
+            sides.append(_SupplierSide(i, gain - own_cost, own_cost, receiver_cost))
         return sides
-
-    def _transaction_costs(self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray]) -> None:
-        """Both sides' transaction costs of each exchange. Its annual value: the supplier's gain plus
-        the receiver's operating gain (before investments; with several exchanges, split by
-        discounted volume taken), per discounted year of the term."""
-        data, receiver, t, end = self.data, self.receiver, self.t, self.end
-        operating = plan.gain + self._invest_cost(plan.built) + self.link_cost
-        volume = [float((receiver.discount * takes[x.source]).sum()) for x in sides]
-        receiver_years = _annuity(receiver.discount, t, end, data.ppy)
-        for x, v in zip(sides, volume, strict=True):
-            supplier = self.sources[x.source][0]
-            weight = v / sum(volume) if sum(volume) > 0 else 1 / len(sides)
-            annual_value = (operating * weight + x.gross) / receiver_years if receiver_years > 0 else 0.0
-            x.transaction_cost = _transaction_cost(supplier, receiver, _annuity(supplier.discount, t, end, data.ppy), annual_value)
-            x.receiver_transaction_cost = _transaction_cost(receiver, supplier, receiver_years, annual_value)
-            x.gain = x.gross - x.transaction_cost
 
     def _joint_surplus(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> float:
         """The joint gain of all sides, net of transaction costs; no deal (and why) when it is not positive."""
@@ -420,19 +350,18 @@ class _Negotiation:
     def _check_payback(self, plan: _ReceiverPlan, terms: list[Term], receiver_net: float) -> None:
         """Investments (a link, a receiving process, an entry) are paid by the receiver in the
         accounts, but the price shares them: each side carries its bargaining share and must
-        see it pay back within its own limit: the share carried over its level cash per year
-        from the deal before the investment (its discounted gain over the term / the term's
-        discounted years)."""
+        see it pay back within its own limit."""
         invest = self._invest_cost(plan.built) + self.link_cost
         if invest <= 0:
             return
         receiver = self.receiver
+        years = (self.end - self.t) / self.data.ppy
         shares = [_share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) for x in terms]
         sides = [(receiver, receiver_net, 1.0 - sum(shares) / len(terms))]
         sides += [(x.supplier, x.supplier_gain, share / len(terms)) for x, share in zip(terms, shares, strict=True)]
         for firm, net, share in sides:
             carried = share * invest
-            annual = (net + carried) / _annuity(firm.discount, self.t, self.end, self.data.ppy)  # level cash per year
+            annual = (net + carried) / years
             if carried > 0 and (annual <= 0 or carried / annual > firm.rules.max_payback_years):
                 raise _Rejected(f"payback longer than {firm.actor}'s limit")
 
