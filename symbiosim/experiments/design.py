@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 from scipy.stats import qmc
 
-from symbiosim.scenario.edit import apply_edits, distribution, distributions, sample_edits
+from symbiosim.scenario.edit import apply_edits, distributions, sample_edits
 from symbiosim.scenario.schema import Policies, Scenario, Uncertainty, col
 
 METHODS = ("mc", "lhs", "sobol")
@@ -177,11 +177,6 @@ def unit_sample(n: int, d: int, method: str, rng: np.random.Generator) -> np.nda
     else:
         u = qmc.LatinHypercube(d=d, seed=rng).random(n) if method == "lhs" else rng.random((n, d))
     return np.clip(u, 1e-12, 1 - 1e-12)
-
-
-def inverse_cdf(u: Uncertainty, q: np.ndarray) -> np.ndarray:
-    """Map probabilities ``q`` through the row's distribution (``symbiosim.scenario.edit.distribution``)."""
-    return np.asarray(distribution(u).ppf(q), dtype=float)
 
 
 def run_seeds(root: int, samples: int, replications: int) -> np.ndarray:

@@ -321,11 +321,6 @@ def solution_values(solver: Highs) -> Any:
     return np.array(_highs(solver).getSolution().col_value, dtype=float)
 
 
-def column_of(solver: Highs, var: Any) -> int:
-    """The HiGHS column of a Pyomo variable ``solver`` holds."""
-    return int(solver._pyomo_var_to_solver_var_map[id(var)])  # private: id(var) -> HiGHS column
-
-
 def columns_of(solver: Highs, variables: Any) -> np.ndarray:
     """The HiGHS columns of Pyomo variables ``solver`` holds (one array)."""
     columns = solver._pyomo_var_to_solver_var_map  # private: id(var) -> HiGHS column

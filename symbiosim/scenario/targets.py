@@ -107,11 +107,3 @@ def resolve_target(scenario: Scenario, target: Target, *, numeric: bool = True) 
     if not hits:
         raise ValueError(f"no row of {target.table} matches {dict(target.filters)}")
     return hits
-
-
-def current_values(scenario: Scenario, target: Target) -> list[Any]:
-    """The present values of the target's cells (``None`` where the cell is empty)."""
-    if target.table == "settings":
-        return [cell(scenario.settings, target.column)]
-    rows = getattr(scenario, target.table)
-    return [cell(rows[i], target.column) for i in resolve_target(scenario, target)]
