@@ -10,13 +10,13 @@ ROOT = Path(__file__).parents[1] / "symbiosim"
 
 # Lowest first. A module may import from its own unit and from units of lower layers.
 LAYERS: list[set[str]] = [
-    {"errors", "progress", "store", "report.jsonable", "__version__"},
+    {"errors", "progress", "store", "parallel", "report.jsonable", "__version__"},
     {"scenario"},
     {"ledger", "plan"},
     {"planner", "accounts", "report.figures"},
     {"simulator", "doctor"},
     {"compare"},
-    {"decide", "experiments", "report"},
+    {"decide", "experiments", "calibrate", "report"},
     {"runs"},
     {"cli"},
     {"__main__"},

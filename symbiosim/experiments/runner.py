@@ -61,19 +61,14 @@ aside; read sorted by ``run_id``). Only ``seconds`` and timestamps differ.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import hashlib
 import json
 import math
-import os
 import signal
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +81,8 @@ from symbiosim.compare.gap import share_of_potential
 from symbiosim.errors import BaselineInfeasibleError
 from symbiosim.experiments.design import apply_sample, input_columns, make_design, with_arm
 from symbiosim.experiments.reuse import BATCH_MIP_GAP, ReusablePlanner
+from symbiosim.parallel import Interrupts as _Interrupts  # tests import it from here
+from symbiosim.parallel import map_tasks
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 from symbiosim.store import ResultsStore
@@ -376,66 +373,6 @@ class ExperimentInterrupted(KeyboardInterrupt):
         return self.message
 
 
-class _Interrupts:
-    """SIGINT and SIGTERM raise ``KeyboardInterrupt`` in the main thread while active.
-
-    SIGTERM's default action ends the process at once, before any cleanup, so
-    the pool's workers would go on computing; raising instead lets the
-    runner stop them and close the store. Inside ``deferred()`` (a write) a
-    signal is held until the block ends. A second signal while stopping
-    restores the default action and re-sends itself: the process ends now
-    (pool workers die with it, see ``_worker_init``). Handlers are only
-    installed from the main thread (``signal.signal`` requires it), and a
-    signal that was ignored (``nohup``, a shell's background job) stays ignored.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._depth = 0
-        self._held = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Interrupts:
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                previous = signal.getsignal(sig)
-                if previous is signal.SIG_IGN:
-                    continue
-                self._previous[sig] = previous
-                signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
-        self._previous.clear()
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None:  # a second signal: stop now
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        self.signum = signum
-        if self._depth:
-            self._held = True
-            return
-        raise KeyboardInterrupt
-
-    @contextmanager
-    def deferred(self) -> Iterator[None]:
-        """Hold signals until the block is done (then raise if one came)."""
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if not self._depth and self._held:
-            self._held = False
-            raise KeyboardInterrupt
-
-
 def run_experiment(
     exp: Experiment,
     db: str | Path | None = None,
@@ -475,13 +412,8 @@ def run_experiment(
 
                 if progress:
                     progress(done, failed, total, 0.0)
-                if dask:
-                    _run_dask(exp, tasks, dask, jobs, reuse, tick)
-                elif jobs > 1:
-                    _run_pool(exp, tasks, jobs, reuse, tick)
-                else:
-                    for rows in tasks:
-                        tick(run_chunk(exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
+                task = functools.partial(run_chunk, arms=exp.arms, reuse=reuse, mip_gap=exp.mip_gap)
+                map_tasks(task, exp.scenario, tasks, jobs=jobs, dask=dask, tick=tick)
                 with interrupts.deferred():
                     store.con.execute("checkpoint")
         except BaseException as exc:
@@ -493,190 +425,3 @@ def run_experiment(
                 raise ExperimentInterrupted(interrupts.signum or signal.SIGINT, done, total, path) from exc
             raise
     return RunReport(exp.name or exp.scenario.settings.name, path, total, failed, skipped, done - skipped, time.perf_counter() - start)
-
-
-def _worker_exit(signum: int, frame: object) -> None:
-    """SIGTERM in a pool worker (the parent stopping it): run the exit hooks, exit now.
-
-    The hooks include multiprocessing's finalizers, which unlink the named
-    semaphores this process created (Pyomo makes a ``multiprocessing.Lock``
-    in every process that imports it); a worker ended by SIGTERM's default
-    action leaves them to the resource tracker, which cleans up but warns of
-    "leaked semaphore objects". ``atexit._run_exitfuncs`` is the only way to
-    run the hooks without unwinding the stack: ``sys.exit`` would be caught
-    by the pool's worker loop as the task's exception. A worker inside a long
-    C call (a HiGHS solve) runs this only when the call returns, so the parent
-    sends SIGKILL if a worker is not gone within a second (``_stop_pool``).
-    """
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM (to the group, then from the parent) must not cut the hooks short
-    try:
-        atexit._run_exitfuncs()
-    finally:
-        os._exit(128 + signum)
-
-
-def _worker_init(parent: int) -> None:
-    """Pool worker start-up: ignore SIGINT, exit cleanly on SIGTERM, die with the parent.
-
-    A terminal's Ctrl-C goes to the whole process group; the parent stops the
-    workers itself, and a worker interrupted mid-task would only break the
-    pool. A worker whose parent dies (``kill -9``, a crash) would otherwise
-    finish its task and then wait forever for the next one (~400 MB each):
-    on Linux ``prctl(PR_SET_PDEATHSIG)`` has the kernel send it SIGKILL (it
-    holds nothing to clean up: results go to the parent, the parent owns the
-    store); elsewhere a daemon thread checks ``os.getppid()`` every second.
-    The pool creates its workers from the thread that calls ``submit`` (the
-    thread running ``_run_pool``), which outlives the pool, so the
-    per-thread PDEATHSIG cannot fire early.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _worker_exit)
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1
-            armed = libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-    if os.getppid() != parent:  # the parent died before the guard was armed
-        os._exit(1)
-    if not armed and os.name == "posix":
-
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(1.0)
-            os._exit(1)
-
-        threading.Thread(target=watch, name="symbiosim-parent-watch", daemon=True).start()
-
-
-def _stop_pool(pool: Any) -> None:
-    """End a ``ProcessPoolExecutor`` now: cancel queued tasks and terminate the workers.
-
-    ``shutdown(cancel_futures=True)`` only drops queued tasks: running ones
-    go on, and ``shutdown(wait=True)`` (what ``with`` does) waits for them.
-    The worker processes are only reachable through the private
-    ``_processes`` dict (stable since Python 3.2; the public
-    ``terminate_workers()`` and ``kill_workers()`` come with 3.14, and the
-    project supports 3.11). ``multiprocessing.Pool.terminate`` is public, but a Pool hangs
-    instead of failing when a worker dies, and its results cannot be awaited
-    first-completed like futures.
-    """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        if proc.is_alive():
-            proc.terminate()
-    deadline = time.monotonic() + 1.0  # then SIGKILL: see _worker_exit
-    for proc in processes:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
-    pool.shutdown(wait=True)  # the workers are gone: this only joins the pool's manager thread
-
-
-def _run_pool(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-
-    ctx = mp.get_context("spawn")  # no inherited DuckDB handle or solver state
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
-    try:
-        inflight: set[Future[Any]] = set()
-        for rows in tasks:
-            inflight.add(pool.submit(run_chunk, exp.scenario, rows, exp.arms, reuse, exp.mip_gap))
-            if len(inflight) >= 2 * jobs:  # bounded: memory does not grow with N
-                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    tick(fut.result())
-        while inflight:
-            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                tick(fut.result())
-        pool.shutdown(wait=True)
-    except BaseException:
-        _stop_pool(pool)
-        raise
-
-
-def _run_dask(exp: Experiment, tasks: Iterator[list[dict[str, Any]]], address: str, jobs: int, reuse: bool, tick: Callable[[Any], None]) -> None:
-    from dask.distributed import Client, Future, LocalCluster, WorkerPlugin, as_completed
-
-    class IgnoreSigint(WorkerPlugin):  # pickled by value (cloudpickle): no import of distributed at module level
-        """A LocalCluster's worker processes share the terminal's process group:
-        Ctrl-C would hit them too and each would die with a traceback while the
-        parent is closing them in order."""
-
-        name = "symbiosim-ignore-sigint"
-
-        def setup(self, worker: Any) -> None:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    cluster = None
-    client = None
-    pending: set[Future] = set()
-    scenario: Future | None = None
-    try:
-        if address == "local":
-            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-            client.register_plugin(IgnoreSigint())
-        else:
-            client = Client(address)
-        scenario = client.scatter(exp.scenario, broadcast=True)
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        queue = as_completed()
-
-        def take() -> None:
-            fut = next(queue)
-            pending.discard(fut)
-            tick(fut.result())
-
-        for rows in tasks:
-            fut = client.submit(run_chunk, scenario, rows, exp.arms, reuse, exp.mip_gap, pure=False)
-            pending.add(fut)
-            queue.add(fut)
-            if len(pending) >= 2 * workers:
-                take()
-        while pending:
-            take()
-    except BaseException:
-        # drop this batch's tasks and data from the scheduler (on a remote
-        # cluster, not ours to stop, that is all we do)
-        if client is not None and (pending or scenario is not None):
-            with suppress(Exception):  # best effort while stopping
-                client.cancel([*pending, *([scenario] if scenario is not None else [])], force=True)
-        if cluster is not None:
-            _stop_cluster(cluster)
-        raise
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _stop_cluster(cluster: Any) -> None:
-    """Close a LocalCluster's nannies at once, each giving its worker 1 s.
-
-    ``cluster.close()`` gives each worker process 4 s to finish its running
-    task before killing it; a task (a few samples) takes longer than that,
-    so an interrupt would wait 4 s for nothing. ``Nanny.close(timeout)``
-    stops the worker (killing it after 0.8 x timeout) and, unlike killing
-    the worker process alone, does not restart it. A worker that is still
-    starting is left to ``cluster.close()``; worker processes also exit by
-    themselves when this process ends (distributed watches the parent).
-    """
-    import asyncio
-
-    async def close_all() -> None:
-        nannies = [w for w in list(cluster.workers.values()) if hasattr(w, "close")]
-        await asyncio.gather(*(w.close(timeout=1.0, reason="symbiosim-interrupted") for w in nannies), return_exceptions=True)
-
-    with suppress(Exception):  # best effort: cluster.close() follows
-        cluster.sync(close_all)
