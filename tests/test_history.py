@@ -141,6 +141,17 @@ def test_the_before_variant_differs_from_orkanger_only_as_documented() -> None:
         if key in changed:
             link.pop("exists")  # exists: false is the default, left out of to_dict
             link["build_cost"] = changed[key]
+    # stand-alone heat before the exchanges (documented in the file's header)
+    boiler = [k for k in before["processes"] if k["id"] == "nk_electric_boiler"]
+    assert len(boiler) == 1 and boiler[0]["inputs"] == {"electricity": 1.02}
+    before["processes"].remove(boiler[0])
+    own = [r for r in before["actor_processes"] if r["process"] == "nk_electric_boiler"]
+    assert [(r["actor"], r["capacity"]) for r in own] == [("norsk_kylling", 12_000)]
+    before["actor_processes"].remove(own[0])
+    for rows in (before["actor_processes"], today["actor_processes"]):
+        oil = next(r for r in rows if r["process"] == "oil_reserve_boiler")
+        assert oil["capacity"] == (40_000 if rows is before["actor_processes"] else 10_000)
+        oil["capacity"] = None
     assert before == today
 
 

@@ -230,9 +230,57 @@ def test_a_dependent_contract_unwinds_when_its_supply_ends():
         "in_settings_discount_rate": 0.07057995859504781,
     })
     result = simulate(s, seed=1601685488)
-    ended = result.offers[result.offers.outcome == "ended"]
-    assert "orkland_biogas: cannot honour it after another contract ended" in set(ended.reason)
-    assert plan_violations(s, result.plan) == []
+    assert plan_violations(s, result.plan) == []  # the cascade itself: test_settle_unwinds_a_chain
+
+
+def test_settle_unwinds_a_chain():
+    """A fish plant sends offcuts to a feed mill, which must deliver feed to a farm; the
+    mill has no other source of offcuts or feed. When the fish plant ends its contract,
+    the mill cannot honour the feed contract and ends it (logged); the farm, which can
+    buy feed, needs nothing more; every firm keeps a feasible plan."""
+    import numpy as np
+
+    from symbiosim.simulator.model import SymbiosisModel
+    from symbiosim.simulator.negotiation import Contract
+
+    raw = {
+        "settings": {"name": "chain", "years": 3, "periods_per_year": 1, "discount_rate": 0.0},
+        "products": [
+            {"id": "offcuts", "unit": "t", "kind": "material", "disposal_cost": 100},
+            {"id": "feed", "unit": "t", "kind": "material"},
+            {"id": "meat", "unit": "t", "kind": "material"},
+        ],
+        "actors": [{"id": a, "lat": 63.3, "lon": 9.85} for a in ("fishplant", "mill", "farm")],
+        "processes": [
+            {"id": "fillet", "outputs": {"offcuts": 10}},
+            {"id": "grind", "inputs": {"offcuts": 1}, "outputs": {"feed": 1}},
+            {"id": "raise", "inputs": {"feed": 1}, "outputs": {"meat": 1}},
+        ],
+        "actor_processes": [
+            {"actor": "fishplant", "process": "fillet", "fixed_activity": 1},
+            {"actor": "mill", "process": "grind", "capacity": 20},
+            {"actor": "farm", "process": "raise", "fixed_activity": 5},
+        ],
+        "purchases": [{"actor": "farm", "product": "feed", "price": 80}],
+        "sales": [{"actor": "farm", "product": "meat", "price": 200}],
+    }
+    s = build({**raw})
+    from symbiosim.planner import optimise
+
+    model = SymbiosisModel(s, optimise(s, baseline=True), seed=0)
+    offcuts = Contract(0, "fishplant", "mill", "offcuts", 0, 3, 0.0, np.full(3, 5.0))
+    feed = Contract(1, "mill", "farm", "feed", 0, 3, 10.0, np.full(3, 5.0))
+    model._sign(offcuts)
+    model._sign(feed)
+    model._end(offcuts, 1, broken_by="fishplant")
+    model._settle(("fishplant", "mill"), 1)
+    assert feed.broken_at == 1
+    assert all(model.firms[a].plan(1).ok for a in ("fishplant", "mill", "farm"))
+    log = model.datacollector.get_table_dataframe("offers")
+    assert list(log.reason) == ["mill: cannot honour it after another contract ended"]
+    from symbiosim.simulator import release_from_mesa_registry
+
+    release_from_mesa_registry(model)
 
 
 def test_consistency_check_catches_an_infeasible_plan():

@@ -77,10 +77,25 @@ def test_nash_share_and_transaction_cost():
     class Side:
         actor = "b"
         trust = {"a": 1.0}
-        rules = type("R", (), {"transaction_cost": 100.0})
+        experience = {"heat": 2}
+        rules = type("R", (), {"transaction_cost": 100.0, "transaction_cost_share": 0.025, "imitation": 0.5})
 
     partner = type("P", (), {"actor": "a"})
-    assert _transaction_cost(Side(), partner(), 2.0) == pytest.approx(100.0 * 0.5 * 2.0)  # type: ignore[arg-type]
+    # (fixed + share x annual value) x (1.5 - trust) x discounted years / (1 + imitation x deals seen)
+    assert _transaction_cost(Side(), partner(), "slag", 2.0) == pytest.approx(100.0 * 0.5 * 2.0)  # type: ignore[arg-type]
+    assert _transaction_cost(Side(), partner(), "slag", 2.0, 4000.0) == pytest.approx((100.0 + 100.0) * 0.5 * 2.0)  # type: ignore[arg-type]
+    assert _transaction_cost(Side(), partner(), "heat", 2.0, 4000.0) == pytest.approx((100.0 + 100.0) * 0.5 * 2.0 / 2.0)  # type: ignore[arg-type]
+
+
+def test_payback_years_at_the_hurdle_rate():
+    """1 per year from year 0 at 10 %: 1, 1.909, 2.736, 3.487, 4.170 discounted years after 1..5 years."""
+    from symbiosim.simulator.negotiation import _payback_years
+
+    disc = 1.1 ** -np.arange(10.0)
+    assert _payback_years(disc, 0, 1, 4.0, 1.0) == 5
+    assert _payback_years(disc, 0, 1, 3.4, 1.0) == 4
+    assert _payback_years(disc, 0, 1, 7.0, 1.0) is None  # 10 years give 6.759
+    assert _payback_years(disc, 0, 1, 0.0, 1.0) == 0
 
 
 def test_rejections_are_deals_with_a_reason():

@@ -241,10 +241,19 @@ class Behaviour(Row):
     search_radius_km: float | None = col(None, unit="km", doc="Firms within this distance are known", ge=0)
     bargaining_power: float | None = col(None, doc="Share 0..1 of a deal's joint surplus the firm claims", ge=0, le=1)
     contract_years: int | None = col(None, unit="years", doc="Length of a contract", ge=1)
-    transaction_cost: float | None = col(None, unit="money/yr", doc="Cost per exchange per year", ge=0)
+    transaction_cost: float | None = col(
+        None, unit="money/yr", doc="Fixed transaction cost per exchange, side and year; alone it is the whole cost", ge=0
+    )
+    transaction_cost_share: float | None = col(
+        None, doc="Transaction cost per side as a share 0..1 of the deal's annual value (v1.4)", ge=0, le=1
+    )
     risk_aversion: float | None = col(None, doc="0 = risk neutral; higher discounts uncertain gains", ge=0)
     discovery_rate: float | None = col(
         None, unit="firms/yr", doc="Firms beyond the search radius discovered per year (extension)", ge=0
+    )
+    attention: int | None = col(None, unit="1/yr", doc="New negotiations a firm starts per year (v1.4)", ge=0)
+    imitation: float | None = col(
+        None, doc="0..1: chance to learn of a known firm's new partner; transaction costs fall with deals seen (v1.4)", ge=0, le=1
     )
 
 

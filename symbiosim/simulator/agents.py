@@ -8,6 +8,7 @@ contracts; it re-plans from the current period whenever they change.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mesa
@@ -15,12 +16,34 @@ import numpy as np
 
 from symbiosim import ledger
 from symbiosim.simulator.behaviour import Rules
-from symbiosim.simulator.firm_lp import FirmLP, FirmSolution
+from symbiosim.simulator.firm_lp import Extra, FirmLP, FirmSolution
 
 if TYPE_CHECKING:
     from symbiosim.simulator.model import SymbiosisModel
 
 TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Supply:
+    """What a firm can offer of a product from period t (arrays of length T).
+
+    ``surplus`` is what its current plan disposes of or sells: free to give up
+    but for lost sales. ``extra`` is what it could make on top with spare
+    capacity of its own processes (an idle or part-loaded process) or with its
+    candidate processes that make the product (``builds``); making it costs
+    ``extra_cost`` per unit on average (its own LP: inputs, running costs, other
+    outputs to place), investments not included.
+    """
+
+    surplus: np.ndarray
+    extra: np.ndarray
+    extra_cost: float
+    builds: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.surplus.sum() > TOL or self.extra.sum() > TOL)
 
 
 class Firm(mesa.Agent):
@@ -53,6 +76,9 @@ class Firm(mesa.Agent):
         self._T = T
         self._links_in: dict[tuple[str, ...], int] = {k: 0 for k, arc in data.arcs.items() if arc.target == actor and not arc.buildable}
         self._builds_seen = 0  # model.builds already scanned for links into this firm
+        self._supply: dict[tuple[Any, ...], tuple[int, Supply]] = {}
+        self.experience: dict[str, int] = {}  # product -> deals of it seen among known firms (imitation)
+        self.attention_used = 0  # negotiations started this year
 
     # ---- what the firm's contracts fix ---------------------------------
     def net_inflow(self, exclude: Any = None) -> dict[str, np.ndarray]:
@@ -134,6 +160,64 @@ class Firm(mesa.Agent):
                 out[sol.start :] += table[product]
         out[:t] = 0.0
         return np.where(out > TOL, out, 0.0)
+
+    def supply(self, product: str, t: int) -> Supply:
+        """What the firm can offer of ``product`` from t (``Supply``); cached until its contracts,
+        processes or prices change."""
+        key = (product, self.version, self.model.price_signature((self.actor,), t) if self.model.prices else ())
+        cached = self._supply.get(key)
+        if cached is None or cached[0] > t:
+            if len(self._supply) > 64:
+                self._supply.clear()
+            cached = self._supply[key] = (t, self._make_supply(product, t))
+        first, supply = cached
+        if first == t:
+            return supply
+        surplus, extra = supply.surplus.copy(), supply.extra.copy()
+        surplus[:t] = extra[:t] = 0.0  # the same plan, seen from a later period
+        return Supply(surplus, extra, supply.extra_cost, supply.builds)
+
+    def _make_supply(self, product: str, t: int) -> Supply:
+        surplus = self.surplus(product, t)
+        data = self.model.data
+        year, T = data.year_of(t), self._T
+        sol = self.current(t)
+        spare = np.zeros(T)
+        builds: list[str] = []
+        processes = dict(self.processes)
+        for k in self.lp.processes_all:
+            coef = data.processes[k].outputs.get(product, 0.0)
+            r = data.actor_processes[(self.actor, k)]
+            if coef <= 0 or r.fixed_activity is not None or r.capacity is None:
+                continue
+            room = np.full(T, r.capacity / data.ppy)
+            if k in self.processes:
+                room[self.lp.year < self.processes[k]] = 0.0
+                room[sol.start :] -= sol.activity.get(k, np.zeros(T - sol.start))
+            elif self.present and data.first_build_year((self.actor, k)) <= year:
+                builds.append(k)
+                processes[k] = year
+            else:
+                continue
+            room[:t] = 0.0
+            spare += np.where(room > TOL, room, 0.0) * coef
+        if spare.sum() <= TOL:
+            return Supply(surplus, spare, 0.0, ())
+        # How much more it can make, and at what cost: its plan when it may send up to the spare
+        # amount away at a probe value above any money per unit in its books (so it sends all it
+        # can make, whatever inputs that takes), against its plan now.
+        probe = 10.0 * (1.0 + max((abs(v) for v in self.lp.unit.values()), default=0.0))
+        offer = Extra(product, False, spare[t:], np.full(T - t, probe))
+        more = self.plan(t, processes=processes, extras=[offer])
+        if not more.ok:
+            return Supply(surplus, np.zeros(T), 0.0, ())
+        sent = np.zeros(T)
+        sent[t:] = np.where(more.extra[0] > TOL, more.extra[0], 0.0)
+        volume = float((self.discount * sent).sum())
+        if volume <= TOL:
+            return Supply(surplus, np.zeros(T), 0.0, ())
+        cost = (self.worth(sol, t) - (self.worth(more, t) - probe * volume)) / volume
+        return Supply(surplus, sent, max(cost, 0.0), tuple(k for k in builds if more.activity.get(k, np.zeros(1)).sum() > TOL))
 
     # ---- realisation -----------------------------------------------------
     def realise(self, t: int) -> None:

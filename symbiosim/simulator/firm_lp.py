@@ -391,13 +391,16 @@ class FirmLP:
     def _run(self, lp: _LpBuilder, w: _Window, extra_cols: list[int]) -> FirmSolution:
         """Solve with HiGHS; the solution per kind of block, and each period's part of the objective."""
         objective = lp.objective()
-        self.highs.clearModel()
-        self.highs.passModel(lp.to_highs(objective))
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return FirmSolution(False, -np.inf, w.start, {}, {}, {}, {}, {}, [])
-        x = np.asarray(self.highs.getSolution().col_value)
-        value = float(self.highs.getInfo().objective_function_value)
+        if lp.ncol == 0:  # nothing to decide (a firm whose only processes are candidates): HiGHS calls it empty
+            x, value = np.zeros(0), 0.0
+        else:
+            self.highs.clearModel()
+            self.highs.passModel(lp.to_highs(objective))
+            self.highs.run()
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return FirmSolution(False, -np.inf, w.start, {}, {}, {}, {}, {}, [])
+            x = np.asarray(self.highs.getSolution().col_value)
+            value = float(self.highs.getInfo().objective_function_value)
         n = w.n
         per_period = (objective * x).reshape(-1, n).sum(axis=0) if lp.ncol else np.zeros(n)
 

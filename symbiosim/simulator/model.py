@@ -141,6 +141,7 @@ class SymbiosisModel(mesa.Model):
                 self.firms[actor] = Entrepreneur(self, actor, rules, {})
         self._init_knowledge()
         self.partners = self._partners()
+        self.needs = self._needs()
         self._standing_contracts(baseline)
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -376,21 +377,50 @@ class SymbiosisModel(mesa.Model):
         return out
 
     def _offers(self, t: int) -> None:
+        """Each firm, in random order, offers what it can supply and looks for cheaper sources
+        of what it needs, within its attention for the year."""
+        if t % self.data.ppy == 0:
+            for firm in self.firms.values():
+                firm.attention_used = 0
         order = [self.firms[a] for a in sorted(self.firms)]
         self.random.shuffle(order)
-        for supplier in order:
-            if not supplier.present:
-                continue
-            for product, receivers in self.partners.get(supplier.actor, []):
-                if supplier.surplus(product, t)[t:].sum() <= TOL:
-                    continue
-                for b in receivers:
-                    receiver = self.firms[b]
-                    if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
-                        continue
-                    self._try(supplier, receiver, product, t)
+        for firm in order:
+            if firm.present:
+                self._offer_supplies(firm, t)
+                self._look_for_sources(firm, t)
 
-    def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False) -> bool:
+    def _offer_supplies(self, supplier: Firm, t: int) -> None:
+        for product, receivers in self.partners.get(supplier.actor, []):
+            if not supplier.supply(product, t).any:
+                continue
+            for b in receivers:
+                receiver = self.firms[b]
+                if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
+                    continue
+                self._try(supplier, receiver, product, t, initiator=supplier)
+
+    def _look_for_sources(self, receiver: Firm, t: int) -> None:
+        """A buyer asks the firms it knows for what it buys and for the inputs of its processes."""
+        for product in self.needs[receiver.actor]:
+            for supplier in self.suppliers_of(product, receiver):
+                if receiver.trust.get(supplier.actor, 0.5) < TRUST_MIN or not supplier.supply(product, t).any:
+                    continue
+                self._try(supplier, receiver, product, t, initiator=receiver)
+
+    def _needs(self) -> dict[str, list[str]]:
+        """Per firm: what it buys and the inputs of its processes, existing (make or buy: heat
+        from its own boiler) and candidate."""
+        data = self.data
+        needs: dict[str, list[str]] = {}
+        for actor in self.firms:
+            wanted = {p for (a, p) in data.purchase_limit if a == actor}
+            for (a, k) in data.actor_processes:
+                if a == actor:
+                    wanted |= set(data.processes[k].inputs)
+            needs[actor] = sorted(wanted)
+        return needs
+
+    def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False, initiator: Firm | None = None) -> bool:
         key = (supplier.actor, receiver.actor, product)
         # retry a pair only when something changed: either side's contracts or
         # processes, or one of their prices by a 10 % step
@@ -402,9 +432,14 @@ class SymbiosisModel(mesa.Model):
         use_stamp = (receiver.version, self.price_signature((receiver.actor,), t))
         if self._no_use.get((receiver.actor, product)) == use_stamp:
             return False  # no use for it, and nothing at the receiver changed since
+        if initiator is not None and initiator.attention_used >= initiator.rules.attention:
+            return False  # no attention left this year: asked again later
         self.counts["made"] += 1
         deal = negotiate(self, receiver, [(supplier, product)], t)
-        self._tried[key] = stamp
+        if deal.reason != "link not allowed yet":  # asked again once the year comes
+            self._tried[key] = stamp
+        if initiator is not None and not deal.screened:
+            initiator.attention_used += 1
         if deal.reason == "receiver has no use for it":
             self._no_use[(receiver.actor, product)] = use_stamp
         if not deal.accepted:
@@ -420,6 +455,9 @@ class SymbiosisModel(mesa.Model):
             receiver.processes[k] = year
             self.builds.append(Build("process", receiver.actor, process=k, year=year))
         for term in deal.terms:
+            for k in term.built:
+                term.supplier.processes[k] = year
+                self.builds.append(Build("process", term.supplier.actor, process=k, year=year))
             arc = self.data.arcs[(term.supplier.actor, receiver.actor, term.product)]
             if arc.buildable and not self.link_built(arc.key):
                 self.builds.append(Build("link", arc.source, target=arc.target, product=arc.product, year=year))
@@ -427,8 +465,21 @@ class SymbiosisModel(mesa.Model):
             self._sign(c)
             self.counts["accepted"] += 1
             self._log(t, arc.source, arc.target, arc.product, "accepted", "accepted", term.price, float(term.volumes.sum()))
+            self._spread_word(arc.source, arc.target, arc.product)
         receiver.version += 1
         receiver.solution = None
+
+    def _spread_word(self, source: str, target: str, product: str) -> None:
+        """Neighbours learn from a signed deal (``imitation``): a firm that knows one party learns
+        of the other with probability ``imitation``, and counts the deal as experience with the product."""
+        for a in sorted(self.firms):
+            firm = self.firms[a]
+            if a in (source, target) or not ({source, target} & firm.known):
+                continue
+            firm.experience[product] = firm.experience.get(product, 0) + 1
+            for other in (source, target):
+                if other not in firm.known and self.random.random() < firm.rules.imitation:
+                    firm.known.add(other)
 
     def _entries(self, t: int) -> None:
         for firm in sorted((f for f in self.firms.values() if isinstance(f, Entrepreneur) and not f.present), key=lambda f: f.actor):
@@ -444,7 +495,7 @@ class SymbiosisModel(mesa.Model):
             actors = (firm.actor, *sorted({supplier.actor for supplier, _ in sources}))
             # re-examined when the supplies on offer change (in 10 % steps) or prices move
             supply = tuple(
-                (supplier.actor, p, int(round(np.log1p(supplier.surplus(p, t).sum()) / LOG_STEP))) for supplier, p in sources
+                (supplier.actor, p, int(round(np.log1p(_offered(supplier, p, t)) / LOG_STEP))) for supplier, p in sources
             )
             stamp = (supply, self.price_signature(actors, t))
             if not self._changed(self._tried.get(("entry", firm.actor, "")), stamp, t):
@@ -488,3 +539,9 @@ class SymbiosisModel(mesa.Model):
         builds: list[tuple[Any, ...]] = list(self.builds)
         return Plan(flows=make_table("flows", flows), builds=make_table("builds", builds), meta=meta, **tables)
 
+
+
+def _offered(supplier: Firm, product: str, t: int) -> float:
+    """All a supplier can offer of ``product`` from t: its surplus and what it could make on top."""
+    supply = supplier.supply(product, t)
+    return float(supply.surplus.sum() + supply.extra.sum())

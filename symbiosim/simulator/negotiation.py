@@ -9,7 +9,13 @@ Each side values it with its own LP at its own hurdle rate:
   process, a link: the receiver pays a link, as in the accounts);
 * the supplier's gain: its value when it must deliver that schedule minus
   its value without (avoided disposal, lost sales);
-* each side pays a transaction cost per year, scaled by (1.5 - trust).
+* each side pays a transaction cost per year of the term: a fixed part plus a
+  share of the exchange's annual value (``behaviour.py``), scaled by (1.5 - trust).
+
+The term is ``contract_years``, or, for a deal that needs a dedicated asset (a
+link, a process the receiver builds for it), the years the asset needs to pay
+back at the receiver's hurdle rate, capped by the horizon (asset specificity:
+Williamson 1985; Joskow 1987).
 
 The joint surplus is split by bargaining power (Nash bargaining with linear
 utility = proportional split); the transfer price per unit implements the
@@ -67,6 +73,7 @@ class Term:
     volumes: np.ndarray
     price: float
     supplier_gain: float  # its net gain at the price (own valuation)
+    built: tuple[str, ...] = ()  # processes the supplier builds to deliver it
 
 
 @dataclass
@@ -79,14 +86,17 @@ class Deal:
     receiver_gain: float = 0.0
     processes: tuple[str, ...] = ()
     end: int = 0
+    screened: bool = False  # ended at a first look (no attention spent)
 
 
 class _Rejected(Exception):
-    """A negotiation ends without a deal, for ``reason``."""
+    """A negotiation ends without a deal, for ``reason``; ``screened``: ended by a first look
+    (nothing to offer, no use for it) before the firms spent attention on it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, screened: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.screened = screened
 
 
 @dataclass
@@ -105,10 +115,13 @@ class _SupplierSide:
     """One supplier's side of a deal, before the price."""
 
     source: int  # position in ``sources``
-    gain: float  # its gain from delivering, net of its own transaction cost, before the price
-    transaction_cost: float  # its own, over the contract window
-    receiver_transaction_cost: float  # the receiver's for this exchange
-    marginal: float = 0.0  # its offer's value to the receiver (all offers minus all but its own)
+    gross: float  # its gain from delivering, net of its investments, before transaction costs and the price
+    solution: FirmSolution | None = None  # its plan with the deal
+    built: tuple[str, ...] = ()  # its candidate processes built to deliver
+    invest: float = 0.0  # their build and fixed costs over the window
+    gain: float = 0.0  # the same net of its own transaction cost
+    transaction_cost: float = 0.0  # its own, over the contract window
+    receiver_transaction_cost: float = 0.0  # the receiver's for this exchange
 
 
 def _annuity(disc: np.ndarray, start: int, end: int, ppy: int) -> float:
@@ -122,9 +135,25 @@ def _share(power_supplier: float, power_receiver: float) -> float:
     return 0.5 if total <= 0 else power_supplier / total
 
 
-def _transaction_cost(firm: Firm, partner: Firm, annuity: float) -> float:
-    """A side's transaction cost over the contract window, scaled by (1.5 - its trust in the partner)."""
-    return firm.rules.transaction_cost * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity
+def _transaction_cost(firm: Firm, partner: Firm, product: str, annuity: float, annual_value: float = 0.0) -> float:
+    """A side's transaction cost over the contract window: its fixed part plus its share of the
+    exchange's annual value, per (discounted) year, scaled by (1.5 - its trust in the partner) and
+    by 1 / (1 + imitation x deals of this product it has seen among the firms it knows)."""
+    per_year = firm.rules.transaction_cost + firm.rules.transaction_cost_share * max(annual_value, 0.0)
+    learned = 1.0 + firm.rules.imitation * firm.experience.get(product, 0)
+    return per_year * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity / learned
+
+
+def _payback_years(disc: np.ndarray, t: int, ppy: int, one_off: float, annual: float) -> int | None:
+    """Whole years from period t for ``annual`` per year (net of the asset's fixed costs) to repay
+    ``one_off`` paid at t, discounted by ``disc`` (the payer's hurdle rate); None: never within the horizon."""
+    if one_off <= 0:
+        return 0
+    if annual <= 0:
+        return None
+    repaid = np.cumsum(disc[t:]) / ppy * annual
+    enough = np.nonzero(repaid >= one_off * disc[t] - TOL)[0]
+    return None if len(enough) == 0 else int(np.ceil((enough[0] + 1) / ppy))
 
 
 def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, str]], t: int, entering: bool = False) -> Deal:
@@ -136,7 +165,7 @@ def negotiate(model: SymbiosisModel, receiver: Firm, sources: list[tuple[Firm, s
     try:
         return _Negotiation(model, receiver, sources, t, entering).run()
     except _Rejected as rejected:
-        return Deal(False, rejected.reason)
+        return Deal(False, rejected.reason, screened=rejected.screened)
 
 
 class _Negotiation:
@@ -146,10 +175,32 @@ class _Negotiation:
         data = self.data = model.data
         self.model, self.receiver, self.sources, self.t, self.entering = model, receiver, sources, t, entering
         self.year = data.year_of(t)
-        contract_years = min([receiver.rules.contract_years] + [supplier.rules.contract_years for supplier, _ in sources])
-        self.end = min(data.periods, t + contract_years * data.ppy)
+        self.contract_years = min([receiver.rules.contract_years] + [supplier.rules.contract_years for supplier, _ in sources])
+        self.end = min(data.periods, t + self.contract_years * data.ppy)
+        self.supplies = [supplier.supply(product, t) for supplier, product in sources]
 
     def run(self) -> Deal:
+        self._links()
+        self.products = {p for _, p in self.sources}
+        # A deal that may need a dedicated asset is valued once to the horizon; its term is then
+        # cut to the asset's payback (a firm's LP couples periods only through storage and annual
+        # minimum activity, so a window's value is the sum of its periods).
+        dedicated = bool(self.links) or self.entering or len(self._build_options()) > 1 or any(s.builds for s in self.supplies)
+        if dedicated:
+            self.end = self.data.periods
+        plan, takes, sides = self._value()
+        if dedicated:
+            end = self._term(plan, sides)
+            if end < self.end:
+                self._shorten(plan, takes, sides, end)
+        joint = self._joint_surplus(plan, sides)
+        terms, receiver_net, _paid = self._bargain(plan, sides, takes, joint)
+        self._check_payback(plan, sides, terms, receiver_net)
+        return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end)
+
+    # ---- the steps ------------------------------------------------------------
+    def _value(self) -> tuple[_ReceiverPlan, list[np.ndarray], list[_SupplierSide]]:
+        """Both sides' valuations over the current term, transaction costs included."""
         self._make_offers()
         self._receiver_terms()
         plan = self._receiver_plan()
@@ -157,56 +208,112 @@ class _Negotiation:
         if self.entering:
             self._build_only_what_runs(plan)
         sides = self._supplier_sides(takes)
-        joint = self._joint_surplus(plan, sides)
-        if len(self.sources) > 1:
-            self._add_marginals(plan, sides)
-        terms, receiver_net, paid = self._bargain(plan, sides, takes, joint)
-        self._check_payback(plan, terms, receiver_net)
-        return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end)
+        self._transaction_costs(plan, sides, takes)
+        return plan, takes, sides
 
-    # ---- the steps ------------------------------------------------------------
+    def _links(self) -> None:
+        """Links still to build for the deal (the receiver pays them, as in the accounts)."""
+        self.links: list[Arc] = []
+        for supplier, product in self.sources:
+            arc = self.data.arcs[(supplier.actor, self.receiver.actor, product)]
+            if arc.buildable and not self.model.link_built(arc.key):
+                if self.year < self.data.first_link_year(arc):
+                    raise _Rejected("link not allowed yet", screened=True)
+                self.links.append(arc)
+
+    def _asset_costs(self, built: tuple[str, ...], sides: list[_SupplierSide]) -> tuple[float, float]:
+        """The dedicated assets' one-off cost (at t, undiscounted) and their fixed costs per year."""
+        data, receiver = self.data, self.receiver
+        keys: list[tuple[str, tuple[str, ...]]] = [("linked", arc.key) for arc in self.links] + [("built", (receiver.actor, k)) for k in built]
+        keys += [("built", (self.sources[x.source][0].actor, k)) for x in sides for k in x.built]
+        if self.entering:
+            keys.append(("present", (receiver.actor,)))
+        one_off = sum(ledger.commitment_cost(data, v, key, 1.0, 0.0) for v, key in keys)
+        fixed = sum(ledger.commitment_cost(data, v, key, 0.0, 1.0) for v, key in keys)
+        return one_off, fixed
+
+    def _term(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> int:
+        """The end of the term: ``contract_years``, or, when the deal needs a dedicated asset, the
+        years the asset needs to pay back at the receiver's hurdle rate out of the deal's annual
+        value net of transaction costs and the asset's fixed costs, capped by the horizon."""
+        data, t = self.data, self.t
+        one_off, fixed = self._asset_costs(plan.built, sides)
+        contract_end = min(data.periods, t + self.contract_years * data.ppy)
+        if one_off <= 0:
+            return contract_end
+        operating = plan.gain + self._invest_cost(plan.built) + self.link_cost  # before investments
+        joint = operating + sum(x.gross + x.invest - x.transaction_cost - x.receiver_transaction_cost for x in sides)
+        annual = joint / self.window_annuity - fixed if self.window_annuity > 0 else 0.0
+        years = _payback_years(self.receiver.discount, t, data.ppy, one_off, annual)
+        if years is None:
+            return data.periods
+        return min(data.periods, t + max(self.contract_years, years) * data.ppy)
+
+    def _shorten(self, plan: _ReceiverPlan, takes: list[np.ndarray], sides: list[_SupplierSide], end: int) -> None:
+        """Cut the valuation to the term [t, end): the same plans, valued over fewer periods."""
+        t, receiver = self.t, self.receiver
+        self.end = end
+        self._window_costs()
+        for volumes in takes:
+            volumes[end:] = 0.0
+        plan.base_value = 0.0 if self.entering else receiver.base_value(t, end)
+        plan.gain = receiver.worth(plan.solution, t, end) - plan.base_value - self._invest_cost(plan.built) - self.link_cost
+        for x in sides:
+            supplier = self.sources[x.source][0]
+            assert x.solution is not None
+            x.invest = self._supplier_invest(supplier, x.built)
+            x.gross = supplier.worth(x.solution, t, end) - supplier.base_value(t, end) - x.invest
+        self._transaction_costs(plan, sides, takes)
+
     def _make_offers(self) -> None:
-        """Each supplier offers its surplus over the contract window, within the arc's room;
-        links still to build are noted (the receiver pays them)."""
+        """Each supplier offers, over the window and within the arc's room, its surplus (at the
+        receiver's own money per unit: transport, subsidy) and what it could make on top (at that
+        value less its cost of making it)."""
         data, t, end = self.data, self.t, self.end
         window = np.zeros(data.periods, bool)
         window[t:end] = True
-        self.offers: list[np.ndarray] = []
-        self.unit_values: list[np.ndarray] = []  # the receiver's money per unit taken (transport, subsidy)
-        self.links: list[Arc] = []
-        for supplier, product in self.sources:
+        self.offers: list[tuple[np.ndarray, np.ndarray]] = []
+        self.unit_values: list[tuple[float, float]] = []
+        for (supplier, product), supply in zip(self.sources, self.supplies, strict=True):
             arc = data.arcs[(supplier.actor, self.receiver.actor, product)]
-            if arc.buildable and not self.model.link_built(arc.key):
-                if self.year < data.first_link_year(arc):
-                    raise _Rejected("link not allowed yet")
-                self.links.append(arc)
-            self.offers.append(np.minimum(supplier.surplus(product, t) * window, self.model.arc_room(arc, t, end)))
-            self.unit_values.append(np.full(end - t, ledger.unit_value(data, "flow", arc.key) - EPSILON))
-        if all(o.sum() <= TOL for o in self.offers):
-            raise _Rejected("no surplus to offer")
+            room = self.model.arc_room(arc, t, end)
+            surplus = np.minimum(supply.surplus * window, room)
+            extra = np.minimum(supply.extra * window, room - surplus)
+            self.offers.append((surplus, extra))
+            value = ledger.unit_value(data, "flow", arc.key) - EPSILON
+            self.unit_values.append((value, value - supply.extra_cost))
+        if all(s.sum() + e.sum() <= TOL for s, e in self.offers):
+            raise _Rejected("no surplus to offer", screened=True)
 
-    def _receiver_terms(self) -> None:
-        """What the receiver's valuation needs: the window's annuity, link costs, use rules."""
+    def _window_costs(self) -> None:
+        """The receiver's discounted years of the window and its link costs over them."""
         data, receiver = self.data, self.receiver
         # fixed costs count over the contract window, like the gains
         self.window_annuity = _annuity(receiver.discount, self.t, self.end, data.ppy)
         self.link_cost = sum(
             ledger.commitment_cost(data, "linked", arc.key, receiver.discount[self.t], self.window_annuity) for arc in self.links
         )
-        self.products = {p for _, p in self.sources}
+
+    def _receiver_terms(self) -> None:
+        """What the receiver's valuation needs: the window's annuity, link costs, use rules."""
+        data, receiver = self.data, self.receiver
+        self._window_costs()
         makes = {p for k in receiver.lp.processes_all for p in data.processes[k].outputs}
         if any(data.exchange_subsidy.get(p, 0.0) > 0 for p in self.products & makes):
-            raise _Rejected("receiver makes this subsidised product itself")
+            raise _Rejected("receiver makes this subsidised product itself", screened=True)
         subsidised = {p: "receive" for p in self.products if data.exchange_subsidy.get(p, 0.0) > 0}
         self.receiver_rules = {**receiver.use_rules(), **subsidised}
 
     def _extras(self, until: int, skip: int | None = None) -> list[Extra]:
-        """The offers as optional inflows of the receiver's LP up to ``until`` (all but ``skip``)."""
-        t = self.t
-        return [
-            Extra(p, True, (self.offers[i] if i != skip else np.zeros(self.data.periods))[t:until], np.resize(self.unit_values[i], until - t))
-            for i, (_, p) in enumerate(self.sources)
-        ]
+        """The offers as optional inflows of the receiver's LP up to ``until`` (two tiers per
+        supplier: surplus, then extra production; all but ``skip``'s)."""
+        t, n = self.t, until - self.t
+        extras = []
+        for i, (_, p) in enumerate(self.sources):
+            for tier in (0, 1):
+                bound = self.offers[i][tier][t:until] if i != skip else np.zeros(n)
+                extras.append(Extra(p, True, bound, np.full(n, self.unit_values[i][tier])))
+        return extras
 
     def _invest_cost(self, built: tuple[str, ...]) -> float:
         """The receiver's build (and entry) costs, its fixed costs over the window included."""
@@ -215,6 +322,12 @@ class _Negotiation:
         if self.entering:
             cost += ledger.commitment_cost(data, "present", (receiver.actor,), first, self.window_annuity)
         return cost
+
+    def _supplier_invest(self, supplier: Firm, built: tuple[str, ...]) -> float:
+        """A supplier's build costs for the deal, its fixed costs over the window included."""
+        data, t = self.data, self.t
+        years = _annuity(supplier.discount, t, self.end, data.ppy)
+        return sum(ledger.commitment_cost(data, "built", (supplier.actor, k), supplier.discount[t], years) for k in built)
 
     def _build_options(self) -> list[tuple[str, ...]]:
         """What the receiver may build for the deal: an entrant all its processes; a firm
@@ -253,15 +366,21 @@ class _Negotiation:
         return best
 
     def _takes(self, plan: _ReceiverPlan) -> list[np.ndarray]:
-        """What the receiver takes of each offer, per period (length T; nothing after the contract)."""
-        takes = []
-        for taken in plan.solution.extra:
-            volumes = np.zeros(self.data.periods)
-            volumes[self.t : self.t + len(taken)] = np.where(taken > TOL, taken, 0.0)
+        """What the receiver takes of each supplier (both tiers), per period (length T; nothing
+        after the contract); ``self.extra_taken[i]``: how much of it is extra production."""
+        takes, self.extra_taken = [], []
+        extra = plan.solution.extra
+        for i in range(len(self.sources)):
+            volumes, more = np.zeros(self.data.periods), np.zeros(self.data.periods)
+            n = len(extra[2 * i])
+            volumes[self.t : self.t + n] = np.where(extra[2 * i] > TOL, extra[2 * i], 0.0)
+            more[self.t : self.t + n] = np.where(extra[2 * i + 1] > TOL, extra[2 * i + 1], 0.0)
+            volumes += more
             volumes[self.end :] = 0.0  # offers end with the contract
             takes.append(volumes)
+            self.extra_taken.append(float(more.sum()))
         if all(v.sum() <= TOL for v in takes):
-            raise _Rejected("receiver has no use for it")
+            raise _Rejected("receiver has no use for it", screened=True)
         return takes
 
     def _build_only_what_runs(self, plan: _ReceiverPlan) -> None:
@@ -272,8 +391,10 @@ class _Negotiation:
             plan.built = used
 
     def _supplier_sides(self, takes: list[np.ndarray]) -> list[_SupplierSide]:
-        """Each supplier's gain from delivering what the receiver takes, and both sides' transaction costs."""
-        data, receiver, t, end = self.data, self.receiver, self.t, self.end
+        """Each supplier's gain from delivering what the receiver takes (transaction costs follow):
+        with its processes, or, when it must make more, also with its candidate processes that
+        make the product (their build and fixed costs count against its gain)."""
+        data, t, end = self.data, self.t, self.end
         sides: list[_SupplierSide] = []
         for i, (supplier, product) in enumerate(self.sources):
             if takes[i].sum() <= TOL:
@@ -283,14 +404,38 @@ class _Negotiation:
             rules = {**supplier.use_rules()}
             if data.exchange_subsidy.get(product, 0.0) > 0:
                 rules[product] = "send"
-            solution = supplier.plan(t, net_inflow=flows, use_rules=rules, end=end)
-            if not solution.ok:
+            builds = self.supplies[i].builds
+            options: list[tuple[str, ...]] = [()] + ([builds] if builds and self.extra_taken[i] > TOL else [])
+            best: _SupplierSide | None = None
+            for built in options:
+                processes = {**supplier.processes, **{k: self.year for k in built}}
+                solution = supplier.plan(t, processes=processes, net_inflow=flows, use_rules=rules, end=end)
+                if not solution.ok:
+                    continue
+                invest = self._supplier_invest(supplier, built)
+                gross = supplier.worth(solution, t, end) - supplier.base_value(t, end) - invest
+                if best is None or gross > best.gross:
+                    best = _SupplierSide(i, gross, solution, built, invest)
+            if best is None:
                 raise _Rejected("supplier cannot deliver")
-            gain = supplier.worth(solution, t, end) - supplier.base_value(t, end)
-            own_cost = _transaction_cost(supplier, receiver, _annuity(supplier.discount, t, end, data.ppy))
-            receiver_cost = _transaction_cost(receiver, supplier, _annuity(receiver.discount, t, end, data.ppy))
-            sides.append(_SupplierSide(i, gain - own_cost, own_cost, receiver_cost))
+            sides.append(best)
         return sides
+
+    def _transaction_costs(self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray]) -> None:
+        """Both sides' transaction costs of each exchange. Its annual value: the supplier's gain plus
+        the receiver's operating gain (before investments; with several exchanges, split by
+        discounted volume taken), per discounted year of the term."""
+        data, receiver, t, end = self.data, self.receiver, self.t, self.end
+        operating = plan.gain + self._invest_cost(plan.built) + self.link_cost
+        volume = [float((receiver.discount * takes[x.source]).sum()) for x in sides]
+        receiver_years = _annuity(receiver.discount, t, end, data.ppy)
+        for x, v in zip(sides, volume, strict=True):
+            supplier, product = self.sources[x.source]
+            weight = v / sum(volume) if sum(volume) > 0 else 1 / len(sides)
+            annual_value = (operating * weight + x.gross + x.invest) / receiver_years if receiver_years > 0 else 0.0
+            x.transaction_cost = _transaction_cost(supplier, receiver, product, _annuity(supplier.discount, t, end, data.ppy), annual_value)
+            x.receiver_transaction_cost = _transaction_cost(receiver, supplier, product, receiver_years, annual_value)
+            x.gain = x.gross - x.transaction_cost
 
     def _joint_surplus(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> float:
         """The joint gain of all sides, net of transaction costs; no deal (and why) when it is not positive."""
@@ -303,76 +448,74 @@ class _Negotiation:
             raise _Rejected("transaction costs exceed the joint gain")
         if self.entering and plan.gain <= 0:
             raise _Rejected("entry and build costs exceed what the contracts earn")
+        if any(x.built for x in sides) and supplier_gross <= 0 < plan.gain:
+            raise _Rejected("the supplier's investment exceeds what the receiver saves")
         if plan.gain > 0 > supplier_gross:
             raise _Rejected("receiver rejects: the supplier's reservation price is above its own inputs")
         if plan.gain <= 0 <= supplier_gross:
             raise _Rejected("receiver rejects: no saving on its own inputs")
         raise _Rejected("no joint surplus")
 
-    def _add_marginals(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> None:
-        """Each supplier's value to the receiver (all offers minus all but its own): only to split a surplus."""
-        receiver, t, end = self.receiver, self.t, self.end
-        horizon = t + len(plan.solution.per_period)
-        for x in sides:
-            extras = self._extras(horizon, skip=x.source)
-            alone = receiver.plan(t, processes=plan.processes, extras=extras, use_rules=self.receiver_rules, end=horizon)
-            x.marginal = receiver.worth(plan.solution, t, end) - (receiver.worth(alone, t, end) if alone.ok else plan.base_value)
+    def _powers(self, sides: list[_SupplierSide]) -> tuple[float, list[float]]:
+        """Each party's share of the joint surplus: the generalised Nash bargaining solution with
+        linear utilities gives party i the share power_i / sum of powers (equal powers: equal
+        shares; one supplier: ``_share``)."""
+        powers = [self.receiver.rules.bargaining_power] + [self.sources[x.source][0].rules.bargaining_power for x in sides]
+        total = sum(powers)
+        shares = [p / total for p in powers] if total > 0 else [1 / len(powers)] * len(powers)
+        return shares[0], shares[1:]
 
     def _bargain(
         self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray], joint: float
     ) -> tuple[list[Term], float, float]:
-        """Transfer prices that give each supplier its bargaining share of the joint surplus,
-        weighted by what its pair contributes (with one supplier: share x joint); shared costs
-        such as an entry are thus borne by all sides, and the receiver keeps the rest.
+        """Transfer prices that give each supplier its share of the joint surplus (``_powers``);
+        shared costs such as an entry are thus borne by all sides, and the receiver keeps the rest.
         Returns the terms, the receiver's net gain and what it pays (prices and its transaction costs)."""
         receiver, model = self.receiver, self.model
-        pairs = [max(x.gain + x.marginal - x.receiver_transaction_cost, 0.0) if len(sides) > 1 else joint for x in sides]
-        weights = [p / sum(pairs) if sum(pairs) > 0 else 1 / len(sides) for p in pairs]
         terms: list[Term] = []
         paid = 0.0
-        for x, weight in zip(sides, weights, strict=True):
+        for x, share in zip(sides, self._powers(sides)[1], strict=True):
             supplier, product = self.sources[x.source]
             volumes = takes[x.source]
-            share = _share(supplier.rules.bargaining_power, receiver.rules.bargaining_power)
             supplier_volume = float((supplier.discount * volumes).sum())  # discounted at each side's rate
             receiver_volume = float((receiver.discount * volumes).sum())
-            price = (share * joint * weight - x.gain) / supplier_volume
+            price = (share * joint - x.gain) / supplier_volume
             supplier_net = x.gain + price * supplier_volume
             if supplier_net <= model.volatility * supplier.rules.risk_aversion * abs(price) * supplier_volume + TOL:
                 raise _Rejected("loss for the supplier at the bargained price")
             paid += price * receiver_volume + x.receiver_transaction_cost
-            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net)))
+            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net), x.built))
         receiver_net = plan.gain - paid
         if receiver_net <= model.volatility * receiver.rules.risk_aversion * paid + TOL:
             raise _Rejected("loss for the receiver at the bargained price")
         return terms, receiver_net, paid
 
-    def _check_payback(self, plan: _ReceiverPlan, terms: list[Term], receiver_net: float) -> None:
-        """Investments (a link, a receiving process, an entry) are paid by the receiver in the
-        accounts, but the price shares them: each side carries its bargaining share and must
-        see it pay back within its own limit."""
-        invest = self._invest_cost(plan.built) + self.link_cost
-        if invest <= 0:
+    def _check_payback(self, plan: _ReceiverPlan, sides: list[_SupplierSide], terms: list[Term], receiver_net: float) -> None:
+        """The one-off investments (a link, a receiving process, an entry, a supplier's new process)
+        are shared through the price: each side carries its share (``_powers``) and must see it pay
+        back within its own limit: the share carried over its level cash per year from the deal
+        before the investment (its discounted gain over the term, plus what it carries, over the
+        term's discounted years). Fixed costs are running costs, already in the gain."""
+        one_off = self._asset_costs(plan.built, sides)[0] * self.receiver.discount[self.t]
+        if one_off <= 0:
             return
-        receiver = self.receiver
-        years = (self.end - self.t) / self.data.ppy
-        shares = [_share(x.supplier.rules.bargaining_power, receiver.rules.bargaining_power) for x in terms]
-        sides = [(receiver, receiver_net, 1.0 - sum(shares) / len(terms))]
-        sides += [(x.supplier, x.supplier_gain, share / len(terms)) for x, share in zip(terms, shares, strict=True)]
-        for firm, net, share in sides:
-            carried = share * invest
-            annual = (net + carried) / years
+        receiver_share, supplier_shares = self._powers(sides)
+        parties = [(self.receiver, receiver_net, receiver_share)]
+        parties += [(x.supplier, x.supplier_gain, share) for x, share in zip(terms, supplier_shares, strict=True)]
+        for firm, net, share in parties:
+            carried = share * one_off
+            annual = (net + carried) / _annuity(firm.discount, self.t, self.end, self.data.ppy)  # level cash per year
             if carried > 0 and (annual <= 0 or carried / annual > firm.rules.max_payback_years):
                 raise _Rejected(f"payback longer than {firm.actor}'s limit")
 
 
 def entry_sources(model: SymbiosisModel, firm: Firm, t: int) -> list[tuple[Firm, str]]:
-    """Known suppliers with a surplus of an input of the entrepreneur's processes."""
+    """Known suppliers that can offer an input of the entrepreneur's processes (surplus or extra production)."""
     data = model.data
     inputs = sorted({p for k in firm.lp.processes_all for p in data.processes[k].inputs})
     return [
         (supplier, p)
         for p in inputs
         for supplier in model.suppliers_of(p, firm)
-        if (supplier.actor, firm.actor, p) in data.arcs and supplier.surplus(p, t).sum() > TOL
+        if (supplier.actor, firm.actor, p) in data.arcs and supplier.supply(p, t).any
     ]

@@ -1,0 +1,190 @@
+"""Decentralised formation under the default rules, with hand-derived answers (issue 11, item 8).
+
+The measured case: two firms, one heat pipe. A smelter's waste heat (1500 MWh/yr,
+no disposal cost) can replace a greenhouse's gas boiler (1200 MWh/yr of warmth,
+gas at 45/MWh): a gain G = 54,000/yr for a pipe of I = 200,000 (simple payback
+3.7 years) on a 10-year horizon, no discounting in the scenario.
+
+Default rules (``symbiosim.simulator.behaviour``): hurdle rate 10 %, payback limit
+4 years, contract 5 years, equal bargaining power, trust 0.5, transaction cost per
+side = 2.5 % of the exchange's annual value, no fixed part. Firms discount year y
+by 1.1^-y from year 0, so n years are worth A_n = sum_{y<n} 1.1^-y discounted
+years: A_4 = 3.48685, A_5 = 4.16987, A_7 = 5.35526, A_8 = 5.86842.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from symbiosim.accounts import evaluate
+from symbiosim.planner import optimise
+from symbiosim.planner.verify import plan_violations
+from symbiosim.simulator import simulate
+from tests.tiny import HEAT_LINK, build
+
+HEAT_PIPE: dict[str, Any] = copy.deepcopy(HEAT_LINK)
+HEAT_PIPE["settings"] = {**HEAT_LINK["settings"], "name": "heat_pipe", "years": 10}
+HEAT_PIPE["processes"][0] = {"id": "smelt", "outputs": {"heat": 1500}}
+HEAT_PIPE["actor_processes"][3] = {"actor": "greenhouse", "process": "grow", "fixed_activity": 1200}
+HEAT_PIPE["purchases"] = [{"actor": "greenhouse", "product": "gas", "price": 45}]
+HEAT_PIPE["links"] = [{"from": "smelter", "to": "greenhouse", "product": "heat", "build_cost": 200_000, "capacity": 2000}]
+
+
+def annuity(years: int, rate: float = 0.10) -> float:
+    return sum((1 + rate) ** -y for y in range(years))
+
+
+def first_deal(result: Any) -> Any:
+    accepted = result.offers[result.offers.outcome == "accepted"]
+    assert not accepted.empty, set(result.offers.reason)
+    return accepted.iloc[0]
+
+
+def heat_pipe(**changes: Any) -> Any:
+    raw = copy.deepcopy(HEAT_PIPE)
+    for key, value in changes.items():
+        raw[key] = value
+    return build(raw)
+
+
+def test_heat_pipe_forms_under_the_default_rules():
+    """Each side's transaction cost is 2.5 % x 54,000 x (1.5 - 0.5) = 1,350/yr, so the deal
+    nets 54,000 - 2,700 = 51,300/yr. The pipe pays back at 10 % when A_n >= 200,000 / 51,300
+    = 3.8986: n = 5 (A_4 = 3.487 < 3.899 <= A_5 = 4.170), so the term stays 5 years.
+    Joint surplus over the term: 51,300 A_5 - 200,000 = 13,914.3, half each (6,957.2).
+    The smelter gains nothing but the price and pays its 1,350 A_5; on 1,200 A_5 MWh:
+    price = (6,957.2 + 1,350 A_5) / (1,200 A_5) = 22.5 - 100,000 / (1,200 A_5) = 2.5154/MWh.
+    Payback: each side carries 100,000 and earns (6,957.2 + 100,000) / A_5 = 25,650/yr:
+    3.90 years <= 4. The decentralised plan is feasible and not above the optimum."""
+    s = heat_pipe()
+    result = simulate(s, seed=1)
+    deal = first_deal(result)
+    a5 = annuity(5)
+    assert (deal.period, deal.source, deal.target) == (0, "smelter", "greenhouse")
+    assert deal.price == pytest.approx(22.5 - 100_000 / (1200 * a5), abs=1e-6)
+    assert deal.price == pytest.approx(2.5154, abs=1e-4)
+    assert deal.volume == pytest.approx(1200 * 5)
+    assert plan_violations(s, result.plan) == []
+    optimum = optimise(s).meta["objective_value"]
+    assert evaluate(s, result.plan).kpis["cluster_npv"] <= optimum + 1e-6
+    assert result.plan.builds[result.plan.builds.kind == "link"].year.tolist() == [0]
+
+
+def test_heat_pipe_forms_without_discounting():
+    """Hurdle rate 0 (every year counts 1): the pipe pays back in 200,000 / 51,300 = 3.9 -> 4 years,
+    less than the 5-year contract, which stays. Joint surplus 51,300 x 5 - 200,000 = 56,500,
+    half each; price = (28,250 + 1,350 x 5) / (1,200 x 5) = 22.5 - 100,000 / 6,000 = 5.8333/MWh.
+    Payback 100,000 / ((28,250 + 100,000) / 5) = 3.90 years <= 4."""
+    result = simulate(heat_pipe(behaviour=[{"actor": "*", "hurdle_rate": 0.0}]), seed=1)
+    deal = first_deal(result)
+    assert deal.price == pytest.approx(22.5 - 100_000 / 6000, abs=1e-6)
+    assert deal.volume == pytest.approx(1200 * 5)
+
+
+def test_a_pipe_that_needs_a_longer_term_gets_it():
+    """Pipe 300,000, payback limit 6 years. At 10 % it pays back when A_n >= 300,000 / 51,300
+    = 5.848: n = 8 (A_7 = 5.355, A_8 = 5.868), so the term is 8 years, not 5 (asset
+    specificity). Joint surplus 51,300 A_8 - 300,000 = 1,050.0; price = 22.5 - 150,000 /
+    (1,200 A_8) = 1.2999/MWh. Payback 150,000 / 25,650 = 5.85 years <= 6."""
+    links = [{**HEAT_PIPE["links"][0], "build_cost": 300_000}]
+    result = simulate(heat_pipe(links=links, behaviour=[{"actor": "*", "max_payback_years": 6}]), seed=1)
+    deal = first_deal(result)
+    assert deal.price == pytest.approx(22.5 - 150_000 / (1200 * annuity(8)), abs=1e-6)
+    assert deal.volume == pytest.approx(1200 * 8)
+
+
+def test_a_pipe_that_does_not_pay_back_in_time_does_not_form():
+    """The same 300,000 pipe under the default 4-year limit: each side carries 150,000 and earns
+    25,650/yr from the deal, a payback of 5.85 years > 4: rejected by both firms' own test,
+    whatever the term."""
+    links = [{**HEAT_PIPE["links"][0], "build_cost": 300_000}]
+    result = simulate(heat_pipe(links=links), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert any(r.startswith("payback longer than") for r in result.offers.reason)
+    assert result.plan.builds[result.plan.builds.kind == "link"].empty
+
+
+def test_an_explicit_transaction_cost_keeps_its_meaning():
+    """``transaction_cost: 20000`` alone is the whole cost, as before contract v1.4: 40,000/yr for
+    both sides leaves 14,000/yr. The pipe never pays back at 10 % within the horizon
+    (14,000 A_10 = 94,626 < 200,000), so the term is the whole horizon, and the joint surplus
+    14,000 A_10 - 200,000 < 0 although the gross 54,000 A_10 - 200,000 > 0: rejected, as
+    measured in issue 11."""
+    result = simulate(heat_pipe(behaviour=[{"actor": "*", "transaction_cost": 20_000}]), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert "transaction costs exceed the joint gain" in set(result.offers.reason)
+
+
+# ---- one case per deal type (issue 11, item 8): the same economics as the heat pipe,
+# with the 200,000 investment made by a different party. The deal's joint gain is the
+# same 51,300/yr after transaction costs, so the term is 5 years and the joint surplus
+# 51,300 A_5 - 200,000 is split equally; what differs is who pays what.
+def without_pipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """The two firms share a site: heat moves without a link to build (no transport cost)."""
+    raw["products"] = [{**p, "needs_link": False} if p["id"] == "heat" else p for p in raw["products"]]
+    raw["links"] = []
+    return raw
+
+
+def supplier_invests(build_cost: float) -> Any:
+    """No pipe to build; the smelter makes no heat today, but could build a heat-recovery unit
+    (1,500 MWh/yr, no running cost): it must invest to supply."""
+    raw = copy.deepcopy(HEAT_PIPE)
+    raw["processes"] += [{"id": "recover", "outputs": {"heat": 1}}]
+    raw["actor_processes"][0] = {"actor": "smelter", "process": "recover", "exists": False, "capacity": 1500, "build_cost": build_cost}
+    return build(without_pipe(raw))
+
+
+def receiver_invests(build_cost: float) -> Any:
+    """No pipe to build; the smelter's heat goes to waste; the greenhouse must build its
+    heat exchanger (``recv``) to use it (the receiver's burner for an off-gas)."""
+    raw = copy.deepcopy(HEAT_PIPE)
+    raw["actor_processes"][2] = {"actor": "greenhouse", "process": "recv", "exists": False, "build_cost": build_cost}
+    return build(without_pipe(raw))
+
+
+def test_a_supplier_investment_forms_at_a_hand_derived_price():
+    """The smelter offers what it could make with its candidate process (search from both
+    sides). It carries the 200,000 and its transaction cost 1,350 A_5; it must end with half
+    the joint surplus, 25,650 A_5 - 100,000: price x 1,200 A_5 = 27,000 A_5 + 100,000, so
+    price = 22.5 + 100,000 / (1,200 A_5) = 42.4846/MWh (the greenhouse saves 45). The smelter
+    builds ``recover`` in year 0; payback 100,000 / 25,650 = 3.90 years for each side."""
+    s = supplier_invests(200_000)
+    result = simulate(s, seed=1)
+    deal = first_deal(result)
+    assert (deal.source, deal.target) == ("smelter", "greenhouse")
+    assert deal.price == pytest.approx(22.5 + 100_000 / (1200 * annuity(5)), abs=1e-6)
+    assert deal.volume == pytest.approx(1200 * 5)
+    builds = result.plan.builds
+    assert builds[builds.kind == "process"][["actor", "process", "year"]].values.tolist() == [["smelter", "recover", 0]]
+    assert plan_violations(s, result.plan) == []
+    assert evaluate(s, result.plan).kpis["cluster_npv"] <= optimise(s).meta["objective_value"] + 1e-6
+
+
+def test_a_supplier_investment_that_does_not_pay_back_does_not_form():
+    """A 300,000 unit: each side would carry 150,000 against 25,650/yr, 5.85 years > 4."""
+    result = simulate(supplier_invests(300_000), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert any(r.startswith("payback longer than") for r in result.offers.reason)
+    assert result.plan.builds.empty
+
+
+def test_a_receiver_investment_forms_at_a_hand_derived_price():
+    """The greenhouse builds its exchanger (200,000) to take heat the smelter wastes: the same
+    split as the heat pipe, price = 22.5 - 100,000 / (1,200 A_5) = 2.5154/MWh."""
+    s = receiver_invests(200_000)
+    result = simulate(s, seed=1)
+    deal = first_deal(result)
+    assert deal.price == pytest.approx(22.5 - 100_000 / (1200 * annuity(5)), abs=1e-6)
+    builds = result.plan.builds
+    assert builds[builds.kind == "process"][["actor", "process", "year"]].values.tolist() == [["greenhouse", "recv", 0]]
+    assert plan_violations(s, result.plan) == []
+
+
+def test_a_receiver_investment_that_does_not_pay_back_does_not_form():
+    result = simulate(receiver_invests(300_000), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert any(r.startswith("payback longer than") for r in result.offers.reason)
