@@ -183,6 +183,54 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return summarize_command(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``calibrate``: ABC-SMC of the behaviour rules against an observed history (``symbiosim.calibrate``)."""
+    from symbiosim.calibrate import CalibrationInterrupted, calibrate, load_priors
+    from symbiosim.calibrate.output import calibration_summary, write_outputs
+    from symbiosim.experiments.cli import _ProgressLine
+    from symbiosim.planner import optimise
+    from symbiosim.scenario import load_history, load_scenario
+    from symbiosim.simulator.behaviour import DEFAULTS
+
+    scenario = load_scenario(args.scenario)
+    history = load_history(args.history, scenario)
+    priors = load_priors(args.priors, DEFAULTS)
+    try:
+        baseline = optimise(scenario, baseline=True)
+    except BaselineInfeasibleError as exc:
+        return _no_baseline(scenario, "calibrate", exc, args.json)
+    except UnboundedError as exc:
+        print(f"{args.scenario}: the stand-alone (baseline) problem has no plan: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else None
+    line = _ProgressLine()  # stderr, unless --no-progress (as experiment's)
+    try:
+        try:
+            cal = calibrate(scenario, history, priors, samples=args.samples, generations=args.generations, seed=args.seed,
+                            jobs=args.workers if args.dask == "local" else args.jobs, dask=args.dask,
+                            db=out / "calibrate.duckdb" if out else None, new_weight=args.new_weight, baseline=baseline,
+                            progress=line)
+        finally:
+            line.close()
+    except ValueError as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
+    except CalibrationInterrupted as exc:
+        if args.json:
+            print_json({"status": "interrupted", "stored": exc.stored, "total": exc.total, "db": str(exc.db) if exc.db else None})
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return exc.exit_code
+    obj = cal.to_json()
+    if args.json:
+        print_json(obj)
+    else:
+        print(calibration_summary(cal, obj))
+    if out:
+        write_outputs(cal, out, obj)
+        _written(args)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from symbiosim.doctor import run_doctor
 
@@ -289,6 +337,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write summary.json and figures here (a directory)")
     p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("calibrate", help="ABC-SMC of the behaviour rules against an observed history")
+    p.add_argument("scenario")
+    p.add_argument("--history", type=t.history_file, required=True, metavar="FILE",
+                   help="the observed history (YAML, contract v1.1) of the scenario")
+    p.add_argument("--samples", type=t.count, default=1000,
+                   help="simulator runs in all: default-rule runs, ABC-SMC generations and runs from the posterior (default 1000)")
+    p.add_argument("--generations", type=t.generations, default=4, help="ABC-SMC generations (1 to 50, default 4)")
+    p.add_argument("--seed", type=t.seed, default=0, help="root seed (an integer >= 0): same seed, same posterior")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=t.parallel, help=f"local worker processes (1 to {t.MAX_PARALLEL}, default 1)")
+    where.add_argument("--dask", type=t.dask_address, help="'local' (a LocalCluster) or a scheduler address tcp://host:8786")
+    p.add_argument("--workers", type=t.parallel, help="workers of --dask local (only with it; default 2)")
+    p.add_argument("--priors", type=t.priors_file, metavar="FILE",
+                   help="YAML 'priors: {rule: {distribution: uniform|loguniform|integer, low, high} | null}' over the defaults")
+    p.add_argument("--new-weight", type=t.weight, default=1.0,
+                   help="distance of each formed exchange the history does not have (>= 0, default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", type=t.output_dir,
+                   help="write particles.csv, runs.csv, calibrate.json, timeline.png, posterior.png and calibrate.duckdb "
+                        "(resume: run the same command again) here")
+    p.set_defaults(func=cmd_calibrate)
 
     from symbiosim.decide.cli import add_parsers as add_decide_parsers  # alternatives, pareto, cases, robustness
 

@@ -167,6 +167,8 @@ slack = number(0.0)
 perturb = number(0.0, 1.0, high_open=True)
 level = number(0.0)
 upper = number(0.0, low_open=True)
+generations = integer(1, 50, " (ABC-SMC generations)")
+weight = number(0.0)
 
 
 # ---------------------------------------------------------------- lists and names
@@ -380,6 +382,15 @@ def history_file(text: str) -> str:
     return input_file(text)
 
 
+def priors_file(text: str) -> str:
+    """``calibrate --priors``: an existing, readable YAML file (its rules are checked by
+    ``symbiosim.calibrate.load_priors``)."""
+    path = _path(text)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise _fail(f"expected a priors file ending in .yaml or .yml, got {text!r}")
+    return input_file(text)
+
+
 def store_problem(path: Path, *, must_exist: bool = False) -> str | None:
     """Why ``path`` cannot be a DuckDB results store (None if it can: a DuckDB file, or new)."""
     from symbiosim.store import is_duckdb_file
@@ -451,6 +462,13 @@ def check_combinations(args: argparse.Namespace) -> None:
             raise ArgumentProblem("--seed", f"seeds --seed .. --seed + --seeds - 1 must be at most {MAX_SEED}")
         if args.target is None:
             args.target = 0.8
+    elif command == "calibrate":
+        if args.workers is not None and args.dask != "local":
+            raise ArgumentProblem("--workers", "the workers of --dask local: not used without it (use --jobs)")
+        if args.jobs is None:
+            args.jobs = 1
+        if args.workers is None:
+            args.workers = 2
     elif command == "experiment":
         if args.samples * args.replications > MAX_RUNS:
             raise ArgumentProblem("--replications", f"--samples x --replications must be at most {MAX_RUNS:,} runs per arm")

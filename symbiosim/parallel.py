@@ -9,7 +9,8 @@ workers; else a scheduler address), and hands each result to ``tick`` in the
 calling process as it arrives (arrival order differs between runs: callers
 that need a fixed order key the results, e.g. by run id). ``shared`` is sent
 once per worker (scattered on Dask). At most ``2 x workers`` tasks are in
-flight, so memory does not grow with the number of tasks.
+flight, so memory does not grow with the number of tasks. ``Workers`` keeps
+the processes for several batches (calibrate's generations).
 
 ``Interrupts`` turns SIGINT and SIGTERM into ``KeyboardInterrupt`` in the
 main thread (and holds them during a write); on any exception the pool's
@@ -35,13 +36,8 @@ Tick = Callable[[Any], None]
 def map_tasks(fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], *, jobs: int = 1, dask: str | None = None,
               tick: Tick) -> None:
     """``tick(fn(shared, task))`` for every task: here (``jobs=1``), in a process pool, or on Dask (see the module docstring)."""
-    if dask:
-        _run_dask(fn, shared, tasks, dask, jobs, tick)
-    elif jobs > 1:
-        _run_pool(fn, shared, tasks, jobs, tick)
-    else:
-        for task in tasks:
-            tick(fn(shared, task))
+    with Workers(jobs, dask) as workers:
+        workers.map(fn, shared, tasks, tick)
 
 
 class Interrupts:
@@ -189,32 +185,8 @@ def _stop_pool(pool: Any) -> None:
     pool.shutdown(wait=True)  # the workers are gone: this only joins the pool's manager thread
 
 
-def _run_pool(fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], jobs: int, tick: Tick) -> None:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-
-    ctx = mp.get_context("spawn")  # no inherited DuckDB handle or solver state
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
-    try:
-        inflight: set[Future[Any]] = set()
-        for task in tasks:
-            inflight.add(pool.submit(fn, shared, task))
-            if len(inflight) >= 2 * jobs:  # bounded: memory does not grow with N
-                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    tick(fut.result())
-        while inflight:
-            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                tick(fut.result())
-        pool.shutdown(wait=True)
-    except BaseException:
-        _stop_pool(pool)
-        raise
-
-
-def _run_dask(fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], address: str, jobs: int, tick: Tick) -> None:
-    from dask.distributed import Client, Future, LocalCluster, WorkerPlugin, as_completed
+def _ignore_sigint() -> Any:
+    from dask.distributed import WorkerPlugin
 
     class IgnoreSigint(WorkerPlugin):  # pickled by value (cloudpickle): no import of distributed at module level
         """A LocalCluster's worker processes share the terminal's process group:
@@ -227,48 +199,118 @@ def _run_dask(fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], 
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    cluster = None
-    client = None
-    pending: set[Future] = set()
-    scattered: Future | None = None
-    try:
-        if address == "local":
-            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-            client.register_plugin(IgnoreSigint())
-        else:
-            client = Client(address)
-        scattered = client.scatter(shared, broadcast=True)
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        queue = as_completed()
+    return IgnoreSigint()
 
-        def take() -> None:
-            fut = next(queue)
-            pending.discard(fut)
-            tick(fut.result())
 
-        for task in tasks:
-            fut = client.submit(fn, scattered, task, pure=False)
-            pending.add(fut)
-            queue.add(fut)
-            if len(pending) >= 2 * workers:
-                take()
-        while pending:
-            take()
-    except BaseException:
-        # drop this batch's tasks and data from the scheduler (on a remote
-        # cluster, not ours to stop, that is all we do)
-        if client is not None and (pending or scattered is not None):
-            with suppress(Exception):  # best effort while stopping
-                client.cancel([*pending, *([scattered] if scattered is not None else [])], force=True)
-        if cluster is not None:
+class Workers:
+    """Worker processes kept for several batches (``with Workers(jobs, dask) as w: w.map(...); w.map(...)``).
+
+    Started on the first ``map`` that needs them (none for ``jobs=1``
+    without Dask: tasks run here). An exception inside ``map`` (an interrupt
+    included) stops them at once (pool workers terminated, a ``LocalCluster``
+    closed, this batch's tasks cancelled on a remote scheduler) and propagates;
+    leaving the block normally shuts them down in order.
+    """
+
+    def __init__(self, jobs: int = 1, dask: str | None = None) -> None:
+        self.jobs, self.dask = max(1, int(jobs)), dask
+        self.pool: Any = None
+        self.cluster: Any = None
+        self.client: Any = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self.close(stop=kind is not None)
+
+    def close(self, stop: bool = False) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            if stop:
+                _stop_pool(pool)
+            else:
+                pool.shutdown(wait=True)
+        client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
+        if stop and cluster is not None:
             _stop_cluster(cluster)
-        raise
-    finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], tick: Tick) -> None:
+        """``tick(fn(shared, task))`` for every task, as results arrive."""
+        try:
+            if self.dask:
+                self._map_dask(fn, shared, tasks, tick)
+            elif self.jobs > 1:
+                self._map_pool(fn, shared, tasks, tick)
+            else:
+                for task in tasks:
+                    tick(fn(shared, task))
+        except BaseException:
+            self.close(stop=True)
+            raise
+
+    def _map_pool(self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], tick: Tick) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+        if self.pool is None:
+            ctx = mp.get_context("spawn")  # no inherited DuckDB handle or solver state
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_worker_init,
+                                            initargs=(os.getpid(),))
+        inflight: set[Future[Any]] = set()
+        for task in tasks:
+            inflight.add(self.pool.submit(fn, shared, task))
+            if len(inflight) >= 2 * self.jobs:  # bounded: memory does not grow with N
+                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    tick(fut.result())
+        while inflight:
+            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                tick(fut.result())
+
+    def _map_dask(self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], tick: Tick) -> None:
+        from dask.distributed import Client, Future, LocalCluster, as_completed
+
+        if self.client is None:
+            if self.dask == "local":
+                self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+                self.client = Client(self.cluster)
+                self.client.register_plugin(_ignore_sigint())
+            else:
+                self.client = Client(self.dask)
+        client = self.client
+        pending: set[Future] = set()
+        scattered: Future | None = None
+        try:
+            scattered = client.scatter(shared, broadcast=True)
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            queue = as_completed()
+
+            def take() -> None:
+                fut = next(queue)
+                pending.discard(fut)
+                tick(fut.result())
+
+            for task in tasks:
+                fut = client.submit(fn, scattered, task, pure=False)
+                pending.add(fut)
+                queue.add(fut)
+                if len(pending) >= 2 * workers:
+                    take()
+            while pending:
+                take()
+        except BaseException:
+            # drop this batch's tasks and data from the scheduler (on a remote
+            # cluster, not ours to stop, that is all we do)
+            if pending or scattered is not None:
+                with suppress(Exception):  # best effort while stopping
+                    client.cancel([*pending, *([scattered] if scattered is not None else [])], force=True)
+            raise
 
 
 def _stop_cluster(cluster: Any) -> None:
