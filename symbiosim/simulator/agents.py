@@ -161,16 +161,24 @@ class Firm(mesa.Agent):
         out[:t] = 0.0
         return np.where(out > TOL, out, 0.0)
 
-    def supply(self, product: str, t: int) -> Supply:
-        """What the firm can offer of ``product`` from t (``Supply``); cached until its contracts,
-        processes or prices change."""
+    def can_offer(self, product: str, t: int) -> bool:
+        """Has it anything to offer of ``product`` from t (``supply(...).any``, without copies)?"""
+        _, supply = self._cached_supply(product, t)
+        return bool(supply.surplus[t:].sum() > TOL or supply.extra[t:].sum() > TOL)
+
+    def _cached_supply(self, product: str, t: int) -> tuple[int, Supply]:
         key = (product, self.version, self.model.price_signature((self.actor,), t) if self.model.prices else ())
         cached = self._supply.get(key)
         if cached is None or cached[0] > t:
             if len(self._supply) > 64:
                 self._supply.clear()
             cached = self._supply[key] = (t, self._make_supply(product, t))
-        first, supply = cached
+        return cached
+
+    def supply(self, product: str, t: int) -> Supply:
+        """What the firm can offer of ``product`` from t (``Supply``); cached until its contracts,
+        processes or prices change."""
+        first, supply = self._cached_supply(product, t)
         if first == t:
             return supply
         surplus, extra = supply.surplus.copy(), supply.extra.copy()

@@ -141,6 +141,9 @@ class SymbiosisModel(mesa.Model):
                 self.firms[actor] = Entrepreneur(self, actor, rules, {})
         self._init_knowledge()
         self.partners = self._partners()
+        self._senders: dict[tuple[str, str], list[str]] = {}  # (receiver, product) -> possible suppliers, from the arcs
+        for a, b, p in sorted(self.data.arcs):
+            self._senders.setdefault((b, p), []).append(a)
         self.needs = self._needs()
         self._standing_contracts(baseline)
         self.datacollector = mesa.DataCollector(
@@ -253,10 +256,11 @@ class SymbiosisModel(mesa.Model):
         return np.maximum(room, 0.0)
 
     def suppliers_of(self, product: str, receiver: Firm) -> list[Firm]:
+        """Present firms the receiver knows that have an arc to it for ``product`` (sorted by id)."""
         return [
             self.firms[supplier]
-            for supplier in sorted(receiver.known)
-            if self.firms[supplier].present and (supplier, receiver.actor, product) in self.data.arcs
+            for supplier in self._senders.get((receiver.actor, product), ())
+            if supplier in receiver.known and self.firms[supplier].present
         ]
 
     def _sign(self, c: Contract) -> None:
@@ -387,11 +391,14 @@ class SymbiosisModel(mesa.Model):
         for firm in order:
             if firm.present:
                 self._offer_supplies(firm, t)
-                self._look_for_sources(firm, t)
+                if t % self.data.ppy == 0:  # buyers review their sourcing once a year (a budget cycle)
+                    self._look_for_sources(firm, t)
 
     def _offer_supplies(self, supplier: Firm, t: int) -> None:
         for product, receivers in self.partners.get(supplier.actor, []):
-            if not supplier.supply(product, t).any:
+            if supplier.attention_used >= supplier.rules.attention:
+                return  # no attention left this year (renewals and others' offers still reach it)
+            if not supplier.can_offer(product, t):
                 continue
             for b in receivers:
                 receiver = self.firms[b]
@@ -402,8 +409,10 @@ class SymbiosisModel(mesa.Model):
     def _look_for_sources(self, receiver: Firm, t: int) -> None:
         """A buyer asks the firms it knows for what it buys and for the inputs of its processes."""
         for product in self.needs[receiver.actor]:
+            if receiver.attention_used >= receiver.rules.attention:
+                return
             for supplier in self.suppliers_of(product, receiver):
-                if receiver.trust.get(supplier.actor, 0.5) < TRUST_MIN or not supplier.supply(product, t).any:
+                if receiver.trust.get(supplier.actor, 0.5) < TRUST_MIN or not supplier.can_offer(product, t):
                     continue
                 self._try(supplier, receiver, product, t, initiator=receiver)
 

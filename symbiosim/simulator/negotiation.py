@@ -517,5 +517,5 @@ def entry_sources(model: SymbiosisModel, firm: Firm, t: int) -> list[tuple[Firm,
         (supplier, p)
         for p in inputs
         for supplier in model.suppliers_of(p, firm)
-        if (supplier.actor, firm.actor, p) in data.arcs and supplier.supply(p, t).any
+        if (supplier.actor, firm.actor, p) in data.arcs and supplier.can_offer(p, t)
     ]
