@@ -76,7 +76,10 @@ Terms, renegotiation and exit (``negotiation.py``, ``model.py``):
 * **Renegotiation.** A contract that runs its course is renegotiated at once at
   the prices of the day (a built link is then sunk); a kept contract raises both
   sides' trust by 0.1 (repeated exchange builds trust: Gulati 1995).
-* **Exit.** When prices move, each side checks the rest of the contract still
+* **Exit.** A contract that backs a dedicated asset runs its whole term: it is
+  take-or-pay, so neither side can walk away from the other's sunk investment
+  when prices move (Joskow 1987; Klein, Crawford & Alchian 1978 on hold-up).
+  Other contracts: when prices move, each side checks the rest of the contract still
   pays at current prices and ends it if not (efficient breach; Posner 1972); the
   partner's trust in it falls by 0.3, and below 0.2 the partner deals with it no
   more. A firm that cannot operate after a contract ended ends the contract it

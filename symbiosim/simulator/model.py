@@ -325,7 +325,7 @@ class SymbiosisModel(mesa.Model):
                 self._end(c, t, None)
                 self._try(self.firms[c.source], self.firms[c.target], c.product, t, renewal=True)
                 self._settle((c.source, c.target), t)
-            elif self.prices and t > c.start:
+            elif self.prices and t > c.start and not c.dedicated:  # take-or-pay: a dedicated asset's contract runs its term
                 for actor in (c.target, c.source):
                     if self._contract_value(c, self.firms[actor], t) < -TOL:
                         self._log(t, c.source, c.target, c.product, "ended", f"{actor}: no longer pays at current prices", c.price, 0.0)
@@ -470,7 +470,7 @@ class SymbiosisModel(mesa.Model):
             arc = self.data.arcs[(term.supplier.actor, receiver.actor, term.product)]
             if arc.buildable and not self.link_built(arc.key):
                 self.builds.append(Build("link", arc.source, target=arc.target, product=arc.product, year=year))
-            c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes)
+            c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes, dedicated=deal.dedicated)
             self._sign(c)
             self.counts["accepted"] += 1
             self._log(t, arc.source, arc.target, arc.product, "accepted", "accepted", term.price, float(term.volumes.sum()))

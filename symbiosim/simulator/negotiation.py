@@ -55,6 +55,7 @@ class Contract:
     volumes: np.ndarray  # per period (length T)
     existing: bool = False  # a standing exchange from the scenario (never renegotiated)
     broken_at: int | None = None
+    dedicated: bool = False  # backs a dedicated asset: take-or-pay, not ended early for prices
 
     def active_volumes(self) -> np.ndarray:
         if self.broken_at is None:
@@ -87,6 +88,7 @@ class Deal:
     processes: tuple[str, ...] = ()
     end: int = 0
     screened: bool = False  # ended at a first look (no attention spent)
+    dedicated: bool = False  # needs a dedicated asset (link, process, entry)
 
 
 class _Rejected(Exception):
@@ -191,12 +193,19 @@ class _Negotiation:
         plan, takes, sides = self._value()
         if dedicated:
             end = self._term(plan, sides)
-            if end < self.end:
+            fixed = any(self.data.actor_processes[(self.receiver.actor, k)].fixed_activity is not None for k in plan.built)
+            if end < self.end and (self.entering or fixed):
+                # a plant whose production is fixed must also run after the term (and build what
+                # it needs then): value it again with the offers ending with the term
+                self.end = end
+                plan, takes, sides = self._value()
+            elif end < self.end:
                 self._shorten(plan, takes, sides, end)
         joint = self._joint_surplus(plan, sides)
         terms, receiver_net, _paid = self._bargain(plan, sides, takes, joint)
         self._check_payback(plan, sides, terms, receiver_net)
-        return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end)
+        asset = self._asset_costs(plan.built, sides)[0] > 0
+        return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end, dedicated=asset)
 
     # ---- the steps ------------------------------------------------------------
     def _value(self) -> tuple[_ReceiverPlan, list[np.ndarray], list[_SupplierSide]]:
