@@ -188,3 +188,53 @@ def test_a_receiver_investment_that_does_not_pay_back_does_not_form():
     result = simulate(receiver_invests(300_000), seed=1)
     assert (result.offers.outcome == "accepted").sum() == 0
     assert any(r.startswith("payback longer than") for r in result.offers.reason)
+
+
+def two_greenhouses(build_cost: float) -> Any:
+    """The smelter could build a heat-recovery unit (1,500 MWh/yr) for ``build_cost``; two
+    greenhouses on the site each need 600 MWh/yr of warmth from gas at 45 (27,000/yr each)."""
+    raw = copy.deepcopy(HEAT_PIPE)
+    raw["processes"] += [{"id": "recover", "outputs": {"heat": 1}}]
+    raw["actors"] += [{**raw["actors"][1], "id": "greenhouse2"}]
+    raw["actor_processes"] = [{"actor": "smelter", "process": "recover", "exists": False, "capacity": 1500, "build_cost": build_cost}]
+    for gh in ("greenhouse", "greenhouse2"):
+        raw["actor_processes"] += [
+            {"actor": gh, "process": "boil"},
+            {"actor": gh, "process": "recv"},
+            {"actor": gh, "process": "grow", "fixed_activity": 600},
+        ]
+    raw["purchases"] = [{"actor": gh, "product": "gas", "price": 45} for gh in ("greenhouse", "greenhouse2")]
+    return build(without_pipe(raw))
+
+
+def test_a_package_forms_when_one_buyer_cannot_repay_the_supplier():
+    """Alone, a greenhouse's deal nets 27,000 - 2 x 675 = 25,650/yr (transaction costs 2.5 % x
+    27,000 per side): the 200,000 unit never pays back at 10 % within the horizon (A_10 = 6.759
+    < 200,000 / 25,650 = 7.797), so no two-firm deal forms. Together the three firms net 51,300/yr
+    as in the heat pipe: term 5 years, joint surplus 51,300 A_5 - 200,000, a third each
+    (equal bargaining power). Each greenhouse saves 27,000 A_5, pays its transaction cost
+    675 A_5 and keeps a third: price = 43.875 - 28.5 + 200,000 / (1,800 A_5) = 42.0215/MWh.
+    Payback: each party carries 66,667 and earns (joint / 3 + 66,667) / A_5 = 17,100/yr: 3.9
+    years <= 4. (At year 5 the contracts are renegotiated one by one: the unit is sunk.)"""
+    s = two_greenhouses(200_000)
+    result = simulate(s, seed=1)
+    offers = result.offers
+    accepted = offers[(offers.outcome == "accepted") & (offers.period == 0)]
+    assert sorted(accepted.target) == ["greenhouse", "greenhouse2"]
+    assert set(accepted.reason) == {"accepted (package)"}
+    expected = 43.875 - 28.5 + 200_000 / (1800 * annuity(5))
+    assert accepted.price.tolist() == pytest.approx([expected, expected], abs=1e-6)
+    assert accepted.volume.tolist() == pytest.approx([600 * 5, 600 * 5])
+    builds = result.plan.builds
+    assert builds[["kind", "actor", "process", "year"]].values.tolist() == [["process", "smelter", "recover", 0]]
+    assert plan_violations(s, result.plan) == []
+    assert evaluate(s, result.plan).kpis["cluster_npv"] <= optimise(s).meta["objective_value"] + 1e-6
+
+
+def test_a_package_that_does_not_pay_back_does_not_form():
+    """A 300,000 unit: the term becomes 8 years (A_7 = 5.355 < 300,000 / 51,300 = 5.848 <= A_8 =
+    5.868), the joint surplus 51,300 A_8 - 300,000 = 1,050; each party carries 100,000 and earns
+    (350 + 100,000) / A_8 = 17,100/yr: 5.85 years > 4."""
+    result = simulate(two_greenhouses(300_000), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert "no package" in set(result.offers.outcome)

@@ -68,7 +68,9 @@ Terms, renegotiation and exit (``negotiation.py``, ``model.py``):
   specificity makes parties write contracts that cover the specific investment,
   so neither side can hold the other up before it is repaid (Williamson 1985;
   Joskow 1987: coal contracts of mine-mouth plants run longest). The price is
-  fixed for the term.
+  fixed for the term. An entrant (a plant that exists for the by-product) signs
+  for its plant's life, the rest of the horizon: otherwise the suppliers could
+  hold its sunk plant up at the first renewal (Klein, Crawford & Alchian 1978).
 * **Payback.** ``max_payback_years`` stays each firm's own test: the share of the
   investment it carries (its bargaining share) divided by its level annual cash
   from the deal before the investment (its discounted gain over the term divided

@@ -33,6 +33,7 @@ between runs.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import mesa
@@ -47,6 +48,7 @@ from symbiosim.simulator.agents import TOL, Entrepreneur, Firm
 from symbiosim.simulator.behaviour import rules_for
 from symbiosim.simulator.firm_lp import Prices
 from symbiosim.simulator.negotiation import Contract, Deal, entry_sources, negotiate
+from symbiosim.simulator.package import negotiate_package
 
 KAPPA = 0.25
 MAX_ENTRY_SOURCES = 8
@@ -400,11 +402,41 @@ class SymbiosisModel(mesa.Model):
                 return  # no attention left this year (renewals and others' offers still reach it)
             if not supplier.can_offer(product, t):
                 continue
+            buyers = []
             for b in receivers:
                 receiver = self.firms[b]
                 if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
                     continue
-                self._try(supplier, receiver, product, t, initiator=supplier)
+                if self._try(supplier, receiver, product, t, initiator=supplier):
+                    break
+                if not any(c.broken_at is None for c in self.by_arc.get((supplier.actor, b, product), ())):
+                    buyers.append(receiver)
+            else:
+                if len(buyers) > 1 and supplier.supply(product, t).builds:
+                    self._try_package(supplier, product, buyers, t)
+
+    def _try_package(self, supplier: Firm, product: str, buyers: list[Firm], t: int) -> bool:
+        """No buyer alone repays the supplier's investment: offer the nearest ones a package."""
+        key = ("package", supplier.actor, product)
+        stamp = (supplier.version, tuple(b.version for b in buyers), self.price_signature((supplier.actor, *(b.actor for b in buyers)), t))
+        if not self._changed(self._tried.get(key), stamp, t) or supplier.attention_used >= supplier.rules.attention:
+            return False
+        self._tried[key] = stamp  # type: ignore[assignment]
+        self.counts["made"] += 1
+        deal = negotiate_package(self, supplier, product, buyers, t)
+        supplier.attention_used += 1
+        names = ",".join(b.actor for b in buyers)
+        if not deal.accepted:
+            self.counts["rejected"] += 1
+            self._log(t, supplier.actor, names, product, "no package", deal.reason, None, 0.0)
+            return False
+        year = self.data.year_of(t)
+        for k in deal.built:
+            supplier.processes[k] = year
+            self.builds.append(Build("process", supplier.actor, process=k, year=year))
+        for receiver, term, built in deal.parts:
+            self._accept(receiver, Deal(True, "accepted (package)", [replace(term, built=())], 0.0, built, deal.end, dedicated=True), t)
+        return True
 
     def _look_for_sources(self, receiver: Firm, t: int) -> None:
         """A buyer asks the firms it knows for what it buys and for the inputs of its processes."""
@@ -473,7 +505,7 @@ class SymbiosisModel(mesa.Model):
             c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes, dedicated=deal.dedicated)
             self._sign(c)
             self.counts["accepted"] += 1
-            self._log(t, arc.source, arc.target, arc.product, "accepted", "accepted", term.price, float(term.volumes.sum()))
+            self._log(t, arc.source, arc.target, arc.product, "accepted", deal.reason, term.price, float(term.volumes.sum()))
             self._spread_word(arc.source, arc.target, arc.product)
         receiver.version += 1
         receiver.solution = None

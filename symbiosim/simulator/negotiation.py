@@ -191,10 +191,10 @@ class _Negotiation:
         if dedicated:
             self.end = self.data.periods
         plan, takes, sides = self._value()
-        if dedicated:
+        if dedicated and not self.entering:  # an entrant's supply runs for its plant's life: the horizon
             end = self._term(plan, sides)
             fixed = any(self.data.actor_processes[(self.receiver.actor, k)].fixed_activity is not None for k in plan.built)
-            if end < self.end and (self.entering or fixed):
+            if end < self.end and fixed:
                 # a plant whose production is fixed must also run after the term (and build what
                 # it needs then): value it again with the offers ending with the term
                 self.end = end
