@@ -238,3 +238,73 @@ def test_a_package_that_does_not_pay_back_does_not_form():
     result = simulate(two_greenhouses(300_000), seed=1)
     assert (result.offers.outcome == "accepted").sum() == 0
     assert "no package" in set(result.offers.outcome)
+
+
+def chain() -> Any:
+    """A smelter already sends a district-heating firm the 500 MWh/yr of heat it needs (a
+    standing exchange); 1,000 MWh/yr more go to waste (no disposal cost). The DH firm could
+    turn more heat into hot water (exchanger capacity 2,000 MWh/yr, no running cost); a
+    greenhouse heats 600 MWh/yr with gas at 45, or with hot water it can take as it is."""
+    raw: dict[str, Any] = {
+        "settings": {"name": "chain", "years": 10, "periods_per_year": 1, "discount_rate": 0.0},
+        "products": [
+            {"id": "heat", "unit": "MWh", "kind": "energy", "disposal_cost": 0},
+            {"id": "hot", "unit": "MWh", "kind": "energy"},
+            {"id": "gas", "unit": "MWh", "kind": "energy"},
+            {"id": "warmth", "unit": "MWh", "kind": "energy"},
+        ],
+        "actors": [{"id": a, "lat": 63.3, "lon": 9.86} for a in ("smelter", "dh", "greenhouse")],
+        "processes": [
+            {"id": "smelt", "outputs": {"heat": 1500}},
+            {"id": "exchange", "inputs": {"heat": 1}, "outputs": {"hot": 1}},
+            {"id": "deliver", "inputs": {"hot": 1}},
+            {"id": "boil", "inputs": {"gas": 1}, "outputs": {"warmth": 1}},
+            {"id": "radiate", "inputs": {"hot": 1}, "outputs": {"warmth": 1}},
+            {"id": "grow", "inputs": {"warmth": 1}},
+        ],
+        "actor_processes": [
+            {"actor": "smelter", "process": "smelt", "fixed_activity": 1},
+            {"actor": "dh", "process": "exchange", "capacity": 2000},
+            {"actor": "dh", "process": "deliver", "fixed_activity": 500},
+            {"actor": "greenhouse", "process": "boil"},
+            {"actor": "greenhouse", "process": "radiate"},
+            {"actor": "greenhouse", "process": "grow", "fixed_activity": 600},
+        ],
+        "purchases": [{"actor": "greenhouse", "product": "gas", "price": 45}],
+        "links": [{"from": "smelter", "to": "dh", "product": "heat", "exists": True, "price": 0}],
+    }
+    return build(raw)
+
+
+def test_a_chain_opens_once_an_earlier_deal_exists():
+    """The greenhouse's hot water needs more of the smelter's heat, which reaches the DH firm
+    under its standing contract: the deal is a chain of three. Hot water saves the greenhouse
+    27,000/yr; its only exchange costs 2.5 % x 27,000 = 675/yr per side, so the chain nets
+    25,650/yr over the 5-year term (no dedicated asset), a third to each firm (equal power).
+    The smelter gives up nothing (its heat went to waste): its price is its third over its
+    volume, 25,650 / (3 x 600) = 14.25/MWh. The DH firm pays that, bears its own 675/yr and
+    keeps a third: it charges 14.25 + 1.125 + 14.25 = 29.625/MWh. The greenhouse saves 27,000,
+    pays 17,775 and 675 a year: 8,550 = 25,650 / 3."""
+    s = chain()
+    result = simulate(s, seed=1)
+    offers = result.offers
+    first = offers[(offers.outcome == "accepted") & (offers.period == 0)].set_index(["source", "target"])
+    assert set(first.index) == {("dh", "greenhouse"), ("smelter", "dh")}
+    assert first.loc[("smelter", "dh")].reason == "accepted (chain)"
+    assert first.loc[("smelter", "dh")].price == pytest.approx(14.25, abs=1e-6)
+    assert first.loc[("dh", "greenhouse")].price == pytest.approx(29.625, abs=1e-6)
+    assert first.volume.tolist() == pytest.approx([600 * 5, 600 * 5])
+    assert plan_violations(s, result.plan) == []
+    assert evaluate(s, result.plan).kpis["cluster_npv"] <= optimise(s).meta["objective_value"] + 1e-6
+
+
+def test_no_chain_without_the_earlier_deal():
+    """The same firms without the earlier deal (no standing exchange, no delivery of its own):
+    the DH firm has no heat to turn into hot water, so it has nothing to offer the greenhouse,
+    and no use for the smelter's heat on its own: nothing forms."""
+    raw = chain().model_dump(by_alias=True, exclude_none=True, mode="json")
+    raw["links"] = []
+    raw["actor_processes"] = [r for r in raw["actor_processes"] if r["process"] != "deliver"]
+    result = simulate(build(raw), seed=1)
+    assert not (result.offers.outcome == "accepted").any()
+    assert "receiver has no use for it" in set(result.offers.reason)

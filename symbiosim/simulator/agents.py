@@ -25,6 +25,18 @@ TOL = 1e-7
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """More of an input from a firm that already sends it under contract, at that contract's price."""
+
+    supplier: Firm
+    product: str
+    bound: np.ndarray  # per period (length T)
+    unit_value: float  # money per unit to the buyer: the ledger's flow value less the reservation price
+    price: float  # the supplier's reservation price; in a signed chain, the bargained price
+    dedicated: bool  # the contract it extends backs a dedicated asset (or is a standing exchange)
+
+
+@dataclass(frozen=True)
 class Supply:
     """What a firm can offer of a product from period t (arrays of length T).
 
@@ -216,7 +228,7 @@ class Firm(mesa.Agent):
         # can make, whatever inputs that takes), against its plan now.
         probe = 10.0 * (1.0 + max((abs(v) for v in self.lp.unit.values()), default=0.0))
         offer = Extra(product, False, spare[t:], np.full(T - t, probe))
-        more = self.plan(t, processes=processes, extras=[offer])
+        more = self.plan(t, processes=processes, extras=[offer, *self.upstream_extras(self.upstream(product, t), t, T)])
         if not more.ok:
             return Supply(surplus, np.zeros(T), 0.0, ())
         sent = np.zeros(T)
@@ -226,6 +238,34 @@ class Firm(mesa.Agent):
             return Supply(surplus, np.zeros(T), 0.0, ())
         cost = (self.worth(sol, t) - (self.worth(more, t) - probe * volume)) / volume
         return Supply(surplus, sent, max(cost, 0.0), tuple(k for k in builds if more.activity.get(k, np.zeros(1)).sum() > TOL))
+
+    def upstream(self, product: str, t: int) -> list[Upstream]:
+        """Chains: more of an input of the processes that make ``product``, from a firm that
+        already sends it under contract (an earlier deal opens the next), up to what that firm
+        disposes of or sells and the arc's room, valued at that firm's reservation price (what
+        the unit is worth to it now: minus its disposal cost, or its sale price); the price it
+        gets is bargained with the rest of the deal (``negotiation``)."""
+        data, model = self.model.data, self.model
+        inputs = {q for k in self.lp.processes_all if data.processes[k].outputs.get(product, 0.0) > 0 for q in data.processes[k].inputs}
+        options: list[Upstream] = []
+        for c in self.contracts:
+            if c.target != self.actor or c.product not in inputs or c.broken_at is not None:
+                continue
+            if any(u.supplier.actor == c.source and u.product == c.product for u in options):
+                continue
+            supplier = model.firms[c.source]
+            arc = data.arcs[(c.source, self.actor, c.product)]
+            bound = np.minimum(supplier.surplus(c.product, t), model.arc_room(arc, t, self._T))
+            if bound.sum() > TOL:
+                plan = supplier.current(t)
+                dumped = plan.disposal.get(c.product, np.zeros(1)).sum() > TOL
+                reservation = supplier.lp.unit_value("dump" if dumped else "sell", c.product)
+                unit = ledger.unit_value(data, "flow", arc.key) - reservation - 1e-6
+                options.append(Upstream(supplier, c.product, bound, unit, reservation, c.dedicated or c.existing))
+        return options
+
+    def upstream_extras(self, options: list[Upstream], t: int, until: int) -> list[Extra]:
+        return [Extra(u.product, True, u.bound[t:until], np.full(until - t, u.unit_value)) for u in options]
 
     # ---- realisation -----------------------------------------------------
     def realise(self, t: int) -> None:

@@ -504,6 +504,10 @@ class SymbiosisModel(mesa.Model):
                 self.builds.append(Build("link", arc.source, target=arc.target, product=arc.product, year=year))
             c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes, dedicated=deal.dedicated)
             self._sign(c)
+            for u, volumes in term.upstream:  # a chain: the earlier contract's partner sends more, at its price
+                more = Contract(len(self.contracts), u.supplier.actor, arc.source, u.product, t, deal.end, u.price, volumes, dedicated=deal.dedicated)
+                self._sign(more)
+                self._log(t, u.supplier.actor, arc.source, u.product, "accepted", "accepted (chain)", u.price, float(volumes.sum()))
             self.counts["accepted"] += 1
             self._log(t, arc.source, arc.target, arc.product, "accepted", deal.reason, term.price, float(term.volumes.sum()))
             self._spread_word(arc.source, arc.target, arc.product)
@@ -570,11 +574,16 @@ class SymbiosisModel(mesa.Model):
                 for key, values in table.items():
                     for t in np.nonzero(np.abs(values) > TOL)[0]:
                         rows[names[kind]].append((actor, key, int(t), data.year_of(int(t)), float(values[t])))
-        flows = []
+        # several contracts on one arc (a chain draws more under a standing exchange): one flow
+        # per arc and period, at the volume-weighted price
+        per_arc: dict[tuple[str, str, str, int], list[float]] = {}
         for c in self.contracts:
             v = c.active_volumes()
             for t in np.nonzero(v > TOL)[0]:
-                flows.append((c.source, c.target, c.product, int(t), data.year_of(int(t)), float(v[t]), math.nan if c.price is None else c.price))
+                total = per_arc.setdefault((c.source, c.target, c.product, int(t)), [0.0, 0.0])
+                total[0] += float(v[t])
+                total[1] += float(v[t]) * (math.nan if c.price is None else c.price)
+        flows = [(a, b, p, t, data.year_of(t), q, paid / q) for (a, b, p, t), (q, paid) in per_arc.items()]
         tables = {name: make_table(name, r) for name, r in rows.items()}
         meta = {"source": "simulator", "status": "ok", "seed": self.seed, "facilitator": self.facilitator, "scenario": self.scenario.settings.name}
         builds: list[tuple[Any, ...]] = list(self.builds)

@@ -27,14 +27,14 @@ cost sharing is positive).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from symbiosim import ledger
 from symbiosim.scenario.data import Arc
-from symbiosim.simulator.agents import TOL, Firm
+from symbiosim.simulator.agents import TOL, Firm, Upstream
 from symbiosim.simulator.firm_lp import Extra, FirmSolution
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class Term:
     price: float
     supplier_gain: float  # its net gain at the price (own valuation)
     built: tuple[str, ...] = ()  # processes the supplier builds to deliver it
+    upstream: list[tuple[Upstream, np.ndarray]] = field(default_factory=list)  # chains: more input it draws for it
 
 
 @dataclass
@@ -121,6 +122,8 @@ class _SupplierSide:
     solution: FirmSolution | None = None  # its plan with the deal
     built: tuple[str, ...] = ()  # its candidate processes built to deliver
     invest: float = 0.0  # their build and fixed costs over the window
+    upstream: list[tuple[Upstream, np.ndarray]] = field(default_factory=list)  # more input drawn under earlier contracts
+    upstream_gain: list[float] = field(default_factory=list)  # each upstream firm's gain before its price
     gain: float = 0.0  # the same net of its own transaction cost
     transaction_cost: float = 0.0  # its own, over the contract window
     receiver_transaction_cost: float = 0.0  # the receiver's for this exchange
@@ -201,7 +204,7 @@ class _Negotiation:
                 plan, takes, sides = self._value()
             elif end < self.end:
                 self._shorten(plan, takes, sides, end)
-        joint = self._joint_surplus(plan, sides)
+        joint = self._joint = self._joint_surplus(plan, sides)
         terms, receiver_net, _paid = self._bargain(plan, sides, takes, joint)
         self._check_payback(plan, sides, terms, receiver_net)
         asset = self._asset_costs(plan.built, sides)[0] > 0
@@ -270,6 +273,8 @@ class _Negotiation:
         for x in sides:
             supplier = self.sources[x.source][0]
             assert x.solution is not None
+            for _, volumes in x.upstream:
+                volumes[end:] = 0.0
             x.invest = self._supplier_invest(supplier, x.built)
             x.gross = supplier.worth(x.solution, t, end) - supplier.base_value(t, end) - x.invest
         self._transaction_costs(plan, sides, takes)
@@ -415,20 +420,49 @@ class _Negotiation:
                 rules[product] = "send"
             builds = self.supplies[i].builds
             options: list[tuple[str, ...]] = [()] + ([builds] if builds and self.extra_taken[i] > TOL else [])
+            chain = supplier.upstream(product, t) if self.extra_taken[i] > TOL else []
             best: _SupplierSide | None = None
             for built in options:
                 processes = {**supplier.processes, **{k: self.year for k in built}}
-                solution = supplier.plan(t, processes=processes, net_inflow=flows, use_rules=rules, end=end)
+                extras = supplier.upstream_extras(chain, t, end)
+                solution = supplier.plan(t, processes=processes, net_inflow=flows, use_rules=rules, end=end, extras=extras)
                 if not solution.ok:
                     continue
                 invest = self._supplier_invest(supplier, built)
                 gross = supplier.worth(solution, t, end) - supplier.base_value(t, end) - invest
                 if best is None or gross > best.gross:
                     best = _SupplierSide(i, gross, solution, built, invest)
+                    best.upstream = self._upstream_takes(chain, solution)
             if best is None:
                 raise _Rejected("supplier cannot deliver")
+            self._check_upstream(best)
             sides.append(best)
         return sides
+
+    def _upstream_takes(self, chain: list[Upstream], solution: FirmSolution) -> list[tuple[Upstream, np.ndarray]]:
+        """What the supplier draws from each earlier contract's partner (length T; none after the term)."""
+        takes = []
+        for u, taken in zip(chain, solution.extra, strict=True):
+            volumes = np.zeros(self.data.periods)
+            volumes[self.t : self.t + len(taken)] = np.where(taken > TOL, taken, 0.0)
+            volumes[self.end :] = 0.0
+            if volumes.sum() > TOL:
+                takes.append((u, volumes))
+        return takes
+
+    def _check_upstream(self, side: _SupplierSide) -> None:
+        """Each upstream firm's gain from sending more, before any price (its LP): it joins the deal
+        as a third party and gets its share of the joint surplus through its price (``_bargain``)."""
+        t, end = self.t, self.end
+        side.upstream_gain = []
+        for u, volumes in side.upstream:
+            firm = u.supplier
+            flows = firm.net_inflow()
+            flows[u.product] = flows.get(u.product, np.zeros(self.data.periods)) - volumes
+            solution = firm.plan(t, net_inflow=flows, end=end)
+            if not solution.ok:
+                raise _Rejected(f"{firm.actor} cannot send more {u.product}")
+            side.upstream_gain.append(firm.worth(solution, t, end) - firm.base_value(t, end))
 
     def _transaction_costs(self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray]) -> None:
         """Both sides' transaction costs of each exchange. Its annual value: the supplier's gain plus
@@ -448,7 +482,7 @@ class _Negotiation:
 
     def _joint_surplus(self, plan: _ReceiverPlan, sides: list[_SupplierSide]) -> float:
         """The joint gain of all sides, net of transaction costs; no deal (and why) when it is not positive."""
-        joint = plan.gain - sum(x.receiver_transaction_cost for x in sides) + sum(x.gain for x in sides)
+        joint = plan.gain - sum(x.receiver_transaction_cost for x in sides) + sum(x.gain + self._upstream_value(x) for x in sides)
         if joint > 0:
             return joint
         transaction = sum(x.receiver_transaction_cost + x.transaction_cost for x in sides)
@@ -465,14 +499,37 @@ class _Negotiation:
             raise _Rejected("receiver rejects: no saving on its own inputs")
         raise _Rejected("no joint surplus")
 
-    def _powers(self, sides: list[_SupplierSide]) -> tuple[float, list[float]]:
+    def _upstream_value(self, x: _SupplierSide) -> float:
+        """What the upstream firms of a chain gain at their reservation prices (which the middle
+        firm's valuation already pays): their LP gain plus reservation x volume."""
+        return sum(
+            gain + u.price * float((u.supplier.discount * volumes).sum()) for (u, volumes), gain in zip(x.upstream, x.upstream_gain, strict=True)
+        )
+
+    def _powers(self, sides: list[_SupplierSide]) -> tuple[float, list[float], list[list[float]]]:
         """Each party's share of the joint surplus: the generalised Nash bargaining solution with
         linear utilities gives party i the share power_i / sum of powers (equal powers: equal
-        shares; one supplier: ``_share``)."""
+        shares; one supplier: ``_share``). Parties: the receiver, each supplier, each upstream
+        firm of a chain."""
+        upstream = [[u.supplier.rules.bargaining_power for u, _ in x.upstream] for x in sides]
         powers = [self.receiver.rules.bargaining_power] + [self.sources[x.source][0].rules.bargaining_power for x in sides]
-        total = sum(powers)
-        shares = [p / total for p in powers] if total > 0 else [1 / len(powers)] * len(powers)
-        return shares[0], shares[1:]
+        total = sum(powers) + sum(map(sum, upstream))
+        if total <= 0:
+            n = len(powers) + sum(map(len, upstream))
+            return 1 / n, [1 / n] * len(sides), [[1 / n] * len(u) for u in upstream]
+        return powers[0] / total, [p / total for p in powers[1:]], [[p / total for p in u] for u in upstream]
+
+    def _price_upstream(self, x: _SupplierSide, shares: list[float], joint: float) -> list[tuple[Upstream, np.ndarray]]:
+        """Each upstream firm's price: its share of the joint surplus over its volume; the middle
+        firm pays the difference to the reservation price it valued with."""
+        priced = []
+        middle = self.sources[x.source][0]
+        for (u, volumes), gain, share in zip(x.upstream, x.upstream_gain, shares, strict=True):
+            volume = float((u.supplier.discount * volumes).sum())
+            price = (share * joint - gain) / volume
+            x.gain -= (price - u.price) * float((middle.discount * volumes).sum())
+            priced.append((replace(u, price=float(price)), volumes))
+        return priced
 
     def _bargain(
         self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray], joint: float
@@ -483,7 +540,9 @@ class _Negotiation:
         receiver, model = self.receiver, self.model
         terms: list[Term] = []
         paid = 0.0
-        for x, share in zip(sides, self._powers(sides)[1], strict=True):
+        _, supplier_shares, upstream_shares = self._powers(sides)
+        for x, share, up in zip(sides, supplier_shares, upstream_shares, strict=True):
+            chain = self._price_upstream(x, up, joint)
             supplier, product = self.sources[x.source]
             volumes = takes[x.source]
             supplier_volume = float((supplier.discount * volumes).sum())  # discounted at each side's rate
@@ -493,7 +552,7 @@ class _Negotiation:
             if supplier_net <= model.volatility * supplier.rules.risk_aversion * abs(price) * supplier_volume + TOL:
                 raise _Rejected("loss for the supplier at the bargained price")
             paid += price * receiver_volume + x.receiver_transaction_cost
-            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net), x.built))
+            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net), x.built, chain))
         receiver_net = plan.gain - paid
         if receiver_net <= model.volatility * receiver.rules.risk_aversion * paid + TOL:
             raise _Rejected("loss for the receiver at the bargained price")
@@ -508,9 +567,10 @@ class _Negotiation:
         one_off = self._asset_costs(plan.built, sides)[0] * self.receiver.discount[self.t]
         if one_off <= 0:
             return
-        receiver_share, supplier_shares = self._powers(sides)
+        receiver_share, supplier_shares, upstream_shares = self._powers(sides)
         parties = [(self.receiver, receiver_net, receiver_share)]
         parties += [(x.supplier, x.supplier_gain, share) for x, share in zip(terms, supplier_shares, strict=True)]
+        parties += [(u.supplier, share * self._joint, share) for x, up in zip(terms, upstream_shares, strict=True) for (u, _), share in zip(x.upstream, up, strict=True)]
         for firm, net, share in parties:
             carried = share * one_off
             annual = (net + carried) / _annuity(firm.discount, self.t, self.end, self.data.ppy)  # level cash per year
