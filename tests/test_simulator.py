@@ -140,8 +140,8 @@ def test_contract_ended_by_a_price_shock():
     10/t, so they split 10/t: price 5. When virgin scrap falls to 1/t in period
     6, paying 5 no longer pays for the foundry: it ends the contract (the
     mill's trust in it falls from 0.5 to 0.2), and they strike a new one at
-    half the new saving, 0.5/t."""
-    s = build(with_rules(SCRAP))
+    half the new saving, 0.5/t (a fixed price: the foundry's ``price_rule``)."""
+    s = build(with_rules(SCRAP, price_rule="fixed"))
     result = simulate(s, seed=1, price_shocks=[("purchases[product=scrap].price", 6, 0.1)])
     ended = result.offers[result.offers.outcome == "ended"]
     assert list(ended.period) == [6]
@@ -149,6 +149,20 @@ def test_contract_ended_by_a_price_shock():
     prices = result.plan.flows.set_index("period").price
     assert prices.loc[0:5].tolist() == pytest.approx([5.0] * 6, rel=1e-5)
     assert prices.loc[6:].tolist() == pytest.approx([0.5] * 10, rel=1e-5)
+    assert plan_violations(s, result.plan) == []
+
+
+def test_an_indexed_price_follows_the_alternative_through_a_price_shock():
+    """The same shock under the default rule: the price is indexed to what the deal replaces,
+    the foundry's purchase of virgin scrap. It moves from 5 to 0.5 with the scrap price; the
+    deal keeps paying for both sides, so nobody ends it and trust is not lost."""
+    s = build(with_rules(SCRAP))
+    result = simulate(s, seed=1, price_shocks=[("purchases[product=scrap].price", 6, 0.1)])
+    assert "ended" not in set(result.offers.outcome)
+    prices = result.plan.flows.set_index("period").price
+    assert prices.loc[0:5].tolist() == pytest.approx([5.0] * 6, rel=1e-5)
+    assert prices.loc[6:].tolist() == pytest.approx([0.5] * 10, rel=1e-5)
+    assert result.contracts.price_rule.tolist() == ["indexed to purchase of scrap"]
     assert plan_violations(s, result.plan) == []
 
 

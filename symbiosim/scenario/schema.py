@@ -255,6 +255,9 @@ class Behaviour(Row):
     imitation: float | None = col(
         None, doc="0..1: chance to learn of a known firm's new partner; transaction costs fall with deals seen (v1.4)", ge=0, le=1
     )
+    price_rule: Literal["fixed", "indexed"] | None = col(
+        None, doc="A receiver's contract price: fixed for the term, or indexed to the alternative it replaces (v1.4)"
+    )
 
 
 class Uncertainty(Row):

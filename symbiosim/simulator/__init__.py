@@ -24,7 +24,7 @@ class SimulationResult:
     series: pd.DataFrame  # per period: links_active, quantity_exchanged, offers made/accepted/rejected
     firms: pd.DataFrame  # per period and firm: cash (undiscounted)
     offers: pd.DataFrame  # every negotiation: period, source, target, product, outcome, reason, price, volume
-    contracts: pd.DataFrame  # from, to, product, start_year, end_year, price, amount (per year)
+    contracts: pd.DataFrame  # from, to, product, start_year, end_year, price (at signing), price_rule, amount (per year)
 
 
 def simulate(
@@ -103,8 +103,9 @@ def contracts_table(model: Any) -> pd.DataFrame:
                 "start_year": first,
                 "end_year": last,
                 "price": c.price,
+                "price_rule": f"indexed to {c.indexed_to}" if c.index is not None else "fixed",
                 "amount": float(v.sum()) / (last - first + 1),
                 "existing": c.existing,
             }
         )
-    return pd.DataFrame(rows, columns=["from", "to", "product", "start_year", "end_year", "price", "amount", "existing"])
+    return pd.DataFrame(rows, columns=["from", "to", "product", "start_year", "end_year", "price", "price_rule", "amount", "existing"])

@@ -295,7 +295,7 @@ class Firm(mesa.Agent):
                 q = c.active_volumes()[t]
                 if q <= TOL:
                     continue
-                pay = (c.price or 0.0) * q
+                pay = c.unit_price(t) * q
                 if c.target == self.actor:
                     cash += ledger.unit_value(data, "flow", (c.source, c.target, c.product)) * q - pay
                 else:

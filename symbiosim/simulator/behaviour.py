@@ -40,6 +40,12 @@ imitation          0.5        learning from neighbours: when a known firm signs 
                               Exchanges spread by example and referral once the first ones are
                               visible ("uncovering", Chertow & Ehrenfeld 2012; trust and
                               embeddedness, Domenech & Davies 2011)
+price_rule         indexed    the receiver's choice of price rule: ``indexed`` moves the price
+                              with the market price of the alternative the deal replaces (the
+                              purchase it cuts most, e.g. the gas a heat delivery displaces), as
+                              surplus-heat and steam contracts are priced against the
+                              customer's alternative cost; ``fixed`` keeps the signed price for
+                              the term. Without price uncertainty both are the same
 =================  =========  ==============================================================
 
 Search, from both sides (``model.py``): a supplier offers what it disposes of or
@@ -95,7 +101,7 @@ from typing import Any
 
 from symbiosim.scenario.schema import Scenario
 
-DEFAULTS: dict[str, float] = {
+DEFAULTS: dict[str, Any] = {
     "hurdle_rate": 0.10,
     "max_payback_years": 4.0,
     "search_radius_km": 10.0,
@@ -107,6 +113,7 @@ DEFAULTS: dict[str, float] = {
     "discovery_rate": 0.5,
     "attention": 2,
     "imitation": 0.5,
+    "price_rule": "indexed",
 }
 
 
@@ -123,6 +130,7 @@ class Rules:
     discovery_rate: float
     attention: int
     imitation: float
+    price_rule: str
 
 
 def rules_for(scenario: Scenario, actor: str, overrides: dict[str, Any] | None = None) -> Rules:

@@ -361,7 +361,7 @@ class SymbiosisModel(mesa.Model):
             return math.inf  # cannot do without it
         disc = firm.discount
         q = float((disc[t:] * c.active_volumes()[t:]).sum())
-        pay = (c.price or 0.0) * q
+        pay = c.unit_price(t) * q  # today's price, expected to last
         if c.target == firm.actor:  # the receiver pays the price, and transport net of the subsidy (the ledger's flow value)
             pay = -pay + ledger.unit_value(self.data, "flow", (c.source, c.target, c.product)) * q
         return firm.worth(with_it, t) - firm.worth(without, t) + pay
@@ -502,7 +502,10 @@ class SymbiosisModel(mesa.Model):
             arc = self.data.arcs[(term.supplier.actor, receiver.actor, term.product)]
             if arc.buildable and not self.link_built(arc.key):
                 self.builds.append(Build("link", arc.source, target=arc.target, product=arc.product, year=year))
-            c = Contract(len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes, dedicated=deal.dedicated)
+            c = Contract(
+                len(self.contracts), arc.source, arc.target, arc.product, t, deal.end, term.price, term.volumes,
+                dedicated=deal.dedicated, index=term.index, indexed_to=term.indexed_to,
+            )
             self._sign(c)
             for u, volumes in term.upstream:  # a chain: the earlier contract's partner sends more, at its price
                 more = Contract(len(self.contracts), u.supplier.actor, arc.source, u.product, t, deal.end, u.price, volumes, dedicated=deal.dedicated)
@@ -582,7 +585,7 @@ class SymbiosisModel(mesa.Model):
             for t in np.nonzero(v > TOL)[0]:
                 total = per_arc.setdefault((c.source, c.target, c.product, int(t)), [0.0, 0.0])
                 total[0] += float(v[t])
-                total[1] += float(v[t]) * (math.nan if c.price is None else c.price)
+                total[1] += float(v[t]) * (math.nan if c.price is None else c.unit_price(int(t)))
         flows = [(a, b, p, t, data.year_of(t), q, paid / q) for (a, b, p, t), (q, paid) in per_arc.items()]
         tables = {name: make_table(name, r) for name, r in rows.items()}
         meta = {"source": "simulator", "status": "ok", "seed": self.seed, "facilitator": self.facilitator, "scenario": self.scenario.settings.name}

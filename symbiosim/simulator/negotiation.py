@@ -56,6 +56,13 @@ class Contract:
     existing: bool = False  # a standing exchange from the scenario (never renegotiated)
     broken_at: int | None = None
     dedicated: bool = False  # backs a dedicated asset: take-or-pay, not ended early for prices
+    index: np.ndarray | None = None  # indexed price: the price of the alternative it replaces, relative to signing (length T)
+    indexed_to: str = ""  # that alternative, e.g. "purchase of gas"
+
+    def unit_price(self, t: int) -> float:
+        """The price per unit in period t: fixed, or moving with the alternative it replaces."""
+        price = self.price or 0.0
+        return price * float(self.index[t]) if self.index is not None else price
 
     def active_volumes(self) -> np.ndarray:
         if self.broken_at is None:
@@ -76,6 +83,8 @@ class Term:
     supplier_gain: float  # its net gain at the price (own valuation)
     built: tuple[str, ...] = ()  # processes the supplier builds to deliver it
     upstream: list[tuple[Upstream, np.ndarray]] = field(default_factory=list)  # chains: more input it draws for it
+    index: np.ndarray | None = None  # price indexed to the receiver's alternative (``Contract.index``)
+    indexed_to: str = ""
 
 
 @dataclass
@@ -552,11 +561,36 @@ class _Negotiation:
             if supplier_net <= model.volatility * supplier.rules.risk_aversion * abs(price) * supplier_volume + TOL:
                 raise _Rejected("loss for the supplier at the bargained price")
             paid += price * receiver_volume + x.receiver_transaction_cost
-            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net), x.built, chain))
+            index, indexed_to = self._index(plan, product)
+            terms.append(Term(supplier, product, volumes, float(price), float(supplier_net), x.built, chain, index, indexed_to))
         receiver_net = plan.gain - paid
         if receiver_net <= model.volatility * receiver.rules.risk_aversion * paid + TOL:
             raise _Rejected("loss for the receiver at the bargained price")
         return terms, receiver_net, paid
+
+    def _index(self, plan: _ReceiverPlan, product: str) -> tuple[np.ndarray | None, str]:
+        """The price rule (the receiver's ``price_rule``): ``fixed``, or ``indexed`` to the
+        alternative the deal replaces: the market purchase whose spending the deal cuts most
+        (the same product, or the fuel it displaces), when that price moves; else fixed."""
+        receiver, t = self.receiver, self.t
+        if receiver.rules.price_rule != "indexed" or self.entering or not self.model.prices:
+            return None, ""
+        base = receiver.current(t)
+        saved: dict[str, float] = {}
+        for q, before in base.purchase.items():
+            after = plan.solution.purchase.get(q)
+            n = min(len(before) - (t - base.start), len(after) if after is not None else 0, self.end - t)
+            if n <= 0:
+                continue
+            cut = before[t - base.start : t - base.start + n] - after[:n]
+            saved[q] = float((cut * receiver.discount[t : t + n]).sum()) * -receiver.lp.unit_value("buy", q)
+        if not saved or max(saved.values()) <= TOL:
+            return None, ""
+        alternative = max(sorted(saved), key=lambda q: saved[q])
+        path = self.model.prices.get(("purchase", receiver.actor, alternative))
+        if path is None or path[t] <= 0:
+            return None, ""
+        return path / path[t], f"purchase of {alternative}"
 
     def _check_payback(self, plan: _ReceiverPlan, sides: list[_SupplierSide], terms: list[Term], receiver_net: float) -> None:
         """The one-off investments (a link, a receiving process, an entry, a supplier's new process)
