@@ -324,7 +324,7 @@ class _Negotiation:
         makes = {p for k in receiver.lp.processes_all for p in data.processes[k].outputs}
         if any(data.exchange_subsidy.get(p, 0.0) > 0 for p in self.products & makes):
             raise _Rejected("receiver makes this subsidised product itself", screened=True)
-        subsidised = {p: "receive" for p in self.products if data.exchange_subsidy.get(p, 0.0) > 0}
+        subsidised = {p: "receive" for p in sorted(self.products) if data.exchange_subsidy.get(p, 0.0) > 0}
         self.receiver_rules = {**receiver.use_rules(), **subsidised}
 
     def _extras(self, until: int, skip: int | None = None) -> list[Extra]:
