@@ -58,10 +58,10 @@ def test_decomposition_attributes_the_gap_to_the_hurdle_rate():
     table = decompose_gap(s, result.plans["baseline"], result.accounts["optimum"].kpis["cluster_npv"], seed=0).set_index("friction")
     assert table.loc["hurdle_premium", "closed_shapley"] == pytest.approx(2000)
     assert table.loc["hurdle_premium", "share_of_gap"] == pytest.approx(1.0)
-    for friction in ("information", "transaction_costs", "contract_length", "bargaining_failure"):
+    for friction in ("information", "transaction_costs", "contract_length", "attention", "bargaining_failure"):
         assert table.loc[friction, "closed_shapley"] == pytest.approx(0.0, abs=1e-6)
     assert table.loc["residual", "closed_shapley"] == pytest.approx(0.0, abs=1e-6)
-    assert table.closed_shapley[:5].sum() == pytest.approx(table.loc["all frictions", "closed_shapley"])
+    assert table.closed_shapley[:6].sum() == pytest.approx(table.loc["all frictions", "closed_shapley"])
 
 
 def test_an_exchange_subsidy_closes_the_hurdle_gap():

@@ -1,6 +1,6 @@
 """Why the gap exists: rerun the simulator with frictions removed.
 
-Five frictions, each removed by overriding every firm's rules:
+Six frictions, each removed by overriding every firm's rules:
 
 =====================  ====================================================
 friction               removed by
@@ -9,6 +9,8 @@ information            a facilitator: every firm knows every other
 transaction_costs      transaction_cost = 0
 hurdle_premium         hurdle_rate = the scenario's discount rate
 contract_length        contract_years = the whole horizon
+attention              unlimited attention: a firm starts every negotiation it
+                       can each year (attention = 1,000)
 bargaining_failure     no payback limit and no risk margin: every deal with
                        a joint surplus is struck
 =====================  ====================================================
@@ -16,7 +18,7 @@ bargaining_failure     no payback limit and no risk margin: every deal with
 The effect of removing a set R of frictions is f(R) = NPV(decentralised
 without R) - NPV(decentralised). Removals interact, so one-at-a-time effects
 need not add up; the table therefore also gives each friction's Shapley value
-over the 32 subsets, which sums exactly to f(all). What removing all five
+over the 64 subsets, which sums exactly to f(all). What removing all six
 does not close is reported as the residual (e.g. myopic, contract-by-contract
 decisions). Same seed in every run (paired).
 """
@@ -34,7 +36,7 @@ from symbiosim.progress import progress
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 
-FRICTIONS = ("information", "transaction_costs", "hurdle_premium", "contract_length", "bargaining_failure")
+FRICTIONS = ("information", "transaction_costs", "hurdle_premium", "contract_length", "attention", "bargaining_failure")
 
 
 def removal(scenario: Scenario, removed: frozenset[str]) -> tuple[dict[str, Any], bool]:
@@ -46,6 +48,8 @@ def removal(scenario: Scenario, removed: frozenset[str]) -> tuple[dict[str, Any]
         overrides["hurdle_rate"] = scenario.settings.discount_rate
     if "contract_length" in removed:
         overrides["contract_years"] = scenario.settings.years
+    if "attention" in removed:
+        overrides["attention"] = 1000
     if "bargaining_failure" in removed:
         overrides["max_payback_years"] = 1e9
         overrides["risk_aversion"] = 0.0
