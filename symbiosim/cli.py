@@ -187,6 +187,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """``calibrate``: ABC-SMC of the behaviour rules against an observed history (``symbiosim.calibrate``)."""
     from symbiosim.calibrate import CalibrationInterrupted, calibrate, load_priors
     from symbiosim.calibrate.output import calibration_summary, write_outputs
+    from symbiosim.calibrate.run import check_inputs
     from symbiosim.experiments.cli import _ProgressLine
     from symbiosim.planner import optimise
     from symbiosim.scenario import load_history, load_scenario
@@ -195,6 +196,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     history = load_history(args.history, scenario)
     priors = load_priors(args.priors, DEFAULTS)
+    try:
+        check_inputs(scenario, history, args.samples, args.generations, args.new_weight)  # before any solve
+    except ValueError as exc:
+        print(f"symbiosim: {exc}", file=sys.stderr)
+        return 2
     try:
         baseline = optimise(scenario, baseline=True)
     except BaselineInfeasibleError as exc:

@@ -217,6 +217,8 @@ class Workers:
         self.pool: Any = None
         self.cluster: Any = None
         self.client: Any = None
+        self._shared: Any = None
+        self._scattered: Any = None  # the Dask future of ``_shared``
 
     def __enter__(self) -> Workers:
         return self
@@ -232,6 +234,7 @@ class Workers:
             else:
                 pool.shutdown(wait=True)
         client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
+        self._shared = self._scattered = None
         if stop and cluster is not None:
             _stop_cluster(cluster)
         if client is not None:
@@ -287,7 +290,11 @@ class Workers:
         pending: set[Future] = set()
         scattered: Future | None = None
         try:
-            scattered = client.scatter(shared, broadcast=True)
+            # sent once while the same object is passed again (the next batch); a unique key, so that
+            # releasing an earlier batch's copy can never drop this one's
+            if self._shared is not shared or self._scattered is None:
+                self._shared, self._scattered = shared, client.scatter(shared, broadcast=True, hash=False)
+            scattered = self._scattered
             workers = max(1, len(client.scheduler_info().get("workers", {})))
             queue = as_completed()
 
@@ -310,6 +317,7 @@ class Workers:
             if pending or scattered is not None:
                 with suppress(Exception):  # best effort while stopping
                     client.cancel([*pending, *([scattered] if scattered is not None else [])], force=True)
+            self._shared = self._scattered = None
             raise
 
 

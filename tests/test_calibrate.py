@@ -65,10 +65,15 @@ def only(priors: dict[str, Any]) -> dict[str, Prior]:
 
 
 def simulated_history(scenario: Scenario, rules: dict[str, float], seed: int) -> History:
+    """The formation years of one run as a history; candidate links that never formed are ``absent``
+    until the horizon's last year."""
     run = simulate(scenario, seed, rule_overrides=rules)
-    rows = [{"from": k[0], "to": k[1], "product": k[2], "year": y, "source": "simulated"}
-            for k, y in sorted(formed_years(run.plan, scenario).items())]
-    return history_from_dict({"scenario": scenario.settings.name, "exchanges": rows}, scenario)
+    formed = formed_years(run.plan, scenario)
+    rows = [{"from": k[0], "to": k[1], "product": k[2], "year": y, "source": "simulated"} for k, y in sorted(formed.items())]
+    last = scenario.settings.start_year + scenario.settings.years - 1
+    absent = [{"from": k.from_, "to": k.to, "product": k.product, "until": last, "source": "simulated"}
+              for k in scenario.links if (k.from_, k.to, k.product) not in formed]
+    return history_from_dict({"scenario": scenario.settings.name, "exchanges": rows, "absent": absent}, scenario)
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +247,14 @@ def test_same_seed_same_posterior_for_jobs_1_and_2(pairs) -> None:  # type: igno
     assert not one.runs.seed.equals(other.runs.seed)
 
 
+@pytest.mark.slow
+def test_dask_local_gives_the_same_posterior(pairs) -> None:  # type: ignore[no-untyped-def]
+    scenario, history, base = pairs
+    kwargs = {"samples": 50, "generations": 2, "seed": 4, "baseline": base}
+    _same(calibrate(scenario, history, only(TWO_RULES), jobs=1, **kwargs),
+          calibrate(scenario, history, only(TWO_RULES), jobs=2, dask="local", **kwargs))
+
+
 def test_a_failed_run_is_recorded_and_the_store_resumes(pairs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     scenario, history, base = pairs
     real = run_mod.simulate
@@ -318,6 +331,9 @@ def test_cli_text_and_input_errors(files: Path, capsys: pytest.CaptureFixture[st
     assert "priors[discovery_rte]: unknown rule `discovery_rte`; did you mean `discovery_rate`?" in capsys.readouterr().err
     assert main([*base, "--samples", "20"]) == 2
     assert "too few" in capsys.readouterr().err
+    root = Path(__file__).parents[1] / "scenarios"
+    assert main(["calibrate", str(root / "orkanger.yaml"), "--history", str(root / "orkanger_history.yaml")]) == 2
+    assert "every exchange in it is an existing link" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["calibrate", str(files / "s.yaml")])
     assert info.value.code == 2
@@ -344,8 +360,8 @@ def test_recovery_of_known_rules(pairs) -> None:  # type: ignore[no-untyped-def]
 def test_recovery_coverage_over_several_histories(pairs) -> None:  # type: ignore[no-untyped-def]
     scenario, _, base = pairs
     cases = [({"discovery_rate": 0.2, "max_payback_years": 3.0}, 21), ({"discovery_rate": 0.5, "max_payback_years": 6.0}, 22),
-             ({"discovery_rate": 1.0, "max_payback_years": 8.0}, 23), ({"discovery_rate": 0.1, "max_payback_years": 4.5}, 24),
-             ({"discovery_rate": 2.0, "max_payback_years": 2.5}, 25)]
+             ({"discovery_rate": 1.0, "max_payback_years": 8.0}, 23), ({"discovery_rate": 0.1, "max_payback_years": 4.5}, 27),
+             ({"discovery_rate": 2.0, "max_payback_years": 2.5}, 25), ({"discovery_rate": 0.3, "max_payback_years": 9.0}, 26)]
     hits = [v for truth, seed in cases for v in _covered(scenario, base, truth, seed, samples=400, generations=4).values()]
     print(f"recovery coverage: {sum(hits)} of {len(hits)} true values inside the 90 % intervals")
     assert sum(hits) >= 0.7 * len(hits)

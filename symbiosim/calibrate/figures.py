@@ -113,6 +113,6 @@ def posterior_figure(cal: Calibration, path: str | Path) -> Path:
             ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
     for j in range(k, rows * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.suptitle(f"{cal.scenario.settings.name}: posterior of the behaviour rules\n({len(post.weights)} accepted particles; "
-                 "prior: its density over the prior range)", fontsize=10)
+    fig.suptitle(f"{cal.scenario.settings.name}: posterior of the behaviour rules\n({len(post.weights)} accepted particles, "
+                 "weighted; black line: the prior)", fontsize=10)
     return save_figure(fig, path)

@@ -29,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -65,8 +67,37 @@ class Shared:
     targets: Targets
 
 
+_BANNER_SHOWN = False
+
+
+def quiet_highs_banner() -> None:
+    """Have HiGHS print its banner (once per process, at the first ``Highs()``) to /dev/null.
+
+    A worker process's first ``Highs()`` is a firm's LP, and the banner would go to
+    the command's stdout (``--json`` is one object there). File descriptor 1 is
+    pointed at /dev/null only while that first object is made.
+    """
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    _BANNER_SHOWN = True
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_batch(shared: Shared, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Simulate rows ``{run_id, seed, rules (JSON)}``; each returns its distance and formation years."""
+    quiet_highs_banner()
     out = []
     for r in rows:
         t0 = time.perf_counter()
@@ -129,6 +160,22 @@ class Budget:
                              f"{MIN_PER_GENERATION} runs besides the default and predictive runs (use --samples >= {need} "
                              "or fewer --generations)")
         return cls(k, n, generations, samples - k - generations * n)
+
+
+def check_inputs(scenario: Scenario, history: History, samples: int, generations: int, new_weight: float = 1.0) -> Targets:
+    """The targets, once the budget and the history are known to be usable (before anything is solved).
+
+    Raises:
+        ValueError: the budget is too small, or no row of the history is informative.
+    """
+    Budget.of(samples, generations)
+    targets = targets_of(history, scenario, new_weight=new_weight)
+    if not targets.targets:
+        skipped = ", ".join(t.label for t in targets.skipped)
+        raise ValueError(f"the history has nothing to calibrate against: every exchange in it is an existing link of the "
+                         f"scenario (exists: true), formed at the start of every run ({skipped}); use a scenario in which "
+                         "they are candidates (e.g. scenarios/orkanger_before.yaml)")
+    return targets
 
 
 @dataclass
@@ -245,7 +292,7 @@ def calibrate(
     plist = list(priors.values())
     if not plist:
         raise ValueError("no rule to calibrate")
-    targets = targets_of(history, scenario, new_weight=new_weight)
+    targets = check_inputs(scenario, history, samples, generations, new_weight)
     if baseline is None:
         baseline = optimise(scenario, baseline=True)
     shared = Shared(scenario, baseline, targets)
