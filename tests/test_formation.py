@@ -308,3 +308,60 @@ def test_no_chain_without_the_earlier_deal():
     result = simulate(build(raw), seed=1)
     assert not (result.offers.outcome == "accepted").any()
     assert "receiver has no use for it" in set(result.offers.reason)
+
+
+# ---- formation over time (item 5): attention and learning from neighbours -----------------
+def scrap_market(**mill_rules: Any) -> Any:
+    """A mill dumps 300 t/yr of scrap (no cost); three foundries, each 10 km from the next,
+    buy 100 t/yr of virgin scrap at 10/t. Only the mill looks far (50 km); the foundries look
+    within 1 km, so they never ask the mill themselves. No transaction costs or discounting."""
+    raw: dict[str, Any] = {
+        "settings": {"name": "scrap_market", "years": 4, "periods_per_year": 1, "discount_rate": 0.0},
+        "products": [{"id": "scrap", "unit": "t", "kind": "material", "disposal_cost": 0, "transport_cost": 0}],
+        "actors": [{"id": "mill", "lat": 63.30, "lon": 9.80}]
+        + [{"id": f"foundry{i}", "lat": 63.30 + 0.09 * (i + 1), "lon": 9.80} for i in range(3)],
+        "processes": [{"id": "roll", "outputs": {"scrap": 300}}, {"id": "cast", "inputs": {"scrap": 100}}],
+        "actor_processes": [{"actor": "mill", "process": "roll", "fixed_activity": 1}]
+        + [{"actor": f"foundry{i}", "process": "cast", "fixed_activity": 1} for i in range(3)],
+        "purchases": [{"actor": f"foundry{i}", "product": "scrap", "price": 10} for i in range(3)],
+        "behaviour": [
+            {"actor": "*", "hurdle_rate": 0.0, "transaction_cost": 0, "search_radius_km": 1, "discovery_rate": 0, "imitation": 0},
+            {"actor": "mill", "search_radius_km": 50, **mill_rules},
+        ],
+    }
+    return build(raw)
+
+
+def deal_years(result: Any) -> list[int]:
+    offers = result.offers
+    return sorted(offers[offers.outcome == "accepted"].groupby("target").period.min().tolist())
+
+
+def test_limited_attention_spreads_formation_over_years():
+    """The mill starts one negotiation a year (``attention: 1``): nearest foundry first, one
+    deal a year, in years 0, 1 and 2; with attention 3 all three deals come in year 0. Each
+    deal splits the 10/t saving: price 5/t."""
+    slow = simulate(scrap_market(attention=1), seed=1)
+    assert deal_years(slow) == [0, 1, 2]
+    assert slow.offers[slow.offers.outcome == "accepted"].price.tolist() == pytest.approx([5.0] * 3, abs=1e-5)
+    assert deal_years(simulate(scrap_market(attention=3), seed=1)) == [0, 0, 0]
+
+
+def test_firms_learn_of_partners_from_their_neighbours_deals():
+    """The mill now looks only 1 km far too, but knows foundry0 (a search radius of 11 km).
+    Foundry1 sits 10 km from foundry0 and knows it; it never meets the mill on its own. When
+    the mill and foundry0 sign, foundry1 learns of the mill (``imitation: 1``: referral for
+    sure) and asks it for scrap in the next year. With ``imitation: 0`` it never does."""
+    def run(imitation: float) -> Any:
+        raw = scrap_market().model_dump(by_alias=True, exclude_none=True, mode="json")
+        raw["behaviour"] = [
+            {"actor": "*", "hurdle_rate": 0.0, "transaction_cost": 0, "search_radius_km": 11, "discovery_rate": 0, "imitation": imitation},
+            {"actor": "mill", "search_radius_km": 11},
+        ]
+        raw["actors"] = raw["actors"][:3]  # the mill, foundry0 (10 km), foundry1 (20 km)
+        raw["actor_processes"] = raw["actor_processes"][:3]
+        raw["purchases"] = raw["purchases"][:2]
+        return simulate(build(raw), seed=1)
+
+    assert deal_years(run(1.0)) == [0, 1]
+    assert deal_years(run(0.0)) == [0]

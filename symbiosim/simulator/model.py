@@ -402,18 +402,16 @@ class SymbiosisModel(mesa.Model):
                 return  # no attention left this year (renewals and others' offers still reach it)
             if not supplier.can_offer(product, t):
                 continue
-            buyers = []
+            buyers, formed = [], False
             for b in receivers:
                 receiver = self.firms[b]
                 if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
                     continue
-                if self._try(supplier, receiver, product, t, initiator=supplier):
-                    break
+                formed |= self._try(supplier, receiver, product, t, initiator=supplier)
                 if not any(c.broken_at is None for c in self.by_arc.get((supplier.actor, b, product), ())):
                     buyers.append(receiver)
-            else:
-                if len(buyers) > 1 and supplier.supply(product, t).builds:
-                    self._try_package(supplier, product, buyers, t)
+            if not formed and len(buyers) > 1 and supplier.supply(product, t).builds:
+                self._try_package(supplier, product, buyers, t)
 
     def _try_package(self, supplier: Firm, product: str, buyers: list[Firm], t: int) -> bool:
         """No buyer alone repays the supplier's investment: offer the nearest ones a package."""
