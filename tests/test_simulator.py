@@ -321,3 +321,27 @@ def test_reporters_and_results_pickle():
     again = pickle.loads(pickle.dumps(result))
     pd.testing.assert_frame_equal(again.plan.flows, result.plan.flows)
 
+
+
+def test_a_gate_fee_follows_the_disposal_cost_it_replaces():
+    """The mill dumps 100 t/yr of scrap at 10/t; a recycler can take it (sorting costs 2/t) and
+    buys nothing it would displace. The deal saves 10 - 2 = 8/t, split equally: the mill pays a
+    gate fee of 6/t (price -6). When the disposal cost halves in period 6, the indexed fee halves
+    to 3/t (the mill still saves 2/t, the recycler earns 1/t): nobody ends it. A fixed fee of 6
+    would cost the mill more than dumping at 5: the mill ends it."""
+    raw = with_rules(SCRAP)
+    raw["products"] = [{"id": "scrap", "unit": "t", "kind": "material", "disposal_cost": 10}]
+    raw["actors"] = [SCRAP["actors"][0], {**SCRAP["actors"][1], "id": "recycler"}]
+    raw["processes"] = [SCRAP["processes"][0], {"id": "sort", "inputs": {"scrap": 1}}]
+    raw["actor_processes"] = [SCRAP["actor_processes"][0], {"actor": "recycler", "process": "sort", "capacity": 200, "variable_cost": 2}]
+    raw["purchases"] = []
+    shock = [("products[id=scrap].disposal_cost", 6, 0.5)]
+    indexed = simulate(build(raw), seed=1, price_shocks=shock)
+    assert "ended" not in set(indexed.offers.outcome)
+    prices = indexed.plan.flows.set_index("period").price
+    assert prices.loc[0:5].tolist() == pytest.approx([-6.0] * 6, abs=1e-5)
+    assert prices.loc[6:].tolist() == pytest.approx([-3.0] * 10, abs=1e-5)
+    assert indexed.contracts.price_rule.tolist() == ["indexed to disposal of scrap"]
+    raw["behaviour"] = [{**raw["behaviour"][0], "price_rule": "fixed"}]
+    fixed = simulate(build(raw), seed=1, price_shocks=shock)
+    assert set(fixed.offers[fixed.offers.outcome == "ended"].reason) == {"mill: no longer pays at current prices"}

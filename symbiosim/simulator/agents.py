@@ -45,17 +45,27 @@ class Supply:
     capacity of its own processes (an idle or part-loaded process) or with its
     candidate processes that make the product (``builds``); making it costs
     ``extra_cost`` per unit on average (its own LP: inputs, running costs, other
-    outputs to place), investments not included.
+    outputs to place), investments not included. Giving up surplus it disposes
+    of saves it the disposal cost; giving up surplus it sells loses the sale
+    (``reservation``).
     """
 
     surplus: np.ndarray
     extra: np.ndarray
     extra_cost: float
     builds: tuple[str, ...]
+    disposed: np.ndarray | None = None  # the part of ``surplus`` it disposes of (the rest it sells)
 
     @property
     def any(self) -> bool:
         return bool(self.surplus.sum() > TOL or self.extra.sum() > TOL)
+
+    def tiers(self, dump_value: float, sell_value: float) -> list[tuple[np.ndarray, float]]:
+        """The offer as tiers of (volume per period, the supplier's reservation price per unit):
+        disposed surplus (its disposal value, <= 0: it would pay to be rid of it), sold surplus
+        (its sale price) and extra production (its cost of making it)."""
+        disposed = self.disposed if self.disposed is not None else np.zeros_like(self.surplus)
+        return [(disposed, dump_value), (self.surplus - disposed, sell_value), (self.extra, self.extra_cost)]
 
 
 class Firm(mesa.Agent):
@@ -163,11 +173,11 @@ class Firm(mesa.Agent):
         assert self.solution is not None
         return self.solution
 
-    def surplus(self, product: str, t: int) -> np.ndarray:
+    def surplus(self, product: str, t: int, tables: tuple[str, ...] = ("disposal", "sale")) -> np.ndarray:
         """What the firm would otherwise dispose of or sell, per period from t (length T)."""
         sol = self.current(t)
         out = np.zeros(self._T)
-        for table in (sol.disposal, sol.sale):
+        for table in (getattr(sol, name) for name in tables):
             if product in table:
                 out[sol.start :] += table[product]
         out[:t] = 0.0
@@ -194,11 +204,15 @@ class Firm(mesa.Agent):
         if first == t:
             return supply
         surplus, extra = supply.surplus.copy(), supply.extra.copy()
+        disposed = supply.disposed.copy() if supply.disposed is not None else None
         surplus[:t] = extra[:t] = 0.0  # the same plan, seen from a later period
-        return Supply(surplus, extra, supply.extra_cost, supply.builds)
+        if disposed is not None:
+            disposed[:t] = 0.0
+        return Supply(surplus, extra, supply.extra_cost, supply.builds, disposed)
 
     def _make_supply(self, product: str, t: int) -> Supply:
         surplus = self.surplus(product, t)
+        disposed = self.surplus(product, t, tables=("disposal",))
         data = self.model.data
         year, T = data.year_of(t), self._T
         sol = self.current(t)
@@ -222,7 +236,7 @@ class Firm(mesa.Agent):
             room[:t] = 0.0
             spare += np.where(room > TOL, room, 0.0) * coef
         if spare.sum() <= TOL:
-            return Supply(surplus, spare, 0.0, ())
+            return Supply(surplus, spare, 0.0, (), disposed)
         # How much more it can make, and at what cost: its plan when it may send up to the spare
         # amount away at a probe value above any money per unit in its books (so it sends all it
         # can make, whatever inputs that takes), against its plan now.
@@ -230,14 +244,14 @@ class Firm(mesa.Agent):
         offer = Extra(product, False, spare[t:], np.full(T - t, probe))
         more = self.plan(t, processes=processes, extras=[offer, *self.upstream_extras(self.upstream(product, t), t, T)])
         if not more.ok:
-            return Supply(surplus, np.zeros(T), 0.0, ())
+            return Supply(surplus, np.zeros(T), 0.0, (), disposed)
         sent = np.zeros(T)
         sent[t:] = np.where(more.extra[0] > TOL, more.extra[0], 0.0)
         volume = float((self.discount * sent).sum())
         if volume <= TOL:
-            return Supply(surplus, np.zeros(T), 0.0, ())
+            return Supply(surplus, np.zeros(T), 0.0, (), disposed)
         cost = (self.worth(sol, t) - (self.worth(more, t) - probe * volume)) / volume
-        return Supply(surplus, sent, max(cost, 0.0), tuple(k for k in builds if more.activity.get(k, np.zeros(1)).sum() > TOL))
+        return Supply(surplus, sent, max(cost, 0.0), tuple(k for k in builds if more.activity.get(k, np.zeros(1)).sum() > TOL), disposed)
 
     def upstream(self, product: str, t: int) -> list[Upstream]:
         """Chains: more of an input of the processes that make ``product``, from a firm that

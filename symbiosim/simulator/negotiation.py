@@ -279,6 +279,7 @@ class _Negotiation:
             volumes[end:] = 0.0
         plan.base_value = 0.0 if self.entering else receiver.base_value(t, end)
         plan.gain = receiver.worth(plan.solution, t, end) - plan.base_value - self._invest_cost(plan.built) - self.link_cost
+        plan.gain += self._provisional(plan, end)
         for x in sides:
             supplier = self.sources[x.source][0]
             assert x.solution is not None
@@ -289,24 +290,46 @@ class _Negotiation:
         self._transaction_costs(plan, sides, takes)
 
     def _make_offers(self) -> None:
-        """Each supplier offers, over the window and within the arc's room, its surplus (at the
-        receiver's own money per unit: transport, subsidy) and what it could make on top (at that
-        value less its cost of making it)."""
+        """Each supplier offers, over the window and within the arc's room, tiers of its product
+        (``Supply.tiers``): what it disposes of, what it sells, what it could make on top. The
+        receiver's LP sees each tier at its own money per unit (transport, subsidy) less the
+        supplier's reservation price, so it takes what is worth more to the two of them than
+        without the deal; the reservation is a provisional transfer, taken back out of the
+        receiver's gain (``_provisional``) before the surplus is split."""
         data, t, end = self.data, self.t, self.end
         window = np.zeros(data.periods, bool)
         window[t:end] = True
-        self.offers: list[tuple[np.ndarray, np.ndarray]] = []
-        self.unit_values: list[tuple[float, float]] = []
+        self.offers: list[list[np.ndarray]] = []
+        self.unit_values: list[list[float]] = []
+        self.reservations: list[list[float]] = []
         for (supplier, product), supply in zip(self.sources, self.supplies, strict=True):
             arc = data.arcs[(supplier.actor, self.receiver.actor, product)]
             room = self.model.arc_room(arc, t, end)
-            surplus = np.minimum(supply.surplus * window, room)
-            extra = np.minimum(supply.extra * window, room - surplus)
-            self.offers.append((surplus, extra))
+            factors = self.model.prices_for(supplier.actor, t)
+            dump = supplier.lp.unit_value("dump", product) * float(factors.disposal.get(product, np.ones(data.periods))[t]) if product in data.disposal_cost else 0.0
+            sell = supplier.lp.unit_value("sell", product) * float(factors.sale.get(product, np.ones(data.periods))[t]) if product in supplier.lp.sales else 0.0
             value = ledger.unit_value(data, "flow", arc.key) - EPSILON
-            self.unit_values.append((value, value - supply.extra_cost))
-        if all(s.sum() + e.sum() <= TOL for s, e in self.offers):
+            bounds, values, reservations = [], [], []
+            for volumes, reservation in supply.tiers(dump, sell):
+                bound = np.minimum(volumes * window, room)
+                room = room - bound
+                bounds.append(bound)
+                values.append(value - reservation)
+                reservations.append(reservation)
+            self.offers.append(bounds)
+            self.unit_values.append(values)
+            self.reservations.append(reservations)
+        if all(sum(b.sum() for b in bounds) <= TOL for bounds in self.offers):
             raise _Rejected("no surplus to offer", screened=True)
+
+    def _provisional(self, plan: _ReceiverPlan, end: int) -> float:
+        """The reservation prices the receiver's LP paid for what it took, over [t, end), at its rate."""
+        total, t, disc = 0.0, self.t, self.receiver.discount
+        for i in range(len(self.sources)):
+            for tier, reservation in enumerate(self.reservations[i]):
+                taken = plan.solution.extra[len(self.reservations[i]) * i + tier][: end - t]
+                total += reservation * float((disc[t : t + len(taken)] * taken).sum())
+        return total
 
     def _window_costs(self) -> None:
         """The receiver's discounted years of the window and its link costs over them."""
@@ -328,14 +351,12 @@ class _Negotiation:
         self.receiver_rules = {**receiver.use_rules(), **subsidised}
 
     def _extras(self, until: int, skip: int | None = None) -> list[Extra]:
-        """The offers as optional inflows of the receiver's LP up to ``until`` (two tiers per
-        supplier: surplus, then extra production; all but ``skip``'s)."""
+        """The offers' tiers as optional inflows of the receiver's LP up to ``until`` (all but ``skip``'s)."""
         t, n = self.t, until - self.t
         extras = []
         for i, (_, p) in enumerate(self.sources):
-            for tier in (0, 1):
-                bound = self.offers[i][tier][t:until] if i != skip else np.zeros(n)
-                extras.append(Extra(p, True, bound, np.full(n, self.unit_values[i][tier])))
+            for bound, value in zip(self.offers[i], self.unit_values[i], strict=True):
+                extras.append(Extra(p, True, bound[t:until] if i != skip else np.zeros(n), np.full(n, value)))
         return extras
 
     def _invest_cost(self, built: tuple[str, ...]) -> float:
@@ -386,6 +407,7 @@ class _Negotiation:
                 best = _ReceiverPlan(gain, built, processes, solution, base_value)
         if best is None:
             raise _Rejected("receiver has no feasible plan with it")
+        best.gain += self._provisional(best, end)  # its own gain: the reservations are not paid
         return best
 
     def _takes(self, plan: _ReceiverPlan) -> list[np.ndarray]:
@@ -394,15 +416,21 @@ class _Negotiation:
         takes, self.extra_taken = [], []
         extra = plan.solution.extra
         for i in range(len(self.sources)):
-            volumes, more = np.zeros(self.data.periods), np.zeros(self.data.periods)
-            n = len(extra[2 * i])
-            volumes[self.t : self.t + n] = np.where(extra[2 * i] > TOL, extra[2 * i], 0.0)
-            more[self.t : self.t + n] = np.where(extra[2 * i + 1] > TOL, extra[2 * i + 1], 0.0)
-            volumes += more
-            volumes[self.end :] = 0.0  # offers end with the contract
+            tiers = len(self.offers[i])
+            volumes = np.zeros(self.data.periods)
+            for tier in range(tiers):
+                taken = extra[tiers * i + tier]
+                part = np.zeros(self.data.periods)
+                part[self.t : self.t + len(taken)] = np.where(taken > TOL, taken, 0.0)
+                part[self.end :] = 0.0  # offers end with the contract
+                volumes += part
             takes.append(volumes)
-            self.extra_taken.append(float(more.sum()))
+            more = extra[tiers * i + tiers - 1][: self.end - self.t]
+            self.extra_taken.append(float(np.where(more > TOL, more, 0.0).sum()))
         if all(v.sum() <= TOL for v in takes):
+            sold = any(r > 0 and b.sum() > TOL for bounds, rs in zip(self.offers, self.reservations, strict=True) for b, r in zip(bounds, rs, strict=True))
+            if sold:  # it would take it for free, not at what the supplier gets elsewhere
+                raise _Rejected("receiver rejects: the supplier's reservation price is above its own inputs", screened=True)
             raise _Rejected("receiver has no use for it", screened=True)
         return takes
 
@@ -570,27 +598,33 @@ class _Negotiation:
 
     def _index(self, plan: _ReceiverPlan, product: str) -> tuple[np.ndarray | None, str]:
         """The price rule (the receiver's ``price_rule``): ``fixed``, or ``indexed`` to the
-        alternative the deal replaces: the market purchase whose spending the deal cuts most
-        (the same product, or the fuel it displaces), when that price moves; else fixed."""
+        alternative the deal replaces: the receiver's market purchase whose spending the deal
+        cuts most (the same product, or the fuel it displaces), or else the supplier's disposal
+        of the product (a gate fee follows the disposal cost), when that price moves; else fixed."""
         receiver, t = self.receiver, self.t
-        if receiver.rules.price_rule != "indexed" or self.entering or not self.model.prices:
+        if receiver.rules.price_rule != "indexed" or not self.model.prices:
             return None, ""
-        base = receiver.current(t)
         saved: dict[str, float] = {}
-        for q, before in base.purchase.items():
+        base = receiver.current(t) if not self.entering else None
+        for q, before in base.purchase.items() if base is not None else ():
             after = plan.solution.purchase.get(q)
             n = min(len(before) - (t - base.start), len(after) if after is not None else 0, self.end - t)
             if n <= 0:
                 continue
             cut = before[t - base.start : t - base.start + n] - after[:n]
             saved[q] = float((cut * receiver.discount[t : t + n]).sum()) * -receiver.lp.unit_value("buy", q)
-        if not saved or max(saved.values()) <= TOL:
-            return None, ""
-        alternative = max(sorted(saved), key=lambda q: saved[q])
-        path = self.model.prices.get(("purchase", receiver.actor, alternative))
+        if saved and max(saved.values()) > TOL:
+            alternative = max(sorted(saved), key=lambda q: saved[q])
+            path = self.model.prices.get(("purchase", receiver.actor, alternative))
+            label = f"purchase of {alternative}"
+        else:  # nothing bought is displaced: the deal replaces the supplier's disposal (a gate fee)
+            supplier = next(s for s, p in self.sources if p == product)
+            disposed = supplier.current(t).disposal.get(product, np.zeros(1)).sum() > TOL
+            path = self.model.prices.get(("disposal", "*", product)) if disposed else None
+            label = f"disposal of {product}"
         if path is None or path[t] <= 0:
             return None, ""
-        return path / path[t], f"purchase of {alternative}"
+        return path / path[t], label
 
     def _check_payback(self, plan: _ReceiverPlan, sides: list[_SupplierSide], terms: list[Term], receiver_net: float) -> None:
         """The one-off investments (a link, a receiving process, an entry, a supplier's new process)

@@ -97,6 +97,7 @@ class _Package:
                     - part.plan.base_value
                     - part.talk._invest_cost(part.plan.built)
                     - part.talk.link_cost
+                    + part.talk._provisional(part.plan, end)
                 )
             invest = self._supplier_invest(built)
             gross = self.supplier.worth(solution, self.t, end) - self.supplier.base_value(self.t, end) - invest
@@ -115,7 +116,8 @@ class _Package:
         parts: list[_Part] = []
         for receiver in self.receivers:
             talk = _Negotiation(self.model, receiver, [(self.supplier, self.product)], self.t, False)
-            talk.supplies = [Supply(surplus.copy(), extra.copy(), self.supply.extra_cost, self.supply.builds)]
+            disposed = np.minimum(self.supply.disposed, surplus) if self.supply.disposed is not None else None
+            talk.supplies = [Supply(surplus.copy(), extra.copy(), self.supply.extra_cost, self.supply.builds, disposed)]
             talk.end = self.end
             try:
                 talk._links()
