@@ -124,6 +124,7 @@ class SymbiosisModel(mesa.Model):
         self.builds: list[Build] = []
         self.counts = {"made": 0, "accepted": 0, "rejected": 0}
         self._tried: dict[tuple[str, str, str], Any] = {}
+        self._reviewed: dict[int, tuple[Any, ...]] = {}  # contract id -> what its last review saw
         self._no_use: dict[tuple[str, str], Any] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
         self._price_items = sorted(self.prices.items())
@@ -328,6 +329,11 @@ class SymbiosisModel(mesa.Model):
                 self._try(self.firms[c.source], self.firms[c.target], c.product, t, renewal=True)
                 self._settle((c.source, c.target), t)
             elif self.prices and t > c.start and not c.dedicated:  # take-or-pay: a dedicated asset's contract runs its term
+                # looked at again only when a side's prices moved by a 10 % step or its contracts changed
+                stamp = (self.price_signature((c.source, c.target), t), self.firms[c.source].version, self.firms[c.target].version)
+                if self._reviewed.get(c.id) == stamp:
+                    continue
+                self._reviewed[c.id] = stamp
                 for actor in (c.target, c.source):
                     if self._contract_value(c, self.firms[actor], t) < -TOL:
                         self._log(t, c.source, c.target, c.product, "ended", f"{actor}: no longer pays at current prices", c.price, 0.0)
@@ -355,7 +361,10 @@ class SymbiosisModel(mesa.Model):
 
     def _contract_value(self, c: Contract, firm: Firm, t: int) -> float:
         """What keeping the rest of the contract is worth to ``firm`` at today's prices."""
-        with_it = firm.plan(t)
+        # its plan with all its contracts: the current one while its prices are within the 10 %
+        # step it was made at (as for re-planning), else one at today's prices like ``without``
+        fresh = firm.solution is not None and firm.solution.start <= t and firm._signature == self.price_signature((firm.actor,), t)
+        with_it = firm.current(t) if fresh else firm.plan(t)
         without = firm.plan(t, net_inflow=firm.net_inflow(exclude=c))
         if not without.ok:
             return math.inf  # cannot do without it
