@@ -76,8 +76,8 @@ def test_the_cli_switch_sets_the_display_for_the_command_only(monkeypatch):
         assert p.forced() is None  # restored for the next caller of main
 
 
-def test_the_gap_decomposition_shows_its_32_runs(monkeypatch, capsys):
-    """``compare``'s 32 simulator runs (``decompose_gap``) step one bar (runs stubbed: only the bar is tested)."""
+def test_the_gap_decomposition_shows_its_64_runs(monkeypatch, capsys):
+    """``compare``'s 64 simulator runs (``decompose_gap``) step one bar (runs stubbed: only the bar is tested)."""
     from types import SimpleNamespace
 
     from symbiosim.compare import decompose
@@ -89,8 +89,8 @@ def test_the_gap_decomposition_shows_its_32_runs(monkeypatch, capsys):
     p.show(True)
     table = decompose.decompose_gap(build(HEAT_LINK), None, 100.0, seed=0)  # type: ignore[arg-type]
     err = capsys.readouterr().err
-    assert len(runs) == 32 and len(table) == 7
-    assert "gap decomposition" in err and "/32 [" in err
+    assert len(runs) == 64 and len(table) == 8
+    assert "gap decomposition" in err and "/64 [" in err
 
 
 def test_experiment_line_shows_unless_no_progress(tmp_path):

@@ -145,8 +145,8 @@ class SymbiosisModel(mesa.Model):
         self._init_knowledge()
         self.partners = self._partners()
         self._senders: dict[tuple[str, str], list[str]] = {}  # (receiver, product) -> possible suppliers, from the arcs
-        for a, b, p in sorted(self.data.arcs):
-            self._senders.setdefault((b, p), []).append(a)
+        for sender, receiver, product in sorted(self.data.arcs):
+            self._senders.setdefault((receiver, product), []).append(sender)
         self.needs = self._needs()
         self._standing_contracts(baseline)
         self.datacollector = mesa.DataCollector(

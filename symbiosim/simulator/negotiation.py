@@ -605,14 +605,15 @@ class _Negotiation:
         if receiver.rules.price_rule != "indexed" or not self.model.prices:
             return None, ""
         saved: dict[str, float] = {}
-        base = receiver.current(t) if not self.entering else None
-        for q, before in base.purchase.items() if base is not None else ():
-            after = plan.solution.purchase.get(q)
-            n = min(len(before) - (t - base.start), len(after) if after is not None else 0, self.end - t)
-            if n <= 0:
-                continue
-            cut = before[t - base.start : t - base.start + n] - after[:n]
-            saved[q] = float((cut * receiver.discount[t : t + n]).sum()) * -receiver.lp.unit_value("buy", q)
+        if not self.entering:
+            base = receiver.current(t)
+            for q, before in base.purchase.items():
+                after = plan.solution.purchase.get(q)
+                n = min(len(before) - (t - base.start), len(after) if after is not None else 0, self.end - t)
+                if after is None or n <= 0:
+                    continue
+                cut = before[t - base.start : t - base.start + n] - after[:n]
+                saved[q] = float((cut * receiver.discount[t : t + n]).sum()) * -receiver.lp.unit_value("buy", q)
         if saved and max(saved.values()) > TOL:
             alternative = max(sorted(saved), key=lambda q: saved[q])
             path = self.model.prices.get(("purchase", receiver.actor, alternative))

@@ -23,6 +23,7 @@ import numpy as np
 
 from symbiosim import ledger
 from symbiosim.simulator.agents import TOL, Firm, Supply
+from symbiosim.simulator.firm_lp import FirmSolution
 from symbiosim.simulator.negotiation import (
     Term,
     _annuity,
@@ -141,12 +142,12 @@ class _Package:
         years = _annuity(s.discount, t, self.end, data.ppy)
         return sum(ledger.commitment_cost(data, "built", (s.actor, k), s.discount[t], years) for k in built)
 
-    def _supplier_side(self, parts: list[_Part]) -> tuple[tuple[str, ...], float, float, object]:
+    def _supplier_side(self, parts: list[_Part]) -> tuple[tuple[str, ...], float, float, FirmSolution]:
         """The supplier delivering all parts: its gain net of its investments, with or without its candidate processes."""
         data, s, t = self.data, self.supplier, self.t
         flows = s.net_inflow()
         flows[self.product] = flows.get(self.product, np.zeros(data.periods)) - sum(p.volumes for p in parts)
-        best: tuple[float, tuple[str, ...], float, object] | None = None
+        best: tuple[float, tuple[str, ...], float, FirmSolution] | None = None
         for built in ((), self.supply.builds):
             processes = {**s.processes, **{k: self.year for k in built}}
             solution = s.plan(t, processes=processes, net_inflow=flows, end=self.end)
