@@ -73,8 +73,8 @@ Terms, renegotiation and exit (``negotiation.py``, ``model.py``):
   deal's annual value net of transaction costs, capped by the horizon. Asset
   specificity makes parties write contracts that cover the specific investment,
   so neither side can hold the other up before it is repaid (Williamson 1985;
-  Joskow 1987: coal contracts of mine-mouth plants run longest). The price is
-  fixed for the term. An entrant (a plant that exists for the by-product) signs
+  Joskow 1987: coal contracts of mine-mouth plants run longest). The price
+  follows the receiver's ``price_rule`` (indexed or fixed, above). An entrant (a plant that exists for the by-product) signs
   for its plant's life, the rest of the horizon: otherwise the suppliers could
   hold its sunk plant up at the first renewal (Klein, Crawford & Alchian 1978).
 * **Payback.** ``max_payback_years`` stays each firm's own test: the share of the
@@ -84,6 +84,8 @@ Terms, renegotiation and exit (``negotiation.py``, ``model.py``):
 * **Renegotiation.** A contract that runs its course is renegotiated at once at
   the prices of the day (a built link is then sunk); a kept contract raises both
   sides' trust by 0.1 (repeated exchange builds trust: Gulati 1995).
+* **Review.** A side looks at a contract again when its prices move by a 10 %
+  step (the step at which firms re-plan their operations).
 * **Exit.** A contract that backs a dedicated asset runs its whole term: it is
   take-or-pay, so neither side can walk away from the other's sunk investment
   when prices move (Joskow 1987; Klein, Crawford & Alchian 1978 on hold-up).

@@ -4,12 +4,18 @@ One step is one period t. Its phases:
 
 1. discovery: firms learn of firms beyond their search radius (Poisson, rate
    per year from the ``behaviour`` table); with a facilitator all know all;
-2. contracts: those ending now are renegotiated (renewed or ended); when
-   prices move, each side checks its contract still pays and ends it if not
-   (trust in the side that ends it falls);
-3. offers: each firm (random order) offers what it would otherwise dispose of
-   or sell to firms it knows that could use it; a deal is Nash-bargained
-   (``negotiation.py``);
+2. contracts: those ending now are renegotiated (renewed or ended); when a
+   side's prices move by a 10 % step, each side checks its contract still
+   pays and ends it if not (trust in the side that ends it falls); contracts
+   backing a dedicated asset run their term (take-or-pay);
+3. offers, within each firm's attention for the year (random order): a firm
+   offers what it can supply (surplus, spare or candidate capacity) to firms
+   it knows that could use it, and at a year's start looks for sources of
+   its inputs; a deal is Nash-bargained (``negotiation.py``); a supplier
+   whose investment no single buyer repays offers a package
+   (``package.py``); a firm may draw more input under an earlier contract
+   (a chain); firms that know a party of a signed deal learn of the other
+   (``imitation``);
 4. entry: entrepreneurs enter when the contracts they can secure cover their
    entry and build costs;
 5. realisation: each firm carries out period t of its current plan.
@@ -124,7 +130,7 @@ class SymbiosisModel(mesa.Model):
         self.builds: list[Build] = []
         self.counts = {"made": 0, "accepted": 0, "rejected": 0}
         self._tried: dict[tuple[str, str, str], Any] = {}
-        self._reviewed: dict[int, tuple[Any, ...]] = {}  # contract id -> what its last review saw
+        self._reviewed: dict[int, tuple[int, ...]] = {}  # contract id -> the prices its last review saw
         self._no_use: dict[tuple[str, str], Any] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
         self._price_items = sorted(self.prices.items())
@@ -329,8 +335,9 @@ class SymbiosisModel(mesa.Model):
                 self._try(self.firms[c.source], self.firms[c.target], c.product, t, renewal=True)
                 self._settle((c.source, c.target), t)
             elif self.prices and t > c.start and not c.dedicated:  # take-or-pay: a dedicated asset's contract runs its term
-                # looked at again only when a side's prices moved by a 10 % step or its contracts changed
-                stamp = (self.price_signature((c.source, c.target), t), self.firms[c.source].version, self.firms[c.target].version)
+                # looked at again only when a side's prices moved by a 10 % step (a firm that can no
+                # longer operate after another contract changed is handled by ``_settle``)
+                stamp = self.price_signature((c.source, c.target), t)
                 if self._reviewed.get(c.id) == stamp:
                     continue
                 self._reviewed[c.id] = stamp

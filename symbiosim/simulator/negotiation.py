@@ -1,28 +1,37 @@
-"""Offers, Nash bargaining and contracts between two firms.
+"""Offers, Nash bargaining and contracts between firms.
 
-A deal moves a product from a supplier to a receiver for a contract period.
-Each side values it with its own LP at its own hurdle rate:
+A deal moves a product from one or more suppliers to a receiver for a term.
+Each side values it with its own LP at its own hurdle rate, with and without
+the deal:
 
-* the receiver's gain: its operating value when it may take up to the
-  supplier's surplus (paying transport, receiving any exchange subsidy),
-  minus its value without, minus investments it must make (a receiving
-  process, a link: the receiver pays a link, as in the accounts);
+* the receiver's gain: its operating value when it may take the offers,
+  minus its value without, minus its investments (a receiving process, a
+  link, an entry). The offers come in tiers at the supplier's reservation
+  price (what it disposes of: its disposal value; what it sells: its sale
+  price; what it could make on top with spare or candidate capacity: its
+  cost of making it), so the receiver takes what is worth more to both;
 * the supplier's gain: its value when it must deliver that schedule minus
-  its value without (avoided disposal, lost sales);
+  its value without (avoided disposal, lost sales, the running cost of
+  making more), minus its investments (a candidate process it builds);
+* a chain: a supplier may draw more of an input from a firm that already
+  sends it under contract; that firm joins as a third party;
 * each side pays a transaction cost per year of the term: a fixed part plus a
-  share of the exchange's annual value (``behaviour.py``), scaled by (1.5 - trust).
+  share of the exchange's annual value (``behaviour.py``), scaled by
+  (1.5 - trust) and by what the firm has learnt from its neighbours' deals.
 
 The term is ``contract_years``, or, for a deal that needs a dedicated asset (a
-link, a process the receiver builds for it), the years the asset needs to pay
-back at the receiver's hurdle rate, capped by the horizon (asset specificity:
-Williamson 1985; Joskow 1987).
+link, a process built for it), the years the asset needs to pay back at the
+receiver's hurdle rate, capped by the horizon (asset specificity:
+Williamson 1985; Joskow 1987); an entrant's supply runs for its plant's life.
 
-The joint surplus is split by bargaining power (Nash bargaining with linear
-utility = proportional split); the transfer price per unit implements the
-split. A deal is signed only if each side's own net gain is positive, beyond
-a margin for risk, and investments pay back within each side's limit
-(Fraccascia & Yazan 2018: a link forms only if each side's net benefit after
-cost sharing is positive).
+The joint surplus is split by the generalised Nash bargaining solution with
+linear utilities (each party's share = its bargaining power over the sum);
+the transfer price per unit implements the split, fixed or indexed to the
+alternative the deal replaces (``price_rule``). A deal is signed only if each
+side's own net gain is positive, beyond a margin for risk, and each side's
+share of the one-off investments pays back within its own limit (Fraccascia
+& Yazan 2018: a link forms only if each side's net benefit after cost
+sharing is positive).
 """
 
 from __future__ import annotations
