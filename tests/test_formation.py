@@ -365,3 +365,56 @@ def test_firms_learn_of_partners_from_their_neighbours_deals():
 
     assert deal_years(run(1.0)) == [0, 1]
     assert deal_years(run(0.0)) == [0]
+
+
+def feed_entry(entry_cost: float) -> Any:
+    """Two fish plants dump 10 t/yr of offcuts each at 100/t; a candidate feed mill (entry cost
+    ``entry_cost``, no other cost) turns 1 t of offcuts into 1 t of feed sold at 50/t. All on one
+    site; 5 years; the scenario's default behaviour rules."""
+    raw: dict[str, Any] = {
+        "settings": {"name": "feed_entry", "years": 5, "periods_per_year": 1, "discount_rate": 0.0},
+        "products": [
+            {"id": "offcuts", "unit": "t", "kind": "material", "disposal_cost": 100, "transport_cost": 0},
+            {"id": "feed", "unit": "t", "kind": "material"},
+        ],
+        "actors": [{"id": "plant_a", "lat": 63.3, "lon": 9.8}, {"id": "plant_b", "lat": 63.3, "lon": 9.8},
+                   {"id": "feedmill", "exists": False, "lat": 63.3, "lon": 9.8, "entry_cost": entry_cost}],
+        "processes": [{"id": "fillet", "outputs": {"offcuts": 10}}, {"id": "mill", "inputs": {"offcuts": 1}, "outputs": {"feed": 1}}],
+        "actor_processes": [
+            {"actor": "plant_a", "process": "fillet", "fixed_activity": 1},
+            {"actor": "plant_b", "process": "fillet", "fixed_activity": 1},
+            {"actor": "feedmill", "process": "mill", "exists": False, "capacity": 100},
+        ],
+        "sales": [{"actor": "feedmill", "product": "feed", "price": 50}],
+    }
+    return build(raw)
+
+
+def test_an_entrant_with_two_suppliers_forms_at_a_hand_derived_price():
+    """The mill's term is the horizon (5 years: an entrant signs for its plant's life). It
+    earns 50 x 20 = 1,000/yr from feed; each plant saves 100 x 10 = 1,000/yr of disposal. Each
+    exchange's annual value is 1,000 / 2 + 1,000 = 1,500, so each side pays 2.5 % = 37.5/yr:
+    150/yr in all. Joint surplus 2,850 A_5 - 5,000 = 6,884.1, a third each (three parties,
+    equal power). A plant keeps a third after its transaction cost: price x 10 A_5 =
+    6,884.1 / 3 - 962.5 A_5, i.e. price = -1.25 - 5,000 / (30 A_5) = -41.22/t, a gate fee the
+    plant pays. Payback: each carries 5,000 / 3 and earns (joint / 3 + 5,000 / 3) / A_5 = 950/yr:
+    1.75 years <= 4."""
+    s = feed_entry(5000)
+    result = simulate(s, seed=1)
+    offers = result.offers
+    accepted = offers[offers.outcome == "accepted"].sort_values("source")
+    assert accepted.source.tolist() == ["plant_a", "plant_b"] and set(accepted.period) == {0}
+    expected = -1.25 - 5000 / (30 * annuity(5))
+    assert accepted.price.tolist() == pytest.approx([expected, expected], abs=1e-6)
+    assert accepted.volume.tolist() == pytest.approx([50.0, 50.0])
+    assert result.plan.builds[result.plan.builds.kind == "actor"].year.tolist() == [0]
+    assert plan_violations(s, result.plan) == []
+    assert evaluate(s, result.plan).kpis["cluster_npv"] <= optimise(s).meta["objective_value"] + 1e-6
+
+
+def test_an_entrant_that_its_suppliers_cannot_pay_for_does_not_enter():
+    """Entry cost 13,000: the joint surplus 2,850 A_5 - 13,000 = -1,115.9 < 0, and the mill's own
+    gain 1,000 A_5 - 13,000 < 0: no entry, for that reason."""
+    result = simulate(feed_entry(13_000), seed=1)
+    assert (result.offers.outcome == "accepted").sum() == 0
+    assert set(result.offers.reason) == {"entry and build costs exceed what the contracts earn"}
