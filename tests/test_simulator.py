@@ -345,3 +345,13 @@ def test_a_gate_fee_follows_the_disposal_cost_it_replaces():
     raw["behaviour"] = [{**raw["behaviour"][0], "price_rule": "fixed"}]
     fixed = simulate(build(raw), seed=1, price_shocks=shock)
     assert set(fixed.offers[fixed.offers.outcome == "ended"].reason) == {"mill: no longer pays at current prices"}
+
+
+def test_trust_rules_are_the_scenarios_to_set():
+    """The fixed-price shock again, with ``trust_loss: 0.4``: when the foundry ends the contract
+    the mill's trust in it falls from 0.5 to 0.1, below the 0.2 threshold: no new deal (with the
+    default 0.3 they strike one at 0.5/t, ``test_contract_ended_by_a_price_shock``)."""
+    s = build(with_rules(SCRAP, price_rule="fixed", trust_loss=0.4))
+    result = simulate(s, seed=1, price_shocks=[("purchases[product=scrap].price", 6, 0.1)])
+    assert list(result.offers[result.offers.outcome == "ended"].period) == [6]
+    assert result.plan.flows.period.max() == 5  # nothing flows after the break

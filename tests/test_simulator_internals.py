@@ -80,6 +80,9 @@ def test_nash_share_and_transaction_cost():
         experience = {"heat": 2}
         rules = type("R", (), {"transaction_cost": 100.0, "transaction_cost_share": 0.025, "imitation": 0.5})
 
+        def trust_in(self, other: str) -> float:
+            return self.trust[other]
+
     partner = type("P", (), {"actor": "a"})
     # (fixed + share x annual value) x (1.5 - trust) x discounted years / (1 + imitation x deals seen)
     assert _transaction_cost(Side(), partner(), "slag", 2.0) == pytest.approx(100.0 * 0.5 * 2.0)  # type: ignore[arg-type]

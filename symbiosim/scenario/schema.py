@@ -258,6 +258,10 @@ class Behaviour(Row):
     price_rule: Literal["fixed", "indexed"] | None = col(
         None, doc="A receiver's contract price: fixed for the term, or indexed to the alternative it replaces (v1.4)"
     )
+    trust_initial: float | None = col(None, doc="0..1: trust in a firm not yet dealt with (v1.4)", ge=0, le=1)
+    trust_gain: float | None = col(None, doc="0..1: trust added when a contract runs its course (v1.4)", ge=0, le=1)
+    trust_loss: float | None = col(None, doc="0..1: trust lost when the partner ends a contract early (v1.4)", ge=0, le=1)
+    trust_threshold: float | None = col(None, doc="0..1: below this trust a firm does not deal with the other (v1.4)", ge=0, le=1)
 
 
 class Uncertainty(Row):

@@ -102,6 +102,10 @@ class Firm(mesa.Agent):
         self.experience: dict[str, int] = {}  # product -> deals of it seen among known firms (imitation)
         self.attention_used = 0  # negotiations started this year
 
+    def trust_in(self, other: str) -> float:
+        """Its trust in ``other`` (0..1): ``trust_initial`` until they have dealt."""
+        return self.trust.get(other, self.rules.trust_initial)
+
     # ---- what the firm's contracts fix ---------------------------------
     def net_inflow(self, exclude: Any = None) -> dict[str, np.ndarray]:
         flows: dict[str, np.ndarray] = {}

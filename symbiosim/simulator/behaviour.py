@@ -46,6 +46,16 @@ price_rule         indexed    the receiver's choice of price rule: ``indexed`` m
                               surplus-heat and steam contracts are priced against the
                               customer's alternative cost; ``fixed`` keeps the signed price for
                               the term. Without price uncertainty both are the same
+trust_initial      0.5        a firm's trust in a firm it has not dealt with (0..1); a side's
+                              transaction cost is scaled by 1.5 - trust (from 1.5x with a
+                              stranger to 0.5x with a trusted partner)
+trust_gain         0.1        trust added when a contract runs its course (repeated exchange
+                              builds trust: Gulati 1995)
+trust_loss         0.3        trust lost when the partner ends a contract early: trust is lost
+                              faster than it is won (the asymmetry principle, Slovic 1993)
+trust_threshold    0.2        below this a firm neither offers to nor buys from the other
+                              (after one early exit from a stranger: 0.5 - 0.3 = 0.2 stays
+                              in, a second puts it out)
 =================  =========  ==============================================================
 
 Search, from both sides (``model.py``): a supplier offers what it disposes of or
@@ -116,6 +126,10 @@ DEFAULTS: dict[str, Any] = {
     "attention": 2,
     "imitation": 0.5,
     "price_rule": "indexed",
+    "trust_initial": 0.5,
+    "trust_gain": 0.1,
+    "trust_loss": 0.3,
+    "trust_threshold": 0.2,
 }
 
 
@@ -133,6 +147,10 @@ class Rules:
     attention: int
     imitation: float
     price_rule: str
+    trust_initial: float
+    trust_gain: float
+    trust_loss: float
+    trust_threshold: float
 
 
 def rules_for(scenario: Scenario, actor: str, overrides: dict[str, Any] | None = None) -> Rules:

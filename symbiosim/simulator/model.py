@@ -59,7 +59,6 @@ from symbiosim.simulator.package import negotiate_package
 KAPPA = 0.25
 MAX_ENTRY_SOURCES = 8
 LOG_STEP = math.log(1.1)
-TRUST_KEPT, TRUST_BROKEN, TRUST_MIN = 0.1, 0.3, 0.2
 
 
 class Build(NamedTuple):
@@ -292,10 +291,12 @@ class SymbiosisModel(mesa.Model):
         a, b = c.source, c.target
         if broken_by is None:
             for x, y in ((a, b), (b, a)):
-                self.firms[x].trust[y] = min(1.0, self.firms[x].trust.get(y, 0.5) + TRUST_KEPT)
+                firm = self.firms[x]
+                firm.trust[y] = min(1.0, firm.trust_in(y) + firm.rules.trust_gain)
         else:
             other = b if broken_by == a else a
-            self.firms[other].trust[broken_by] = max(0.0, self.firms[other].trust.get(broken_by, 0.5) - TRUST_BROKEN)
+            firm = self.firms[other]
+            firm.trust[broken_by] = max(0.0, firm.trust_in(broken_by) - firm.rules.trust_loss)
 
     # ---- the phases ------------------------------------------------------
     def step(self) -> None:
@@ -421,7 +422,7 @@ class SymbiosisModel(mesa.Model):
             buyers, formed = [], False
             for b in receivers:
                 receiver = self.firms[b]
-                if b not in supplier.known or not receiver.present or supplier.trust.get(b, 0.5) < TRUST_MIN:
+                if b not in supplier.known or not receiver.present or supplier.trust_in(b) < supplier.rules.trust_threshold:
                     continue
                 formed |= self._try(supplier, receiver, product, t, initiator=supplier)
                 if not any(c.broken_at is None for c in self.by_arc.get((supplier.actor, b, product), ())):
@@ -458,7 +459,7 @@ class SymbiosisModel(mesa.Model):
             if receiver.attention_used >= receiver.rules.attention:
                 return
             for supplier in self.suppliers_of(product, receiver):
-                if receiver.trust.get(supplier.actor, 0.5) < TRUST_MIN or not supplier.can_offer(product, t):
+                if receiver.trust_in(supplier.actor) < receiver.rules.trust_threshold or not supplier.can_offer(product, t):
                     continue
                 self._try(supplier, receiver, product, t, initiator=receiver)
 
@@ -547,7 +548,7 @@ class SymbiosisModel(mesa.Model):
         for firm in sorted((f for f in self.firms.values() if isinstance(f, Entrepreneur) and not f.present), key=lambda f: f.actor):
             if self.data.year_of(t) < self.data.actors[firm.actor].earliest_year:
                 continue
-            sources = [(supplier, p) for supplier, p in entry_sources(self, firm, t) if supplier.trust.get(firm.actor, 0.5) >= TRUST_MIN]
+            sources = [(supplier, p) for supplier, p in entry_sources(self, firm, t) if supplier.trust_in(firm.actor) >= supplier.rules.trust_threshold]
             # the nearest suppliers first; a handful is what a start-up can negotiate with
             sources = sorted(sources, key=lambda source: (self.distance(source[0].actor, firm.actor), source[0].actor, source[1]))[
                 :MAX_ENTRY_SOURCES

@@ -164,7 +164,7 @@ def _transaction_cost(firm: Firm, partner: Firm, product: str, annuity: float, a
     by 1 / (1 + imitation x deals of this product it has seen among the firms it knows)."""
     per_year = firm.rules.transaction_cost + firm.rules.transaction_cost_share * max(annual_value, 0.0)
     learned = 1.0 + firm.rules.imitation * firm.experience.get(product, 0)
-    return per_year * (1.5 - firm.trust.get(partner.actor, 0.5)) * annuity / learned
+    return per_year * (1.5 - firm.trust_in(partner.actor)) * annuity / learned
 
 
 def _payback_years(disc: np.ndarray, t: int, ppy: int, one_off: float, annual: float) -> int | None:
