@@ -485,6 +485,8 @@ class SymbiosisModel(mesa.Model):
             return False
         if any(c.broken_at is None for c in self.by_arc.get(key, ())):
             return False
+        if supplier.trust_in(receiver.actor) < supplier.rules.trust_threshold or receiver.trust_in(supplier.actor) < receiver.rules.trust_threshold:
+            return False  # either side refuses a partner it no longer trusts
         use_stamp = (receiver.version, self.price_signature((receiver.actor,), t))
         if self._no_use.get((receiver.actor, product)) == use_stamp:
             return False  # no use for it, and nothing at the receiver changed since
