@@ -8,6 +8,7 @@ contracts; it re-plans from the current period whenever they change.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,12 @@ class Supply:
     @property
     def any(self) -> bool:
         return bool(self.surplus.sum() > TOL or self.extra.sum() > TOL)
+
+    @functools.cached_property
+    def last(self) -> int:
+        """The last period with anything to offer (-1: none)."""
+        offered = np.nonzero((self.surplus > TOL) | (self.extra > TOL))[0]
+        return int(offered[-1]) if len(offered) else -1
 
     def tiers(self, dump_value: float, sell_value: float) -> list[tuple[np.ndarray, float]]:
         """The offer as tiers of (volume per period, the supplier's reservation price per unit):
@@ -190,7 +197,7 @@ class Firm(mesa.Agent):
     def can_offer(self, product: str, t: int) -> bool:
         """Has it anything to offer of ``product`` from t (``supply(...).any``, without copies)?"""
         _, supply = self._cached_supply(product, t)
-        return bool(supply.surplus[t:].sum() > TOL or supply.extra[t:].sum() > TOL)
+        return supply.last >= t
 
     def _cached_supply(self, product: str, t: int) -> tuple[int, Supply]:
         key = (product, self.version, self.model.price_signature((self.actor,), t) if self.model.prices else ())

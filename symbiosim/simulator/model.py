@@ -133,6 +133,7 @@ class SymbiosisModel(mesa.Model):
         self._no_use: dict[tuple[str, str], Any] = {}
         self.prices, self.volatility = self._price_paths(price_shocks or [])
         self._price_items = sorted(self.prices.items())
+        self._signatures: dict[tuple[str, int], tuple[int, ...]] = {}
         self._handles = set(self.data.balance_keys)
         self.firms: dict[str, Firm] = {}
         self._distances: dict[tuple[str, str], float] = {}
@@ -210,12 +211,25 @@ class SymbiosisModel(mesa.Model):
         return t % self.data.ppy == 0 and last[-1] != stamp[-1]
 
     def price_signature(self, actors: tuple[str, ...], t: int) -> tuple[int, ...]:
-        """The firms' own price factors at t in 10 % steps: re-examined when this changes."""
-        steps = []
-        for (_kind, who, product), path in self._price_items:
-            if who in actors or (who == "*" and any((a, product) in self._handles for a in actors)):
-                steps.append(int(round(float(np.log(max(path[t], 1e-9))) / LOG_STEP)))
-        return tuple(steps)
+        """The firms' own price factors at t in 10 % steps: re-examined when this changes
+        (each firm's part computed once per period)."""
+        if not self._price_items:
+            return ()
+        out: tuple[int, ...] = ()
+        for actor in actors:
+            key = (actor, t)
+            part = self._signatures.get(key)
+            if part is None:
+                if len(self._signatures) > 100_000:
+                    self._signatures.clear()
+                steps = [
+                    int(round(float(np.log(max(path[t], 1e-9))) / LOG_STEP))
+                    for (_kind, who, product), path in self._price_items
+                    if who == actor or (who == "*" and (actor, product) in self._handles)
+                ]
+                part = self._signatures[key] = tuple(steps)
+            out += part
+        return out
 
     def prices_for(self, actor: str, t: int) -> Prices:
         """What ``actor`` expects at t: today's prices, held for the future (static expectations)."""
@@ -478,12 +492,15 @@ class SymbiosisModel(mesa.Model):
 
     def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False, initiator: Firm | None = None) -> bool:
         key = (supplier.actor, receiver.actor, product)
-        # retry a pair only when something changed: either side's contracts or
-        # processes, or one of their prices by a 10 % step
-        stamp = (supplier.version, receiver.version, self.price_signature((supplier.actor, receiver.actor), t))
-        if not renewal and not self._changed(self._tried.get(key), stamp, t):
-            return False
         if any(c.broken_at is None for c in self.by_arc.get(key, ())):
+            return False
+        # retry a pair only when something changed: either side's contracts or
+        # processes, or (at a year's start) one of their prices by a 10 % step
+        last = self._tried.get(key)
+        if not renewal and last is not None and last[:2] == (supplier.version, receiver.version) and t % self.data.ppy:
+            return False
+        stamp = (supplier.version, receiver.version, self.price_signature((supplier.actor, receiver.actor), t))
+        if not renewal and not self._changed(last, stamp, t):
             return False
         if supplier.trust_in(receiver.actor) < supplier.rules.trust_threshold or receiver.trust_in(supplier.actor) < receiver.rules.trust_threshold:
             return False  # either side refuses a partner it no longer trusts
