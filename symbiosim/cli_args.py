@@ -462,15 +462,8 @@ def check_combinations(args: argparse.Namespace) -> None:
             raise ArgumentProblem("--seed", f"seeds --seed .. --seed + --seeds - 1 must be at most {MAX_SEED}")
         if args.target is None:
             args.target = 0.8
-    elif command == "calibrate":
-        if args.workers is not None and args.dask != "local":
-            raise ArgumentProblem("--workers", "the workers of --dask local: not used without it (use --jobs)")
-        if args.jobs is None:
-            args.jobs = 1
-        if args.workers is None:
-            args.workers = 2
-    elif command == "experiment":
-        if args.samples * args.replications > MAX_RUNS:
+    elif command in ("calibrate", "experiment"):
+        if command == "experiment" and args.samples * args.replications > MAX_RUNS:
             raise ArgumentProblem("--replications", f"--samples x --replications must be at most {MAX_RUNS:,} runs per arm")
         if args.workers is not None and args.dask != "local":
             raise ArgumentProblem("--workers", "the workers of --dask local: not used without it (use --jobs)")

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 Tick = Callable[[Any], None]
@@ -38,6 +39,31 @@ def map_tasks(fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], 
     """``tick(fn(shared, task))`` for every task: here (``jobs=1``), in a process pool, or on Dask (see the module docstring)."""
     with Workers(jobs, dask) as workers:
         workers.map(fn, shared, tasks, tick)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by a signal (or a ``KeyboardInterrupt``): its workers are ended and
+    what was stored is kept. ``exit_code`` is the shell's 128 + signal number (130 for
+    SIGINT, 143 for SIGTERM); subclasses say where the runs are (``message``)."""
+
+    def __init__(self, signum: int, stored: int, total: int, db: Path | None) -> None:
+        self.signum, self.stored, self.total, self.db = int(signum), int(stored), int(total), db
+        super().__init__(self.message)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def message(self) -> str:
+        return f"interrupted ({self.signal_name}): {self.stored} of {self.total} runs done"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Interrupts:

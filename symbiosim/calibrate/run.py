@@ -45,7 +45,7 @@ import pandas as pd
 from symbiosim.calibrate import smc
 from symbiosim.calibrate.distance import Targets, distance, new_exchanges, outcome_of, targets_of
 from symbiosim.calibrate.priors import Prior
-from symbiosim.parallel import Interrupts, Workers
+from symbiosim.parallel import BatchInterrupted, Interrupts, Workers
 from symbiosim.plan import Plan
 from symbiosim.scenario.history import History
 from symbiosim.scenario.schema import Scenario
@@ -120,25 +120,14 @@ def run_batch(shared: Shared, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-class CalibrationInterrupted(KeyboardInterrupt):
+class CalibrationInterrupted(BatchInterrupted):
     """Stopped by SIGINT / SIGTERM: workers ended, stored runs kept (``db``); ``exit_code`` 128 + signal."""
-
-    def __init__(self, signum: int, stored: int, total: int, db: Path | None) -> None:
-        self.signum, self.stored, self.total, self.db = int(signum), int(stored), int(total), db
-        super().__init__(self.message)
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
 
     @property
     def message(self) -> str:
         where = (f"{self.stored} of {self.total} runs stored in {self.db}; rerun the same command to resume"
                  if self.db else f"{self.stored} of {self.total} runs done, none stored (--out DIR keeps them for a resume)")
-        return f"interrupted ({signal.Signals(self.signum).name}): {where}"
-
-    def __str__(self) -> str:
-        return self.message
+        return f"interrupted ({self.signal_name}): {where}"
 
 
 @dataclass(frozen=True)

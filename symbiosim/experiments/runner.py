@@ -81,8 +81,8 @@ from symbiosim.compare.gap import share_of_potential
 from symbiosim.errors import BaselineInfeasibleError
 from symbiosim.experiments.design import apply_sample, input_columns, make_design, with_arm
 from symbiosim.experiments.reuse import BATCH_MIP_GAP, ReusablePlanner
+from symbiosim.parallel import BatchInterrupted, map_tasks
 from symbiosim.parallel import Interrupts as _Interrupts  # tests import it from here
-from symbiosim.parallel import map_tasks
 from symbiosim.scenario.schema import Scenario
 from symbiosim.simulator import simulate
 from symbiosim.store import ResultsStore
@@ -348,29 +348,18 @@ def default_db(exp: Experiment) -> Path:
     return Path("results") / f"{exp.name or exp.scenario.settings.name}.duckdb"
 
 
-class ExperimentInterrupted(KeyboardInterrupt):
+class ExperimentInterrupted(BatchInterrupted):
     """The batch was stopped by a signal (or a ``KeyboardInterrupt``): its workers
     are ended, the store holds only whole runs and is closed, and running the
     same experiment again resumes. ``exit_code`` is the shell's 128 + signal
     number (130 for SIGINT, 143 for SIGTERM)."""
 
     def __init__(self, signum: int, stored: int, total: int, db: Path) -> None:
-        self.signum, self.stored, self.total, self.db = int(signum), int(stored), int(total), Path(db)
-        super().__init__(self.message)
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
+        super().__init__(signum, stored, total, Path(db))
 
     @property
     def message(self) -> str:
-        return (
-            f"interrupted ({signal.Signals(self.signum).name}): {self.stored} of {self.total} runs stored in {self.db}; "
-            "rerun the same command to resume"
-        )
-
-    def __str__(self) -> str:
-        return self.message
+        return f"interrupted ({self.signal_name}): {self.stored} of {self.total} runs stored in {self.db}; rerun the same command to resume"
 
 
 def run_experiment(
