@@ -23,18 +23,18 @@ if TYPE_CHECKING:
     from symbiosim.simulator.model import SymbiosisModel
 
 TOL = 1e-7
+EPSILON = 1e-6  # money per unit: a receiver takes only what it values
 
 
 @dataclass(frozen=True)
 class Upstream:
-    """More of an input from a firm that already sends it under contract, at that contract's price."""
+    """More of an input from a firm that already sends it under contract (a chain)."""
 
     supplier: Firm
     product: str
     bound: np.ndarray  # per period (length T)
     unit_value: float  # money per unit to the buyer: the ledger's flow value less the reservation price
     price: float  # the supplier's reservation price; in a signed chain, the bargained price
-    dedicated: bool  # the contract it extends backs a dedicated asset (or is a standing exchange)
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,6 @@ class Supply:
     extra_cost: float
     builds: tuple[str, ...]
     disposed: np.ndarray | None = None  # the part of ``surplus`` it disposes of (the rest it sells)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.surplus.sum() > TOL or self.extra.sum() > TOL)
 
     @functools.cached_property
     def last(self) -> int:
@@ -195,7 +191,7 @@ class Firm(mesa.Agent):
         return np.where(out > TOL, out, 0.0)
 
     def can_offer(self, product: str, t: int) -> bool:
-        """Has it anything to offer of ``product`` from t (``supply(...).any``, without copies)?"""
+        """Has it anything to offer of ``product`` from t (without copying its supply)?"""
         _, supply = self._cached_supply(product, t)
         return supply.last >= t
 
@@ -282,12 +278,20 @@ class Firm(mesa.Agent):
             arc = data.arcs[(c.source, self.actor, c.product)]
             bound = np.minimum(supplier.surplus(c.product, t), model.arc_room(arc, t, self._T))
             if bound.sum() > TOL:
-                plan = supplier.current(t)
-                dumped = plan.disposal.get(c.product, np.zeros(1)).sum() > TOL
-                reservation = supplier.lp.unit_value("dump" if dumped else "sell", c.product)
-                unit = ledger.unit_value(data, "flow", arc.key) - reservation - 1e-6
-                options.append(Upstream(supplier, c.product, bound, unit, reservation, c.dedicated or c.existing))
+                dump, sell = supplier.reservations(c.product, t)
+                reservation = dump if supplier.current(t).disposal.get(c.product, np.zeros(1)).sum() > TOL else sell
+                unit = ledger.unit_value(data, "flow", arc.key) - reservation - EPSILON
+                options.append(Upstream(supplier, c.product, bound, unit, reservation))
         return options
+
+    def reservations(self, product: str, t: int) -> tuple[float, float]:
+        """What a unit of ``product`` it gives up is worth to it at t's prices: its disposal value
+        (<= 0: it would pay to be rid of it) and its sale price (0 where it has no such option)."""
+        data, T = self.model.data, self._T
+        factors = self.model.prices_for(self.actor, t)
+        dump = self.lp.unit_value("dump", product) * float(factors.disposal.get(product, np.ones(T))[t]) if product in data.disposal_cost else 0.0
+        sell = self.lp.unit_value("sell", product) * float(factors.sale.get(product, np.ones(T))[t]) if product in self.lp.sales else 0.0
+        return dump, sell
 
     def upstream_extras(self, options: list[Upstream], t: int, until: int) -> list[Extra]:
         return [Extra(u.product, True, u.bound[t:until], np.full(until - t, u.unit_value)) for u in options]

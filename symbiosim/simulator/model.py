@@ -154,6 +154,7 @@ class SymbiosisModel(mesa.Model):
         for sender, receiver, product in sorted(self.data.arcs):
             self._senders.setdefault((receiver, product), []).append(sender)
         self.needs = self._needs()
+        self._in_order = sorted(self.firms.items())  # (actor, firm) by actor id
         self._standing_contracts(baseline)
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -481,14 +482,12 @@ class SymbiosisModel(mesa.Model):
         """Per firm: what it buys and the inputs of its processes, existing (make or buy: heat
         from its own boiler) and candidate."""
         data = self.data
-        needs: dict[str, list[str]] = {}
-        for actor in self.firms:
-            wanted = {p for (a, p) in data.purchase_limit if a == actor}
-            for (a, k) in data.actor_processes:
-                if a == actor:
-                    wanted |= set(data.processes[k].inputs)
-            needs[actor] = sorted(wanted)
-        return needs
+        wanted: dict[str, set[str]] = {actor: set() for actor in self.firms}
+        for actor, product in data.purchase_limit:
+            wanted[actor].add(product)
+        for actor, k in data.actor_processes:
+            wanted[actor] |= set(data.processes[k].inputs)
+        return {actor: sorted(products) for actor, products in wanted.items()}
 
     def _try(self, supplier: Firm, receiver: Firm, product: str, t: int, renewal: bool = False, initiator: Firm | None = None) -> bool:
         key = (supplier.actor, receiver.actor, product)
@@ -554,8 +553,7 @@ class SymbiosisModel(mesa.Model):
     def _spread_word(self, source: str, target: str, product: str) -> None:
         """Neighbours learn from a signed deal (``imitation``): a firm that knows one party learns
         of the other with probability ``imitation``, and counts the deal as experience with the product."""
-        for a in sorted(self.firms):
-            firm = self.firms[a]
+        for a, firm in self._in_order:
             if a in (source, target) or not ({source, target} & firm.known):
                 continue
             firm.experience[product] = firm.experience.get(product, 0) + 1

@@ -43,13 +43,12 @@ import numpy as np
 
 from symbiosim import ledger
 from symbiosim.scenario.data import Arc
-from symbiosim.simulator.agents import TOL, Firm, Upstream
+from symbiosim.simulator.agents import EPSILON, TOL, Firm, Upstream
 from symbiosim.simulator.firm_lp import Extra, FirmSolution
 
 if TYPE_CHECKING:
     from symbiosim.simulator.model import SymbiosisModel
 
-EPSILON = 1e-6  # money per unit: a receiver takes only what it values
 
 
 @dataclass
@@ -222,9 +221,9 @@ class _Negotiation:
                 plan, takes, sides = self._value()
             elif end < self.end:
                 self._shorten(plan, takes, sides, end)
-        joint = self._joint = self._joint_surplus(plan, sides)
-        terms, receiver_net, _paid = self._bargain(plan, sides, takes, joint)
-        self._check_payback(plan, sides, terms, receiver_net)
+        joint = self._joint_surplus(plan, sides)
+        terms, receiver_net = self._bargain(plan, sides, takes, joint)
+        self._check_payback(plan, sides, terms, receiver_net, joint)
         asset = self._asset_costs(plan.built, sides)[0] > 0
         return Deal(True, "accepted", terms, float(receiver_net), plan.built, self.end, dedicated=asset)
 
@@ -314,9 +313,7 @@ class _Negotiation:
         for (supplier, product), supply in zip(self.sources, self.supplies, strict=True):
             arc = data.arcs[(supplier.actor, self.receiver.actor, product)]
             room = self.model.arc_room(arc, t, end)
-            factors = self.model.prices_for(supplier.actor, t)
-            dump = supplier.lp.unit_value("dump", product) * float(factors.disposal.get(product, np.ones(data.periods))[t]) if product in data.disposal_cost else 0.0
-            sell = supplier.lp.unit_value("sell", product) * float(factors.sale.get(product, np.ones(data.periods))[t]) if product in supplier.lp.sales else 0.0
+            dump, sell = supplier.reservations(product, t)
             value = ledger.unit_value(data, "flow", arc.key) - EPSILON
             bounds, values, reservations = [], [], []
             for volumes, reservation in supply.tiers(dump, sell):
@@ -579,10 +576,10 @@ class _Negotiation:
 
     def _bargain(
         self, plan: _ReceiverPlan, sides: list[_SupplierSide], takes: list[np.ndarray], joint: float
-    ) -> tuple[list[Term], float, float]:
+    ) -> tuple[list[Term], float]:
         """Transfer prices that give each supplier its share of the joint surplus (``_powers``);
         shared costs such as an entry are thus borne by all sides, and the receiver keeps the rest.
-        Returns the terms, the receiver's net gain and what it pays (prices and its transaction costs)."""
+        Returns the terms and the receiver's net gain."""
         receiver, model = self.receiver, self.model
         terms: list[Term] = []
         paid = 0.0
@@ -603,7 +600,7 @@ class _Negotiation:
         receiver_net = plan.gain - paid
         if receiver_net <= model.volatility * receiver.rules.risk_aversion * paid + TOL:
             raise _Rejected("loss for the receiver at the bargained price")
-        return terms, receiver_net, paid
+        return terms, receiver_net
 
     def _index(self, plan: _ReceiverPlan, product: str) -> tuple[np.ndarray | None, str]:
         """The price rule (the receiver's ``price_rule``): ``fixed``, or ``indexed`` to the
@@ -636,7 +633,7 @@ class _Negotiation:
             return None, ""
         return path / path[t], label
 
-    def _check_payback(self, plan: _ReceiverPlan, sides: list[_SupplierSide], terms: list[Term], receiver_net: float) -> None:
+    def _check_payback(self, plan: _ReceiverPlan, sides: list[_SupplierSide], terms: list[Term], receiver_net: float, joint: float) -> None:
         """The one-off investments (a link, a receiving process, an entry, a supplier's new process)
         are shared through the price: each side carries its share (``_powers``) and must see it pay
         back within its own limit: the share carried over its level cash per year from the deal
@@ -648,7 +645,7 @@ class _Negotiation:
         receiver_share, supplier_shares, upstream_shares = self._powers(sides)
         parties = [(self.receiver, receiver_net, receiver_share)]
         parties += [(x.supplier, x.supplier_gain, share) for x, share in zip(terms, supplier_shares, strict=True)]
-        parties += [(u.supplier, share * self._joint, share) for x, up in zip(terms, upstream_shares, strict=True) for (u, _), share in zip(x.upstream, up, strict=True)]
+        parties += [(u.supplier, share * joint, share) for x, up in zip(terms, upstream_shares, strict=True) for (u, _), share in zip(x.upstream, up, strict=True)]
         for firm, net, share in parties:
             carried = share * one_off
             annual = (net + carried) / _annuity(firm.discount, self.t, self.end, self.data.ppy)  # level cash per year

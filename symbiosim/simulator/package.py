@@ -58,7 +58,6 @@ class PackageDeal:
     parts: list[tuple[Firm, Term, tuple[str, ...]]]  # receiver, its contract's terms, what it builds
     end: int = 0
     built: tuple[str, ...] = ()  # what the supplier builds
-    dedicated: bool = True
 
 
 def negotiate_package(model: SymbiosisModel, supplier: Firm, product: str, receivers: list[Firm], t: int) -> PackageDeal:
