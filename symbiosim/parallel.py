@@ -13,14 +13,16 @@ flight, so memory does not grow with the number of tasks. ``Workers`` keeps
 the processes for several batches (calibrate's generations).
 
 ``Interrupts`` turns SIGINT and SIGTERM into ``KeyboardInterrupt`` in the
-main thread (and holds them during a write); on any exception the pool's
-workers are terminated (a Dask ``LocalCluster`` closed, or this batch's
-tasks cancelled on a remote scheduler) before it propagates.
+main thread (and holds them during a write, and while a process pool is fed:
+see ``Interrupts.held``); on any exception the pool's workers are terminated
+(a Dask ``LocalCluster`` closed, or this batch's tasks cancelled on a remote
+scheduler) before it propagates.
 """
 
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import os
 import signal
 import sys
@@ -80,12 +82,14 @@ class Interrupts:
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    active: Interrupts | None = None  # the innermost one in effect (``held`` finds it)
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self._depth = 0
         self._held = False
         self._previous: dict[int, Any] = {}
+        self._outer: Interrupts | None = None
 
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -95,12 +99,15 @@ class Interrupts:
                     continue
                 self._previous[sig] = previous
                 signal.signal(sig, self._handle)
+            self._outer, Interrupts.active = Interrupts.active, self
         return self
 
     def __exit__(self, *exc: object) -> None:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
+        if Interrupts.active is self:
+            Interrupts.active = self._outer
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.signum is not None:  # a second signal: stop now
@@ -124,6 +131,31 @@ class Interrupts:
         if not self._depth and self._held:
             self._held = False
             raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise the held signal now (a safe point inside ``held``)."""
+        if self._held:
+            self._held = False
+            raise KeyboardInterrupt
+
+    @classmethod
+    @contextmanager
+    def held(cls) -> Iterator[Callable[[], None]]:
+        """Hold signals in the block; it calls the yielded ``check`` at safe points.
+
+        An exception raised from a signal handler lands between any two
+        bytecodes, e.g. inside ``ProcessPoolExecutor.submit`` just after it
+        took its (non-reentrant) shutdown lock: stopping the pool then waits
+        for that lock forever. So while a pool is fed, a signal only sets a
+        flag, and the loop raises it where no lock is held. Without an active
+        ``Interrupts`` (library use) signals act as they would anyway.
+        """
+        current = cls.active if threading.current_thread() is threading.main_thread() else None
+        if current is None:
+            yield lambda: None
+            return
+        with current.deferred():
+            yield current.check
 
 
 
@@ -228,6 +260,28 @@ def _ignore_sigint() -> Any:
     return IgnoreSigint()
 
 
+STOP_TIMEOUT = 20.0  # seconds; stopping a pool takes about 1 s, a LocalCluster a few
+
+
+@contextmanager
+def _watchdog(seconds: float) -> Iterator[None]:
+    """Print every thread's stack to stderr and exit (code 1) if the block is not done in time.
+
+    Stopping workers waits on processes and on the executor's own threads; a
+    stop that hangs would leave the user's terminal (or a CI job) waiting
+    with no clue. Completed runs are safe: each was committed when it arrived.
+    """
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__ or sys.stderr)
+    except (AttributeError, ValueError, OSError):  # no stderr with a file descriptor: no watchdog
+        yield
+        return
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
 class Workers:
     """Worker processes kept for several batches (``with Workers(jobs, dask) as w: w.map(...); w.map(...)``).
 
@@ -253,6 +307,13 @@ class Workers:
         self.close(stop=kind is not None)
 
     def close(self, stop: bool = False) -> None:
+        if stop:  # stopping takes a few seconds; if it hangs, say where and end (see _watchdog)
+            with _watchdog(STOP_TIMEOUT):
+                self._close(stop=True)
+        else:
+            self._close(stop=False)
+
+    def _close(self, stop: bool) -> None:
         pool, self.pool = self.pool, None
         if pool is not None:
             if stop:
@@ -291,16 +352,21 @@ class Workers:
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_worker_init,
                                             initargs=(os.getpid(),))
         inflight: set[Future[Any]] = set()
-        for task in tasks:
-            inflight.add(self.pool.submit(fn, shared, task))
-            if len(inflight) >= 2 * self.jobs:  # bounded: memory does not grow with N
-                finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    tick(fut.result())
-        while inflight:
-            finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                tick(fut.result())
+        with Interrupts.held() as check:  # see Interrupts.held: no signal inside the pool's locks
+
+            def drain(limit: int) -> None:
+                nonlocal inflight
+                while len(inflight) > limit:
+                    check()
+                    finished, inflight = wait(inflight, timeout=0.1, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        tick(fut.result())
+
+            for task in tasks:
+                check()
+                inflight.add(self.pool.submit(fn, shared, task))
+                drain(2 * self.jobs - 1)  # bounded: memory does not grow with N
+            drain(0)
 
     def _map_dask(self, fn: Callable[[Any, Any], Any], shared: Any, tasks: Iterable[Any], tick: Tick) -> None:
         from dask.distributed import Client, Future, LocalCluster, as_completed

@@ -269,6 +269,27 @@ def test_a_signal_during_a_write_waits_for_the_write():
     assert steps == ["write finished"]
 
 
+def test_a_signal_while_a_pool_is_fed_is_raised_at_the_next_safe_point():
+    """Inside ``Interrupts.held()`` (the pool loop: submit and wait take the
+    executor's locks) a signal only sets a flag; ``check()`` raises it. The
+    CI hang this prevents: KeyboardInterrupt raised just after ``submit``
+    took the executor's non-reentrant shutdown lock, so stopping the pool
+    waited for that lock forever. Without an active ``Interrupts`` the block
+    changes nothing."""
+    from symbiosim.parallel import Interrupts
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt), _Interrupts(), Interrupts.held() as check:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler has run by now
+        steps.append("inside the pool's lock")
+        check()
+        steps.append("not reached")
+    assert steps == ["inside the pool's lock"]
+    assert Interrupts.active is None  # the outer state is restored
+    with Interrupts.held() as check:
+        check()  # nothing held, nothing active: a no-op
+
 def test_an_interrupted_run_says_how_to_resume(tmp_path, monkeypatch):
     """In process (one job): an interrupt inside a run becomes ExperimentInterrupted
     (still a KeyboardInterrupt) naming what is stored; exit codes 130 / 143."""
