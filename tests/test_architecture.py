@@ -10,7 +10,7 @@ ROOT = Path(__file__).parents[1] / "symbiosim"
 
 # Lowest first. A module may import from its own unit and from units of lower layers.
 LAYERS: list[set[str]] = [
-    {"errors", "progress", "store", "parallel", "report.jsonable", "__version__"},
+    {"errors", "progress", "store", "parallel", "report.jsonable", "report.numbers", "report.style", "__version__"},
     {"scenario"},
     {"ledger", "plan"},
     {"planner", "accounts", "report.figures"},
