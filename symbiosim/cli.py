@@ -55,6 +55,21 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export``: a scenario (YAML or workbook) as a workbook that loads back to the same scenario."""
+    from symbiosim.scenario import load_scenario
+    from symbiosim.scenario.excel import export_workbook
+
+    scenario = load_scenario(args.scenario)
+    try:
+        path = export_workbook(scenario, args.file, overwrite=args.force)
+    except FileExistsError:
+        print(f"symbiosim: {args.file} already exists; use --force to overwrite it", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: scenario '{scenario.settings.name}'")
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from symbiosim.report.outputs import write_plan_outputs
     from symbiosim.runs import run_plan
@@ -171,6 +186,25 @@ def cmd_incentives(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``report``: compare (and incentives when asked for) into one self-contained ``DIR/report.html``."""
+    from symbiosim.runs import run_report
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    try:
+        r = run_report(scenario, args.seed, instruments=args.incentives, target=args.target, seeds=args.seeds,
+                       decomposition=not args.no_decomposition)
+    except BaselineInfeasibleError as exc:
+        return _no_baseline(scenario, "report", exc, False)
+    except (InfeasibleError, UnboundedError) as exc:
+        print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return 1
+    path = r.write(args.out, scenario_path=args.scenario)
+    print(f"report written to {path}")
+    return 0
+
+
 def cmd_experiment(args: argparse.Namespace) -> int:
     from symbiosim.experiments.cli import run_experiment_command
 
@@ -269,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_template)
 
+    p = sub.add_parser("export", help="write a scenario (YAML or .xlsx) as an Excel workbook that loads back unchanged")
+    p.add_argument("scenario", type=t.input_file, help="the scenario to export (.yaml, .yml or .xlsx)")
+    p.add_argument("file", type=t.output_file(".xlsx"), help="the workbook to write (.xlsx, in an existing directory)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("plan", help="solve the coordinated optimum (or --baseline)")
     p.add_argument("scenario")
     p.add_argument("--objective", default="cluster_npv", choices=t.OBJECTIVES)
@@ -314,6 +354,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=t.output_dir, help="write the levels table and a figure here (a directory)")
     p.set_defaults(func=cmd_incentives)
 
+    p = sub.add_parser("report", help="one self-contained HTML report (prints on A4): cluster, optimum, decentralised, gap, incentives")
+    p.add_argument("scenario", type=t.input_file)
+    p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0")
+    p.add_argument("--out", type=t.output_dir, required=True, help="write report.html here (a directory)")
+    p.add_argument("--incentives", nargs="+", choices=t.INSTRUMENTS, metavar="INSTRUMENT",
+                   help="also search the least level of these instruments (the choices of symbiosim incentives --instrument)")
+    p.add_argument("--target", type=t.share, default=0.8, help="share of the potential the incentives aim at, in [0, 1] (default 0.8)")
+    p.add_argument("--seeds", type=t.count, default=3, help="seeds of each incentive search, from --seed (default 3)")
+    p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("experiment", help="Monte Carlo batch: uncertain inputs x policy arms x replications, into DuckDB")
     p.add_argument("scenario")
     p.add_argument("--samples", type=t.count, default=100, help="number of samples of the uncertain inputs (default 100)")
@@ -342,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=t.share, default=0.8, help="a run fails below this share of the potential, in [0, 1] (default 0.8)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write summary.json and figures here (a directory)")
+    p.add_argument("--html", action="store_true",
+                   help="also write a self-contained report.html (prints on A4) into --out (default: DB's name + _report)")
     p.set_defaults(func=cmd_summarize)
 
     p = sub.add_parser("calibrate", help="ABC-SMC of the behaviour rules against an observed history")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -286,3 +287,50 @@ def incentive_levels(scenario: Scenario, instrument: str, levels: list[float], s
 
     ref = Reference.build(scenario, seeds)
     return IncentiveTable(instrument, seeds, test_settings(ref, [(instrument, level) for level in levels]))
+
+
+# ---------------------------------------------------------------- report
+
+
+@dataclass
+class ReportRun:
+    """``report``: the comparison (with the gap's decomposition unless skipped) and, per instrument
+    asked for, the least-cost search (or why it could not start, as text)."""
+
+    scenario: Scenario
+    seed: int
+    compare: CompareRun
+    incentives: list[IncentiveSearch | str] = field(default_factory=list)
+
+    def write(self, out: str | Path, scenario_path: str | Path | None = None) -> Path:
+        """``DIR/report.html`` (``symbiosim.report.html``); returns its path."""
+        from symbiosim.report.html import write_scenario_report
+
+        return write_scenario_report(self.scenario, self.compare.result, self.compare.decomposition, out, self.incentives,
+                                     seed=self.seed, scenario_path=scenario_path)
+
+
+def run_report(scenario: Scenario, seed: int = 0, *, instruments: list[str] | None = None, target: float = 0.8,
+               seeds: int = 3, decomposition: bool = True) -> ReportRun:
+    """Everything ``symbiosim report`` shows: ``run_compare`` and, per instrument, ``incentive_search``
+    over seeds ``seed .. seed + seeds - 1`` (the reference runs solved once for all instruments).
+
+    Raises:
+        BaselineInfeasibleError: the stand-alone baseline has no plan.
+        InfeasibleError, UnboundedError: the optimum has none.
+    """
+    from symbiosim.compare.incentives import Reference, least_cost_level
+
+    run = ReportRun(scenario, seed, run_compare(scenario, seed, decomposition=decomposition))
+    if instruments:
+        seed_list = list(range(seed, seed + seeds))
+        ref = Reference.build(scenario, seed_list)
+        for instrument in instruments:
+            try:
+                result = least_cost_level(scenario, instrument, target, seed_list, ref=ref)
+            except ValueError as exc:  # the search cannot start (e.g. no potential to share)
+                run.incentives.append(f"{instrument}: {exc}")
+                continue
+            tried = pd.DataFrame(result["tried"]).sort_values("level")
+            run.incentives.append(IncentiveSearch(instrument, target, seed_list, result, tried))
+    return run

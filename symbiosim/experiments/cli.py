@@ -103,8 +103,10 @@ def summarize_command(args: argparse.Namespace) -> int:
     if not Path(args.db).exists():
         print(f"symbiosim: no such database {args.db}", file=sys.stderr)
         return 2
+    html = getattr(args, "html", False)
+    out = args.out or (str(Path(args.db).with_suffix("")) + "_report" if html else None)
     try:
-        result = summarize(args.db, target=args.target, out=args.out)
+        result = summarize(args.db, target=args.target, out=out)
     except NotAnExperiment as exc:
         print(f"symbiosim: {exc}", file=sys.stderr)
         return 2
@@ -112,6 +114,27 @@ def summarize_command(args: argparse.Namespace) -> int:
         print(json.dumps(result, allow_nan=False))
     else:
         print(format_summary(result))
-        if args.out:
-            print(f"summary.json and figures in {args.out}")
+        if out:
+            print(f"summary.json and figures in {out}")
+    if html and out:
+        path = _html_report(args.db, result, Path(out))
+        if not args.json:
+            print(f"report written to {path}")
     return 0
+
+
+def _html_report(db: str, result: dict[str, Any], out: Path) -> Path:
+    """``summarize --html``: ``report.html`` from the summary and the figures ``summarize`` wrote to ``out``."""
+    from symbiosim.experiments.analysis import load
+    from symbiosim.report.html import write_experiment_report
+
+    manifest, _, _ = load(db)
+    currency = ""
+    try:  # the scenario's currency, if its file is still where the experiment read it
+        from symbiosim.scenario import load_scenario
+
+        currency = load_scenario(str(manifest.get("scenario") or "")).settings.currency if manifest.get("scenario") else ""
+    except Exception:  # noqa: BLE001 - the report says "M" without a currency then
+        currency = ""
+    figures = [out / f"{name}.png" for name in ("distributions", "paired_differences", "sensitivity", "cost_vs_share")]
+    return write_experiment_report(result, [f for f in figures if f.exists()], out, currency, manifest)

@@ -1,0 +1,602 @@
+"""The HTML reports: ``symbiosim report`` (one scenario) and ``symbiosim summarize --html`` (an experiment).
+
+One self-contained file each (``report.html``): CSS inline, every figure
+embedded as a ``data:`` URI (SVG for the figures drawn here, PNG for those
+another unit wrote), nothing fetched from the network, laid out to print on
+A4. The templates are Jinja2 (``symbiosim/report/templates``) with
+autoescaping on: names and descriptions come from the scenario file, which is
+untrusted, so they are always text, never markup.
+
+Nothing is solved here: the functions take results already computed
+(``symbiosim.runs.run_report``, ``symbiosim.experiments.analysis.summarize``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import math
+import platform
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from symbiosim.scenario.schema import Scenario
+
+TEMPLATES = Path(__file__).parent / "templates"
+PACKAGES = ("symbiosim", "pyomo", "highspy", "mesa", "pandas", "matplotlib", "jinja2")
+KEY_FIGURES = (  # key, label, kind (money / quantity with its unit)
+    ("cluster_npv", "cluster NPV", "money"),
+    ("value_added", "value added (NPV)", "money"),
+    ("public_cost", "net public cost (NPV)", "money"),
+    ("jobs", "jobs (mean per year)", "jobs/yr"),
+    ("jobs_final_year", "jobs in the final year", "jobs"),
+    ("emissions", "emissions over the horizon", "t CO2e"),
+)
+_TAG = re.compile(r"\[([SRDE]|F1)(?:\s+([^\]]+))?\]")  # the orkanger source tags: [S elkem.com], [R], [E], ...
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def plain(x: Any, decimals: int = 0) -> str:
+    """A number as a person writes it: thousands separators, never scientific notation,
+    rounding noise (and -0) shown as 0; ``n/a`` for missing or not finite."""
+    if x is None or isinstance(x, bool):
+        return "n/a" if x is None else str(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if not math.isfinite(v):
+        return "n/a"
+    text = f"{v:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not any(c not in "-0.," for c in text) else text
+
+
+@dataclass(frozen=True)
+class Money:
+    """Money in one scale for a whole report: ``M NOK`` for clusters worth millions, ``k NOK``
+    for thousands, plain ``NOK`` below (``for_values`` picks it from the report's figures)."""
+
+    currency: str
+    scale: float = 1e6
+    prefix: str = "M "
+    decimals: int = 2
+
+    @classmethod
+    def for_values(cls, currency: str, values: Iterable[Any]) -> Money:
+        finite = [abs(float(v)) for v in values if isinstance(v, int | float) and math.isfinite(float(v))]
+        top = max(finite, default=0.0)
+        if top >= 1e7:
+            return cls(currency, 1e6, "M ", 2)
+        if top >= 1e4:
+            return cls(currency, 1e3, "k ", 1)
+        return cls(currency, 1.0, "", 0)
+
+    @property
+    def unit(self) -> str:
+        return f"{self.prefix}{self.currency}".strip()
+
+    def __call__(self, x: Any) -> str:
+        """The number in this scale, without the unit (for columns headed with ``unit``)."""
+        if x is None or isinstance(x, bool) or not isinstance(x, int | float):
+            return "n/a"
+        return plain(float(x) / self.scale, self.decimals)
+
+    def full(self, x: Any) -> str:
+        """The number with its unit, e.g. ``1,234.56 M NOK``."""
+        text = self(x)
+        return text if text == "n/a" else f"{text} {self.unit}"
+
+    def signed(self, x: Any) -> str:
+        return _signed(self(x))
+
+
+def percent(x: Any, decimals: int = 1) -> str:
+    if x is None or not isinstance(x, int | float) or not math.isfinite(float(x)):
+        return "n/a"
+    return f"{plain(float(x) * 100, decimals)} %"
+
+
+# ---------------------------------------------------------------- building blocks
+
+
+@dataclass
+class Table:
+    """A table ready for the template: ``numeric`` columns are right-aligned."""
+
+    header: list[str]
+    rows: list[list[str]]
+    numeric: set[int] = field(default_factory=set)
+    caption: str = ""
+    classes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Figure:
+    src: str  # a data: URI
+    caption: str
+    alt: str
+
+
+def data_uri(path: Path) -> str:
+    """A figure file as a ``data:`` URI (SVG or PNG)."""
+    kind = {".svg": "image/svg+xml", ".png": "image/png"}[path.suffix.lower()]
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+class FigureMaker:
+    """Draws figures with the package's figure functions into a scratch folder and embeds them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def __call__(self, draw: Callable[[Path], Any], caption: str, alt: str = "", suffix: str = ".svg") -> Figure:
+        self.count += 1
+        path = self.folder / f"figure{self.count}{suffix}"
+        draw(path)
+        return Figure(data_uri(path), caption, alt or caption)
+
+
+def versions() -> list[tuple[str, str]]:
+    """Versions of Python and of the packages the results depend on."""
+    out = [("python", platform.python_version())]
+    for name in PACKAGES:
+        try:
+            out.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            out.append((name, "not installed"))
+    return out
+
+
+def file_record(path: str | Path | None) -> dict[str, str] | None:
+    """The scenario file: its name and SHA-256 (what exactly was run)."""
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        digest = "(not readable)"
+    return {"name": p.name, "sha256": digest}
+
+
+def cited_sources(scenario: Scenario) -> list[dict[str, str]]:
+    """Source tags in the scenario's descriptions (``[S elkem.com]``, ``[R]``...), with the rows citing them."""
+    found: dict[str, list[str]] = {}
+    rows: list[tuple[str, str]] = [(f"actor {a.id}", a.description) for a in scenario.actors]
+    rows += [(f"process {p.id}", p.description) for p in scenario.processes]
+    rows.append(("settings", scenario.settings.description))
+    for where, text in rows:
+        for kind, name in _TAG.findall(text or ""):
+            key = f"{kind} {name.strip()}".strip()
+            found.setdefault(key, []).append(where)
+    return [{"tag": k, "cited_by": ", ".join(dict.fromkeys(v))} for k, v in sorted(found.items())]
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every value is text unless marked safe here; scenario text is untrusted
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(plain=plain, percent=percent)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return str(_environment().get_template(template).render(**context))
+
+
+def _write(out: str | Path, html: str) -> Path:
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, Callable[[Any], str]], header: dict[str, str] | None = None,
+           caption: str = "") -> Table:
+    """A DataFrame's columns ``formats`` (in that order), each formatted; numbers right-aligned."""
+    cols = list(formats)
+    numeric = {i for i, c in enumerate(cols) if formats[c] is not str}
+    rows = [[formats[c](r[c]) for c in cols] for r in frame.to_dict("records")]
+    return Table([(header or {}).get(c, c) for c in cols], rows, numeric, caption)
+
+
+# ---------------------------------------------------------------- the scenario report
+
+
+def _key_figures(columns: dict[str, dict[str, float]], m: Money, difference: tuple[str, str] | None = None) -> Table:
+    """Key figures (rows) of some outcomes (columns), money in the report's scale; ``difference`` adds a - b."""
+    names = list(columns)
+    header = ["key figure", "unit", *names] + (["difference"] if difference else [])
+    rows = []
+    for key, label, kind in KEY_FIGURES:
+        if not any(key in c for c in columns.values()):
+            continue
+        unit = m.unit if kind == "money" else kind
+        fmt: Callable[[Any], str] = m if kind == "money" else (lambda x: plain(x, 1))
+        values = [columns[n].get(key, math.nan) for n in names]
+        row = [label, unit, *[fmt(v) for v in values]]
+        if difference:
+            a, b = (columns[difference[0]].get(key, math.nan), columns[difference[1]].get(key, math.nan))
+            row.append(fmt(a - b))
+        rows.append(row)
+    return Table(header, rows, set(range(2, len(header))))
+
+
+def _flows_table(scenario: Scenario, plan: Any, caption: str = "") -> Table:
+    """Flows per source, target and product: mean quantity per year while running, and the years."""
+    units = {p.id: p.unit for p in scenario.products}
+    f = plan.flows
+    header = ["from", "to", "product", "mean per year", "unit", "years"]
+    if f.empty:
+        return Table(header, [], {3}, caption)
+    by_year = f.groupby(["source", "target", "product", "year"]).value.sum().reset_index()
+    start = scenario.settings.start_year
+    rows = []
+    for (src, dst, prod), g in by_year.groupby(["source", "target", "product"]):
+        years = f"{start + int(g.year.min())}-{start + int(g.year.max())}"
+        rows.append([src, dst, prod, plain(g.value.mean()), f"{units.get(prod, '')}/yr", years])
+    return Table(header, rows, {3}, caption)
+
+
+def _builds_table(scenario: Scenario, plan: Any) -> Table:
+    start = scenario.settings.start_year
+    rows = []
+    for r in plan.builds.sort_values(["year", "kind"]).to_dict("records"):
+        what = {"actor": f"{r['actor']} enters the cluster", "process": f"{r['actor']} builds {r['process']}",
+                "link": f"link {r['actor']} \u2192 {r['target']} for {r['product']}"}[r["kind"]]
+        rows.append([str(start + int(r["year"])), r["kind"], what])
+    return Table(["year", "kind", "investment"], rows, {0})
+
+
+def _actors_table(scenario: Scenario) -> Table:
+    rows = []
+    for a in scenario.actors:
+        where = f"{a.lat:.4f}, {a.lon:.4f}" if a.lat is not None and a.lon is not None else "not given"
+        rows.append([a.id, a.name or a.id, "existing" if a.exists else "candidate", a.sector or "", where, a.description])
+    return Table(["id", "name", "status", "sector", "lat, lon", "description"], rows, set(), classes=["wrap"])
+
+
+def _contracts_table(scenario: Scenario, contracts: pd.DataFrame) -> Table:
+    start = scenario.settings.start_year
+    cur = scenario.settings.currency
+    units = {p.id: p.unit for p in scenario.products}
+    rows = []
+    for r in contracts.to_dict("records"):
+        price = r.get("price")
+        rows.append([
+            r["from"], r["to"], r["product"], "standing" if r.get("existing") else "formed in the run",
+            f"{start + int(r['start_year'])}-{start + int(r['end_year'])}",
+            f"{plain(r['amount'])} {units.get(r['product'], '')}/yr",
+            "none agreed" if price is None or price != price else f"{plain(price, 2)} {cur}/{units.get(r['product'], 'unit')}",
+        ])
+    return Table(["from", "to", "product", "contract", "years", "amount", "price at signing"], rows, {5, 6})
+
+
+def _actor_gains_table(actors: pd.DataFrame, rules: Sequence[str], m: Money) -> Table:
+    """Profit change against stand-alone per actor: decentralised, coordinated without and with transfers."""
+    cols = [("decentralised_profit", "decentralised"), ("coordinated_profit", "coordinated, no transfers"),
+            *[(f"coordinated_profit_{r}", f"with {r.replace('_', ' ')}") for r in rules]]
+    header = ["actor", f"stand-alone profit ({m.unit})", *[f"{label}: change" for _, label in cols], "verdict"]
+    rows = []
+    for r in actors.to_dict("records"):
+        base = r["baseline_profit"]
+        verdict = []
+        if r.get("decentralised_wins"):
+            verdict.append("wins in the decentralised outcome")
+        if r.get("decentralised_loses"):
+            verdict.append("loses in the decentralised outcome")
+        if r.get("coordinated_loses_without_transfers"):
+            verdict.append("loses in the optimum without transfers")
+        below = [rule for rule in rules if r.get(f"below_standalone_{rule}")]
+        if below:
+            verdict.append("below stand-alone with " + ", ".join(below))
+        rows.append([r["actor"], m(base), *[m.signed(r[c] - base) for c, _ in cols], "; ".join(verdict) or "\u2014"])
+    return Table(header, rows, set(range(1, len(header) - 1)), classes=["small"])
+
+
+def _signed(text: str) -> str:
+    return text if text.startswith("-") or text in ("0.00", "n/a") else f"+{text}"
+
+
+def _transfers_table(transfers: pd.DataFrame, m: Money) -> Table:
+    """Rule x actor: what each actor receives (+) or pays (-) to implement the rule."""
+    actors = [str(a) for a in transfers.columns]
+    rows = [[str(rule).replace("_", " "), *[m.signed(v) for v in row]] for rule, row in transfers.iterrows()]
+    return Table(["rule", *actors], rows, set(range(1, len(actors) + 1)), classes=["small"])
+
+
+def _core_text(core: dict[str, Any], m: Money) -> list[str]:
+    if not core.get("checked"):
+        return [f"The core was not checked: {core.get('reason', 'no players')}."]
+    lines = []
+    if core.get("empty"):
+        lines.append("The core is empty: no sharing of the coordinated gain keeps every coalition from doing better "
+                     f"on its own. A subsidy of {m.full(core.get('least_subsidy') or 0.0)} would make it non-empty.")
+    else:
+        lines.append("The core is not empty: the coordinated gain can be shared so that no coalition does better on its own.")
+    inside = core.get("in_core", {})
+    yes = [r.replace("_", " ") for r, v in inside.items() if v]
+    no = [r.replace("_", " ") for r, v in inside.items() if not v]
+    if yes:
+        lines.append(f"In the core: {', '.join(yes)}.")
+    if no:
+        lines.append(f"Not in the core (some coalition would do better alone): {', '.join(no)}.")
+    return lines
+
+
+def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, Any]:
+    """One instrument: the verdict, the levels tried and public cost against share."""
+    from symbiosim.report.compare_figures import cost_figure
+
+    if isinstance(search, str | Exception):
+        return {"instrument": getattr(search, "instrument", ""), "verdict": str(search), "table": None, "figure": None}
+    r = search.result
+    tried = search.tried
+    if r["reached"]:
+        e = r["result"]
+        verdict = (f"The least level reaching {percent(search.target, 0)} of the potential with no actor below stand-alone is "
+                   f"{plain(r['level'], 4)}: share {percent(e['share_of_potential'])} "
+                   f"(sd {percent(e['share_sd'])} over seeds {', '.join(map(str, search.seeds))}), net public cost "
+                   f"{m.full(e['public_cost'])}, deadweight {m.full(e['deadweight'])}.")
+    else:
+        best = tried.loc[tried.share_of_potential.idxmax()] if len(tried) else None
+        verdict = (f"The target of {percent(search.target, 0)} of the potential with no actor below stand-alone was not reached "
+                   f"up to level {plain(tried.level.max(), 4)}"
+                   + (f"; the best share was {percent(best.share_of_potential)} at level {plain(best.level, 4)}"
+                      f" with {int(best.actors_below_standalone)} actor(s) below stand-alone." if best is not None else "."))
+    table = _table(tried, {"level": lambda x: plain(x, 4), "share_of_potential": percent, "public_cost": m,
+                           "deadweight": m, "actors_below_standalone": lambda x: plain(x)},
+                   {"share_of_potential": "share of potential", "public_cost": f"net public cost ({m.unit})",
+                    "deadweight": f"deadweight ({m.unit})", "actors_below_standalone": "actors below stand-alone"})
+    figure = make(lambda p: cost_figure(tried, p), f"{search.instrument}: net public cost against the share of the potential "
+                  "realised, one point per level tried (bars: sd over the seeds).") if len(tried) else None
+    return {"instrument": search.instrument, "verdict": verdict, "table": table, "figure": figure}
+
+
+def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: pd.DataFrame | None,
+                            incentives: Iterable[Any] = (), *, seed: int, scenario_path: str | Path | None = None,
+                            folder: Path) -> dict[str, Any]:
+    """Everything the template ``report.html.j2`` shows, formatted (figures drawn into ``folder``)."""
+    from symbiosim.compare.gap import RULES
+    from symbiosim.report.compare_figures import actors_figure, decomposition_figure, gap_figure
+    from symbiosim.report.figures import flow_figure, links_figure
+
+    s = scenario.settings
+    cur = s.currency
+    c = comparison
+    make = FigureMaker(folder)
+    plans, accounts = c.plans, c.accounts
+    kpis = {name: accounts[name].kpis for name in ("baseline", "decentralised", "optimum")}
+    m = Money.for_values(cur, [k.get(key) for k in kpis.values() for key in ("cluster_npv", "value_added", "public_cost")])
+    rules = [r for r in RULES if f"coordinated_profit_{r}" in c.actors.columns]
+    sim = c.simulation
+    new_contracts = sim.contracts[~sim.contracts.existing] if "existing" in sim.contracts else sim.contracts
+    share = c.share_of_potential
+    gap_rows = [k for k in ("cluster_npv", "value_added", "public_cost", "jobs", "emissions") if k in c.kpis.index]
+
+    cluster = {
+        "actors": _actors_table(scenario),
+        "n_existing": sum(a.exists for a in scenario.actors),
+        "n_candidates": sum(not a.exists for a in scenario.actors),
+        "products": [f"{p.id} ({p.unit})" for p in scenario.products],
+        "flows": _flows_table(scenario, plans["baseline"]),
+        "map": make(lambda p: flow_figure(scenario, plans["baseline"], p,
+                                          title=f"{s.name}: actors and existing flows (stand-alone baseline)"),
+                    "Actors at their coordinates (blue: existing, grey: candidate) and the flows of the stand-alone "
+                    "baseline, arrows scaled by the mean quantity per year while running."),
+    }
+    optimum = {
+        "status": plans["optimum"].meta.get("status"),
+        "kpis": _key_figures({"optimum": kpis["optimum"], "baseline": kpis["baseline"]}, m, ("optimum", "baseline")),
+        "builds": _builds_table(scenario, plans["optimum"]),
+        "flows": _flows_table(scenario, plans["optimum"]),
+        "figure": make(lambda p: flow_figure(scenario, plans["optimum"], p, title=f"{s.name}: flows of the coordinated optimum"),
+                       "Flows of the coordinated optimum (green: candidates that enter)."),
+        "notes": list(plans["optimum"].meta.get("notes", [])),
+    }
+    decentralised = {
+        "kpis": _key_figures({"decentralised": kpis["decentralised"], "baseline": kpis["baseline"]}, m,
+                             ("decentralised", "baseline")),
+        "contracts": _contracts_table(scenario, sim.contracts),
+        "n_new": len(new_contracts),
+        "figure": make(lambda p: links_figure(scenario, sim.contracts, sim.series, p), "Contracts over time (grey: standing, "
+                       "green: formed in the run) and the number of links active per period.") if len(sim.contracts) else None,
+        "offers": [[str(o), str(r), plain(n)] for (o, r), n in sim.offers.groupby(["outcome", "reason"]).size().items()]
+        if len(sim.offers) else [],
+    }
+    gap_table = Table(
+        ["key figure", "unit", "baseline", "decentralised", "optimum", "gap (optimum - decentralised)", "share realised"],
+        [[label, m.unit if kind == "money" else kind,
+          *[(m if kind == "money" else (lambda x: plain(x, 1)))(c.kpis.loc[key, col])
+            for col in ("baseline", "decentralised", "optimum", "gap")],
+          percent(c.kpis.loc[key, "share"])]
+         for key, label, kind in KEY_FIGURES if key in gap_rows],
+        {2, 3, 4, 5, 6},
+    )
+    gap: dict[str, Any] = {
+        "share": percent(share),
+        "share_defined": share == share,
+        "table": gap_table,
+        "figure": make(lambda p: gap_figure(c.kpis, p), "Change from the stand-alone baseline per key figure: the "
+                       "decentralised outcome against the coordinated optimum."),
+        "actors": _actor_gains_table(c.actors, rules, m),
+        "actors_figure": make(lambda p: actors_figure(c.actors, rules, p), "Profit change against stand-alone per actor: "
+                              "decentralised, coordinated without transfers and with each sharing rule."),
+        "players": list(c.game.players),
+        "transfers": _transfers_table(c.transfers, m) if len(c.transfers.columns) else None,
+        "core": _core_text(c.core, m),
+        "decomposition": None,
+    }
+    if decomposition is not None and len(decomposition):
+        gap["decomposition"] = {
+            "table": _table(decomposition, {"friction": str, "closed_alone": m, "closed_shapley": m},
+                            {"closed_alone": f"gap closed alone ({m.unit})", "closed_shapley": f"Shapley share ({m.unit})"}),
+            "figure": make(lambda p: decomposition_figure(decomposition, p), "Gap closed by removing each friction "
+                           "(Shapley value over the removals), and the residual."),
+        }
+    return {
+        "title": f"{s.name}: coordinated optimum, decentralised outcome and the gap",
+        "scenario": {"name": s.name, "description": s.description, "currency": cur, "start_year": s.start_year,
+                     "years": s.years, "periods_per_year": s.periods_per_year, "discount_rate": percent(s.discount_rate)},
+        "seed": seed,
+        "generated": _now(),
+        "headline": {"share": percent(share), "optimum_npv": m.full(kpis["optimum"]["cluster_npv"] - kpis["baseline"]["cluster_npv"]),
+                     "decentralised_npv": m.full(kpis["decentralised"]["cluster_npv"] - kpis["baseline"]["cluster_npv"])},
+        "cluster": cluster,
+        "optimum": optimum,
+        "decentralised": decentralised,
+        "gap": gap,
+        "incentives": [_incentive_section(i, m, make) for i in incentives],
+        "money_unit": m.unit,
+        "versions": versions(),
+        "file": file_record(scenario_path),
+        "sources": cited_sources(scenario),
+    }
+
+
+def write_scenario_report(scenario: Scenario, comparison: Any, decomposition: pd.DataFrame | None, out: str | Path,
+                          incentives: Iterable[Any] = (), *, seed: int, scenario_path: str | Path | None = None) -> Path:
+    """``symbiosim report --out DIR``: ``DIR/report.html``; returns its path."""
+    with tempfile.TemporaryDirectory(prefix="symbiosim-report-") as tmp:
+        context = scenario_report_context(scenario, comparison, decomposition, incentives, seed=seed,
+                                          scenario_path=scenario_path, folder=Path(tmp))
+        return _write(out, render("report.html.j2", **context))
+
+
+# ---------------------------------------------------------------- the experiment report
+
+
+def _ci(entry: dict[str, Any] | None, fmt: Callable[[Any], str]) -> str:
+    if not entry:
+        return "n/a"
+    mean, lo, hi = entry.get("mean"), entry.get("ci_low"), entry.get("ci_high")
+    if lo is None or hi is None:
+        return fmt(mean)
+    return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def _design(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The experiment's design from its manifest: the arms, the uncertain inputs and the facts to reproduce it."""
+    import json
+
+    def loads(text: Any, default: Any) -> Any:
+        try:
+            return json.loads(text) if isinstance(text, str) else default
+        except ValueError:
+            return default
+
+    arms = loads(manifest.get("arms"), {}) or {}
+    arm_rows = [[str(name), ", ".join(f"{k} = {plain(v, 4) if isinstance(v, int | float) else v}" for k, v in (setting or {}).items())
+                 or "no instrument"] for name, setting in arms.items()]
+    inputs = loads(manifest.get("inputs"), []) or []
+    input_rows = []
+    for u in inputs:
+        u = dict(u)
+        column = str(u.pop("column", "")).removeprefix("in_")
+        input_rows.append([column, ", ".join(f"{k} = {v}" for k, v in u.items())])
+    facts = [(label, str(manifest[key])) for key, label in (
+        ("scenario", "scenario file"), ("scenario_hash", "scenario hash"), ("samples", "samples"), ("replications", "replications"),
+        ("mip_gap", "MIP gap"), ("version", "symbiosim version of the runs"), ("created", "created"), ("updated", "updated"))
+        if manifest.get(key) not in (None, "")]
+    return {"arms": Table(["arm", "policy"], arm_rows, classes=["wrap"]),
+            "inputs": Table(["input", "distribution"], input_rows, classes=["wrap", "small"]), "facts": facts}
+
+
+def experiment_report_context(result: dict[str, Any], figures: Sequence[Path], currency: str = "",
+                              manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What ``experiment.html.j2`` shows: ``result`` of ``summarize``, its figure files and the experiment's manifest."""
+    m = Money.for_values(currency, [e[k].get(q) for e in result["arms"].values() for k in ("gap", "public_cost")
+                                    for q in ("q05", "q95")])
+    cur = m.unit or "money"
+    arms = Table(
+        ["arm", "runs", "ok", "share of potential (95 % CI)", "share 5 / 50 / 95 %", f"gap ({cur})", f"net public cost ({cur})",
+         "emissions (t CO2e)", "P(no actor below stand-alone)"],
+        [[arm, plain(e["runs"]), plain(e["ok"]), _ci(e["share_of_potential"], percent),
+          " / ".join(percent(e["share_of_potential"][q]) for q in ("q05", "q50", "q95")),
+          _ci(e["gap"], m), _ci(e["public_cost"], m), _ci(e["emissions"], plain),
+          _ci(e["p_no_actor_below_standalone"], percent)]
+         for arm, e in result["arms"].items()],
+        set(range(1, 9)), classes=["small"],
+    )
+    ref = result["paired"]["reference"]
+
+    def signed_percent(x: Any) -> str:
+        return _signed(percent(x, 2)) if x is not None else "n/a"
+
+    paired = Table(
+        [f"arm - {ref}", "pairs", "share of potential", f"gap ({cur})", f"net public cost ({cur})", "emissions (t CO2e)"],
+        [[arm, plain(e["pairs"]), _ci(e["share_of_potential"], signed_percent), _ci(e["gap"], m.signed),
+          _ci(e["public_cost"], m.signed), _ci(e["emissions"], lambda x: _signed(plain(x)))]
+         for arm, e in result["paired"]["arms"].items()],
+        set(range(1, 6)), classes=["small"],
+    )
+    sens = result["sensitivity"]
+    sensitivity = []
+    for arm, v in sens["arms"].items():
+        if "skipped" in v or "note" in v:
+            sensitivity.append({"arm": arm, "note": v.get("skipped") or v.get("note"), "table": None})
+            continue
+        has_st = any("ST" in x for x in v.values())
+        header = ["input", "S1 (95 % half-width)"] + (["ST (95 % half-width)"] if has_st else [])
+        rows = [[name.removeprefix("in_"), f"{plain(x['S1'], 3)} \u00b1 {plain(x['S1_conf'], 3)}"]
+                + ([f"{plain(x['ST'], 3)} \u00b1 {plain(x['ST_conf'], 3)}"] if has_st else [])
+                for name, x in sorted(v.items(), key=lambda kv: -(kv[1].get("S1") or 0.0))]
+        sensitivity.append({"arm": arm, "note": (sens.get("notes") or {}).get(arm), "table": Table(header, rows, {1, 2})})
+    boxes = []
+    for arm, b in result["failure_boxes"]["arms"].items():
+        limits = [[k.removeprefix("in_"), plain(v["low"], 3), plain(v["high"], 3)] for k, v in (b.get("box") or {}).items()]
+        boxes.append({"arm": arm, "failure_rate": percent(b.get("failure_rate")), "note": b.get("note"),
+                      "density": percent(b.get("density")), "coverage": percent(b.get("coverage")),
+                      "support": percent(b.get("support")),
+                      "table": Table(["input", "low", "high"], limits, {1, 2}) if limits else None})
+    captions = {
+        "distributions": "Share of the potential realised per arm (box: quartiles, whiskers: 1.5 IQR).",
+        "paired_differences": f"Share of the potential of each arm minus {ref}, paired by sample and seed (95 % bootstrap CI).",
+        "sensitivity": "First-order sensitivity indices (S1) of the gap per uncertain input.",
+        "cost_vs_share": "Net public cost against the share of the potential per arm (95 % bootstrap CIs).",
+    }
+    return {
+        "title": f"Experiment {result['experiment']}",
+        "result": result,
+        "generated": _now(),
+        "arms": arms,
+        "paired": paired,
+        "reference": ref,
+        "sensitivity": sensitivity,
+        "sensitivity_method": sens["method"],
+        "failure_rule": result["failure_boxes"]["rule"],
+        "boxes": boxes,
+        "figures": [Figure(data_uri(p), captions.get(p.stem, p.stem), p.stem.replace("_", " ")) for p in figures],
+        "versions": versions(),
+        "currency": currency,
+        "money_unit": cur,
+        "design": _design(manifest or {}),
+    }
+
+
+def write_experiment_report(result: dict[str, Any], figures: Sequence[Path], out: str | Path, currency: str = "",
+                            manifest: dict[str, Any] | None = None) -> Path:
+    """``symbiosim summarize DB --html``: ``DIR/report.html``; returns its path."""
+    return _write(out, render("experiment.html.j2", **experiment_report_context(result, figures, currency, manifest)))
