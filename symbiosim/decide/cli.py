@@ -11,16 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from symbiosim import cli_args as t
+from symbiosim.decide.summaries import alternatives_summary, cases_summary, pareto_summary, robustness_summary
 from symbiosim.report.jsonable import print_json
 from symbiosim.report.outputs import write_tables
-
-
-def _table(frame: pd.DataFrame, columns: list[str]) -> str:
-    cols = [c for c in columns if c in frame]
-    return frame[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}") if len(frame) else "  (none)"
 
 
 def cmd_alternatives(args: argparse.Namespace) -> int:
@@ -37,14 +31,7 @@ def cmd_alternatives(args: argparse.Namespace) -> int:
     if args.json:
         print_json(obj)
     else:
-        print(f"{scenario.settings.name}: optimum and {len(r.plans) - 1} alternative(s) within {args.slack:.1%} of {args.objective}")
-        if r.meta["stopped"]:
-            print(f"  ({r.meta['stopped']})")
-        print(_table(r.kpis, ["plan", "objective_value", "relative_to_optimum", "distance_to_optimum", "common", "emissions", "jobs"]))
-        for row in r.kpis.iloc[1:].itertuples():
-            print(f"  {row.plan}: adds {row.added or '-'}; drops {row.removed or '-'}")
-        robust = r.summary.loc[r.summary.robust, "decision"].tolist()
-        print("  robust (in every plan): " + (", ".join(robust) or "none"))
+        print(alternatives_summary(scenario.settings.name, scenario.settings.currency, r, args.slack, args.objective))
     if args.out:
         out = write_tables(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, obj, r.plans)
         decisions_figure(r.decisions, out / "alternatives.png", f"{scenario.settings.name}: decisions per near-optimal plan")
@@ -63,8 +50,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if args.json:
         print_json(obj)
     else:
-        print(f"{scenario.settings.name}: {len(front.plans)}-point front of {f1} against {f2}")
-        print(_table(front.points, ["point", f"{f1}_objective", f"{f2}_objective", "decisions_changed"]))
+        print(pareto_summary(scenario.settings.name, scenario.settings.currency, front))
     if args.out:
         out = write_tables(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, obj, front.plans)
         pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}")
@@ -91,9 +77,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
     if args.json:
         print_json(obj)
     else:
-        print(f"{base.settings.name}: {len(r.comparison)} case(s); value_added_regional = region {r.meta['region']!r}")
-        print(r.comparison.to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
-        print(f"distribution table: {len(r.distribution)} rows" + (f"; stored in {store} (run {run_id})" if run_id else ""))
+        print(cases_summary(base.settings.name, base.settings.currency, r, store, run_id))
     if args.out:
         out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj)
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
@@ -111,10 +95,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     if args.json:
         print_json(obj)
     else:
-        m = r.meta
-        print(f"{scenario.settings.name}: {m['solved']} of {m['samples']} perturbed solves (+-{m['perturb']:.0%}, seed {m['seed']})")
-        print(_table(r.decisions, ["kind", "decision", "in_reference", "share_kept"]))
-        print(_table(r.kpis, ["key_figure", "reference", "mean", "sd", "p05", "p95"]))
+        print(robustness_summary(scenario.settings.name, scenario.settings.currency, r))
     if args.out:
         out = write_tables(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, obj)
         robustness_figure(r.decisions, out / "robustness.png", f"{scenario.settings.name}: decisions under +-{args.perturb:.0%} noise")

@@ -120,6 +120,8 @@ class Fmt:
 
     def __call__(self, x: Any) -> str:
         """The number alone (the column's header carries the label)."""
+        if self.kind == "text":
+            return _text(x)
         if self.kind == "flag":
             return NA if x is None or (isinstance(x, float) and math.isnan(x)) else ("yes" if bool(x) else "no")
         try:
@@ -175,9 +177,35 @@ def fmt_for(values: Iterable[Any], kind: str, unit: str = "") -> Fmt:
         return share_format(values)
     if kind == "count":
         return Fmt("count", "", 0, unit)
-    if kind == "flag":
-        return Fmt("flag")
+    if kind in ("flag", "text"):
+        return Fmt(kind)
     return Fmt("number", "", decimals_for(values, finest=FINEST["number"]), unit)
+
+
+MONEY_FIGURES = frozenset({"cluster_npv", "value_added", "public_cost", "cluster_profit", "value_added_regional",
+                           "value_added_national", "deadweight"})
+KEY_FIGURE_UNITS = {"jobs": "jobs/yr", "jobs_final_year": "jobs", "emissions": "t CO2e", "co2e_avoided": "t CO2e",
+                    "tonnes_diverted": "t"}
+QUANTITY_PREFIXES = ("exchanged_", "disposed_", "purchased_", "virgin_avoided_")
+
+
+def key_figure(name: str, currency: str) -> tuple[Kind, str]:
+    """The kind and unit of a key figure of the accounts: ``cluster_npv`` -> money in ``currency``,
+    ``emissions`` -> t CO2e, ``jobs`` -> jobs/yr (mean annual), ``exchanged_MWh`` -> MWh; else a number."""
+    if name in MONEY_FIGURES:
+        return "money", currency
+    if name in KEY_FIGURE_UNITS:
+        return "quantity", KEY_FIGURE_UNITS[name]
+    for prefix in QUANTITY_PREFIXES:
+        if name.startswith(prefix):
+            return "quantity", name.removeprefix(prefix)
+    return "number", ""
+
+
+def key_figure_column(name: str, currency: str, title: str | None = None) -> Column:
+    """``Column`` of a key figure (see ``key_figure``)."""
+    kind, unit = key_figure(name, currency)
+    return Column(kind, unit, title)
 
 
 def money(x: Any, currency: str = "", scale: str | None = None, decimals: int | None = None) -> str:
@@ -317,6 +345,6 @@ def row_table(rows: Sequence[tuple[str, str, str, Sequence[Any]]], headers: Sequ
         return f"{indent}(none)"
     body = []
     for label, kind, unit, values in rows:
-        f = fmt_for(values, kind, unit)
+        f = fmt_for(list(values), kind, unit)
         body.append([label, f.label, *(f(v) for v in values)])
     return "\n".join(grid([first, "unit", *headers], body, [False, False, *([True] * len(headers))], indent=indent))
