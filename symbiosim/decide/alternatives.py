@@ -49,12 +49,13 @@ from typing import Any
 
 import pandas as pd
 
-from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, decision_matrix, decisions_of, kpi_row
+from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, decision_matrix, decisions_of, kpi_row, two_way
 from symbiosim.errors import ModelError
 from symbiosim.plan import Plan
-from symbiosim.planner import DEFAULT_MIP_GAP, PlannerModel
+from symbiosim.planner import DEFAULT_MIP_GAP, PlannerModel, SolveResult
 from symbiosim.progress import progress
 from symbiosim.report.jsonable import records
+from symbiosim.scenario.data import ModelData
 from symbiosim.scenario.schema import Scenario
 
 KPI_COLUMNS = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
@@ -87,9 +88,12 @@ class Alternatives:
         }
 
 
-def _reference(indicators: dict[str, str], plan: Plan) -> set[str]:
+def _reference(indicators: dict[str, str], plan: Plan, data: ModelData) -> set[str]:
     """The indicators a solved plan sets to 1 (the decisions it chooses)."""
-    return set(decisions_of(plan)) & set(indicators)
+    return set(decisions_of(plan, data)) & set(indicators)
+
+
+METHODS = ("maxmin", "spores")
 
 
 def alternatives(
@@ -100,6 +104,7 @@ def alternatives(
     objective: str = "cluster_npv",
     weights: dict[str, float] | None = None,
     exchanges: bool = True,
+    method: str = "maxmin",
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
@@ -115,6 +120,9 @@ def alternatives(
         objective: the planner's objective (cluster_npv, value_added, jobs, emissions, weighted).
         weights: for ``weighted``.
         exchanges: include "arc carries flow" binaries in the distance.
+        method: ``maxmin`` (the smallest distance to the earlier plans, each
+            search started from a SPORES plan) or ``spores`` (the SPORES
+            solves only: fast, linear).
         mip_gap, time_limit, threads: for the optimum.
         alt_mip_gap, alt_time_limit: for each alternative (the distance
             objective is a hard MIP; its incumbent at the limit is used,
@@ -125,53 +133,79 @@ def alternatives(
     """
     if slack < 0:
         raise ValueError("slack must be >= 0")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
     pm = PlannerModel.from_scenario(scenario, objective, weights, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     t0 = time.perf_counter()
-    res = pm.solve("optimum", strict=True)
+    first = pm.solve("optimum", strict=True)
     start = pm.snapshot()  # each alternative starts from the plan before it (z = 0 there)
-    opt = float(res.objective_value if res.objective_value is not None else pm.objective_value())
-    plans: dict[str, Plan] = {"optimum": pm.plan(res, objective=objective, alternative=0)}
-    timings = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds}]
+    opt = float(first.objective_value if first.objective_value is not None else pm.objective_value())
+    plans: dict[str, Plan] = {"optimum": pm.plan(first, objective=objective, alternative=0)}
+    timings: list[dict[str, Any]] = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": first.seconds}]
     # the indicators join the model only after the optimum: as free binaries they would
     # only slow its branch and bound (the persistent solver adds them in place)
     labels = pm.begin_alternatives(opt, slack, exchanges)
     kinds = pm.decision_kinds
-    refs = [_reference(kinds, plans["optimum"])]
+    data = pm.data
+    refs = [_reference(kinds, plans["optimum"], data)]
     pm.mip_gap, pm.time_limit = alt_mip_gap, alt_time_limit
     scale = 1e-4 / max(abs(opt), 1e-9)  # among equally distant plans, the better one
     stopped = None
     bar = progress(desc="alternatives", total=count)
+
+    def timed(label: str, polish: bool = False) -> tuple[SolveResult | None, float]:
+        """One solve from ``start`` (or a polish); recorded in ``timings``.
+        Returns (result or None, smallest distance to the earlier plans)."""
+        t = time.perf_counter()
+        try:
+            r = pm.polish(label) if polish else pm.solve(label, start=start, strict=True)
+        except ModelError:  # time limit without a plan
+            timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": None, "status": "no plan"})
+            return None, 0.0
+        timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": r.seconds, "status": r.status})
+        return r, min(pm.distances())
+
     for k in range(1, count + 1):
         if not labels:
             stopped = "no candidate decisions to vary"
             break
         pm.add_distance(refs[-1])
-        pm.set_distance_objective(smallest=True, spread=1e-3, objective=scale)
-        t0 = time.perf_counter()
-        try:
-            res = pm.solve(f"alt_{k}", start=start, strict=True)
-        except ModelError as exc:  # time limit without a plan: keep what was found
-            timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": None})
-            stopped = f"stopped at alternative {k}: {exc}"
-            break
-        timings.append({"plan": f"alt_{k}", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
-        zval = pm.smallest_distance()
-        if zval < 0.5 and res.status != "optimal" and k > 1:
-            # the max-min search found nothing new in its time: try the plain sum of distances
-            # (a linear objective the solver handles far better) and keep its plan if it is new
-            pm.set_distance_objective(smallest=False, spread=1.0, objective=scale)
-            t0 = time.perf_counter()
-            try:
-                res = pm.solve(f"alt_{k}_sum", start=start, strict=True)
-                zval = min(pm.distances())
-            except ModelError:
-                zval = 0.0
-            timings.append({"plan": f"alt_{k}_sum", "seconds": time.perf_counter() - t0, "solver_seconds": res.seconds, "status": res.status})
-        if zval < 0.5:
-            if res.status == "optimal":
+        zval: float = 0.0
+        res: SolveResult | None = None
+        used: dict[str, float] = {}
+        if k > 1 or method == "spores":
+            # SPORES (Lombardi et al. 2020, integer weights): penalise every decision by the
+            # number of earlier plans that chose it. One linear-objective solve; its plan, when
+            # new, is where the max-min search starts (z >= its smallest distance from the start).
+            used = {label: -float(sum(label in r for r in refs)) for label in labels}
+            pm.set_weighted_objective(used, objective=scale)
+            res, zval = timed(f"alt_{k}_spores")
+            if res is not None and zval >= 0.5:
+                start = pm.distance_start()
+        proven = False  # the max-min search proved that no plan within the slack is new
+        if method == "maxmin":
+            pm.set_distance_objective(smallest=True, spread=1e-3, objective=scale)
+            found, z_max = timed(f"alt_{k}")
+            proven = found is not None and found.status == "optimal" and z_max < 0.5
+            if found is not None and z_max >= max(zval, 0.5):
+                res, zval = found, z_max
+            elif zval >= 0.5:
+                # the search ended below its SPORES start (HiGHS returns its own incumbent at a
+                # time limit; it should hold the start, but keep the SPORES plan regardless)
+                pm.set_weighted_objective(used, objective=scale)
+                res, zval = timed(f"alt_{k}_spores_again")
+        if res is None or zval < 0.5:
+            if proven:
                 stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
+            elif method == "spores" and res is not None:
+                stopped = f"SPORES found no further distinct plan after {k - 1} alternative(s)"
             else:
                 stopped = f"no further distinct plan found within the time limit of {alt_time_limit} s after {k - 1} alternative(s)"
+            break
+        # the best plan with the same decisions: same distances, no flows nobody needs
+        res, _ = timed(f"alt_{k}_polish", polish=True)
+        if res is None:
+            stopped = f"stopped at alternative {k}: polishing its plan found none"
             break
         start = pm.distance_start()  # the plan is at distance 0 from itself
         plan = pm.plan(
@@ -179,14 +213,16 @@ def alternatives(
             objective=objective,
             alternative=k,
             objective_value=pm.objective_value(),
-            min_distance=float(round(zval)),
+            min_distance=float(round(min(pm.distances()))),
             slack=slack,
+            method=method,
         )
         plans[f"alt_{k}"] = plan
-        refs.append(_reference(kinds, plan))
+        refs.append(pm.chosen())
         bar.update(1)
     bar.close()
-    return _tables(scenario, plans, opt, objective, slack, timings, stopped, len(labels))
+    meta = {"method": method, "one_way_rows": pm.one_way_rows, "two_way_in_optimum": sorted(map(list, two_way(plans["optimum"])))}
+    return _tables(scenario, plans, opt, objective, slack, timings, stopped, len(labels), data, meta)
 
 
 def _tables(
@@ -198,16 +234,15 @@ def _tables(
     timings: list[dict[str, Any]],
     stopped: str | None,
     n_candidates: int,
+    data: ModelData,
+    extra: dict[str, Any],
 ) -> Alternatives:
-    from symbiosim.scenario.data import build_model_data
-
-    data = build_model_data(scenario)
-    decisions = decision_matrix(plans)
-    base = decisions_of(plans["optimum"])
+    decisions = decision_matrix(plans, data)
+    base = decisions_of(plans["optimum"], data)
     decisions["in_optimum"] = decisions.decision.isin(list(base))
     rows = []
     for name, plan in plans.items():
-        chosen = decisions_of(plan)
+        chosen = decisions_of(plan, data)
         added = sorted(set(chosen) - set(base))
         removed = sorted(set(base) - set(chosen))
         k = kpi_row(data, plan)
@@ -246,5 +281,6 @@ def _tables(
         "stopped": stopped,
         "candidate_decisions": n_candidates,
         "flow_tolerance": FLOW_TOL,
+        **extra,
     }
     return Alternatives(plans, kpis, decisions, summary, timings, meta)

@@ -19,7 +19,9 @@ policies, settings. Empty cells (unlimited, no price) stay empty.
 
 Every sample rebuilds the model (its coefficients change) and solves the
 cluster-NPV optimum. Per decision (entry, build, link, exchange; see
-``symbiosim.decide.session``): ``in_reference`` (chosen at the unperturbed
+``symbiosim.decide.session``: only decisions that matter, so exchanges by
+net flow, without relays of bought goods; a sample whose prices make one
+buyer fetch quartz for the other is no new exchange): ``in_reference`` (chosen at the unperturbed
 optimum), ``share_chosen`` (share of solved samples choosing it) and
 ``share_kept`` (share agreeing with the reference: chosen if it is chosen
 there, not chosen otherwise). Per key figure: reference, mean, sd, min,
@@ -108,12 +110,14 @@ def robustness(
     """Re-solve the cluster-NPV optimum under ``samples`` random variations of the input numbers."""
     from symbiosim.accounts import evaluate
     from symbiosim.planner import optimise
+    from symbiosim.scenario.data import build_model_data
 
     if not 0 <= perturb_by < 1:
         raise ValueError("perturb must be in [0, 1)")
     t0 = time.perf_counter()
     ref_plan = optimise(scenario, mip_gap=mip_gap, time_limit=time_limit)
-    reference = decisions_of(ref_plan)
+    data = build_model_data(scenario)  # which arcs are relays: the same in every sample (numbers change, not the structure)
+    reference = decisions_of(ref_plan, data)
     ref_kpis = evaluate(scenario, ref_plan).kpis
     rng = np.random.default_rng(seed)
     rows, chosen_sets, kinds = [], [], dict(reference)
@@ -131,7 +135,7 @@ def robustness(
             failed += 1
             rows.append({"sample": i, "status": "no plan"})
             continue
-        chosen = decisions_of(plan)
+        chosen = decisions_of(plan, data)
         kinds.update(chosen)
         chosen_sets.append(set(chosen))
         k = evaluate(scen, plan).kpis

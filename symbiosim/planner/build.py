@@ -139,6 +139,25 @@ def supply_bound(data: ModelData, p: str) -> float:
     return total
 
 
+def exchange_matters(data: ModelData, key: tuple[str, str, str]) -> bool:
+    """Is using arc ``key`` (source, target, product) a symbiosis decision?
+
+    Yes when the source makes the product itself (a process of it outputs it)
+    or the arc is a declared link. No for a *relay*: a trucked arc out of an
+    actor that only buys (or receives) the product. Which of two buyers fetches
+    a market good for the other is a purchasing detail, not an exchange between
+    their processes: at equal prices it only adds transport cost, and under a
+    small price perturbation its direction flips with whichever price is lower
+    (Orkanger's quartz between Elkem and Washington Mills, plastic packaging
+    between Isfjord and Norsk Kylling). Relays stay in the plans' flows; they
+    are not counted as decisions (``decide``) nor rewarded by MGA distances.
+    """
+    a, b, p = key
+    if data.produced_by.get((a, p)) or data.arcs[key].buildable:
+        return True
+    return any(r.from_ == a and r.to == b and r.product == p for r in data.scenario.links)
+
+
 # --------------------------------------------------------------------------
 # components
 

@@ -39,6 +39,7 @@ from symbiosim.planner.build import (
     add_objective,
     build_planner_model,
     cluster_npv_terms,
+    exchange_matters,
     fallback_bound,
     supply_bound,
     trade_upper_bounds,
@@ -67,6 +68,8 @@ from symbiosim.scenario.schema import Scenario
 __all__ = ["OBJECTIVES", "SINGLE_OBJECTIVES", "PlannerModel", "finish_solve", "objective_figure", "raise_diagnosis", "structure_signature"]
 
 SINGLE_OBJECTIVES = tuple(MAXIMISE)  # the objectives that are one key figure (all but weighted)
+FLOW_TOL = 1e-6  # a flow below this is no flow (as ``decide.session.FLOW_TOL``)
+USE_SHARE = 0.01  # an arc "carries flow" (MGA) when it moves >= 1 % of its bound over the horizon: no trickles
 _LEVEL = {None: 0, "none": 1, "objective": 2, "all": 3}  # what changed since the last solve (more: more to refresh)
 
 
@@ -85,6 +88,7 @@ class _Mga:
     maximise: bool
     indicators: dict[str, tuple[str, Any]]  # label -> (kind, 0/1 expression)
     distances: list[Any] = field(default_factory=list)
+    one_way: int = 0  # (pair, product, period) rows held to one direction
 
 
 class PlannerModel:
@@ -357,17 +361,24 @@ class PlannerModel:
     def begin_alternatives(self, optimum: float, slack: float, exchanges: bool = True) -> list[str]:
         """Prepare the model for near-optimal alternatives; returns the decision labels.
 
-        Adds one 0/1 indicator per candidate decision (entry, build, link and,
-        with ``exchanges``, an "arc carries flow" binary per arc that needs no
-        link; see ``decide.alternatives``), the constraint that keeps the named
-        objective within ``slack |optimum|`` of ``optimum``, and the smallest
-        distance ``z`` (``add_distance`` bounds it).
+        Call it after solving the optimum: its flows, read from the last
+        solution, keep the optimum feasible below. Adds one 0/1 indicator per
+        candidate decision (entry, build, link and, with ``exchanges``, an
+        "arc carries flow" binary per arc that needs no link and whose use is
+        a symbiosis decision (``exchange_matters``: no relays of bought
+        goods); see ``decide.alternatives``), the constraint that keeps the
+        named objective within ``slack |optimum|`` of ``optimum``, the
+        smallest distance ``z`` (``add_distance`` bounds it) and the one-way
+        rule: between two actors that may ship a product to each other, per
+        period, at most one direction carries it, except where the optimum
+        ships both ways (``_one_way``).
         """
         if self._mga is not None:
             raise ModelError("alternatives were already begun on this model")
         self._sync()
         expr, maximise = self._named(None)
-        self._mga = _Mga(expr, maximise, self._indicators(exchanges))
+        flows = self._last_flows()
+        self._mga = _Mga(expr, maximise, self._indicators(exchanges, flows))
         margin = slack * abs(optimum)
         if maximise:
             self._put("decide_near_optimal", expr >= optimum - margin)
@@ -375,7 +386,59 @@ class PlannerModel:
             self._put("decide_near_optimal", expr <= optimum + margin)
         self._m.decide_z = pyo.Var(domain=pyo.NonNegativeReals, doc="smallest distance to an earlier plan (MGA)")
         self._m.decide_dist = pyo.ConstraintList()
+        two_way = {(a, b, p, t) for (a, b, p, t), v in flows.items() if v > FLOW_TOL and flows.get((b, a, p, t), 0.0) > FLOW_TOL}
+        self._mga.one_way = self._one_way(two_way)
         return list(self._mga.indicators)
+
+    def _last_flows(self) -> dict[tuple[str, str, str, int], float]:
+        """Flows of the last solution (empty when nothing was solved and loaded)."""
+        if not self._loaded or not self.solves:
+            return {}
+        return {i: float(v.value) for i, v in self._m.flow.items() if v.value is not None}
+
+    def _one_way(self, two_way: set[tuple[str, str, str, int]]) -> int:
+        """Per (pair, product, period), a binary ``decide_dir`` picks the direction that may carry flow.
+
+        Why a binary and not a penalty: a plan shipping x a->b and y b->a in one
+        period is matched, balance for balance, by the plan shipping only the
+        net |x - y| one way. The netted plan keeps every build, entry and link,
+        respects every capacity (flows only shrink) and the subsidy safeguards
+        (less is sent and received), and costs no more: the flow items of the
+        ledger are transport (a cost) and the exchange subsidy, which the
+        safeguards already deny to two-way shipments (an actor that is both
+        sender and receiver of a subsidised product is one or the other per
+        period). So forbidding same-period two-way flows removes only plans
+        that are dominated duplicates of a netted plan, never a distinct
+        alternative, and the slack constraint is untouched. A penalty would
+        instead trade swaps against distance at some price; netting after the
+        solve would change the plan the solver certified. Seasonal reversal
+        (a->b in one period, b->a in another) stays allowed. The bound M is the
+        arc's per-period bound (capacity, link bound, or the most of the
+        product that can exist), else the big-M of last resort.
+        """
+        m, data = self._m, self.data
+        rows: list[tuple[str, str, str, int]] = []
+        bound: dict[tuple[str, str, str], float] = {}
+        for (a, b, p) in data.arcs:
+            if a > b or (b, a, p) not in data.arcs:
+                continue
+            for key in ((a, b, p), (b, a, p)):
+                other = data.arcs[key]
+                per = other.capacity / data.ppy if other.capacity is not None else supply_bound(data, p)
+                bound[key] = per if math.isfinite(per) and per > 0 else fallback_bound(data)
+            rows += [(a, b, p, t) for t in range(data.periods) if (a, b, p, t) not in two_way and (b, a, p, t) not in two_way]
+        m.decide_dir = pyo.Var(rows, domain=pyo.Binary, doc="1: a -> b may carry p in t, 0: b -> a may (MGA one-way rule)")
+        m.decide_dir_ab = pyo.Constraint(rows, rule=lambda m, a, b, p, t: m.flow[a, b, p, t] <= bound[(a, b, p)] * m.decide_dir[a, b, p, t])
+        m.decide_dir_ba = pyo.Constraint(
+            rows, rule=lambda m, a, b, p, t: m.flow[b, a, p, t] <= bound[(b, a, p)] * (1 - m.decide_dir[a, b, p, t])
+        )
+        self._change("all")
+        return len(rows)
+
+    @property
+    def one_way_rows(self) -> int:
+        """(pair, product, period) rows the one-way rule holds to one direction (after ``begin_alternatives``)."""
+        return self._need_mga().one_way
 
     @property
     def decision_kinds(self) -> dict[str, str]:
@@ -403,6 +466,60 @@ class PlannerModel:
         self._m.objective = pyo.Objective(expr=expr, sense=pyo.maximize)
         self._custom = True
         self._change("all")
+
+    def set_weighted_objective(self, weights: Mapping[str, float], *, objective: float) -> None:
+        """Maximise the sum of ``weights[label]`` x that decision's indicator + ``objective`` x the
+        named objective (negated when that is minimised). SPORES-style (Lombardi et al. 2020):
+        negative weights on the decisions earlier plans chose push the next plan away from them."""
+        mga = self._need_mga()
+        scale = objective if mga.maximise else -objective
+        expr = sum(w * mga.indicators[label][1] for label, w in weights.items() if w) + scale * mga.objective
+        self._m.del_component(self._m.objective)
+        self._m.objective = pyo.Objective(expr=expr, sense=pyo.maximize)
+        self._custom = True
+        self._change("all")
+
+    def chosen(self) -> set[str]:
+        """The decision labels whose indicator is 1 in the last solution."""
+        self._load()
+        return {label for label, (_, expr) in self._need_mga().indicators.items() if pyo.value(expr) > 0.5}
+
+    def polish(self, label: str = "polish") -> SolveResult:
+        """Re-optimise the named objective with every decision of the last solution held fixed.
+
+        The distance solves care about the decisions only; their flows are
+        whatever the solver left (any plan within the slack will do). Holding
+        the entry, build, link and arc-use binaries at their values and
+        optimising the named objective gives the best plan that makes the same
+        decisions: same distances, an objective at least as good (the last
+        solution is the start), no transport spent on flows nobody needs. The
+        binaries are freed and the distance objective put back afterwards.
+        """
+        mga = self._need_mga()
+        self._load()
+        m = self._m
+        held: dict[str, dict[Any, tuple[float | None, float | None]]] = {}
+        for name in ("enter", "build", "link", "decide_uses"):
+            var = getattr(m, name, None)
+            if var is None:
+                continue
+            values = {i: float(round(pyo.value(var[i]))) for i in var}
+            held[name] = {i: (v, v) for i, v in values.items()}
+        start = self.snapshot()
+        before = m.objective
+        m.del_component(before)
+        m.objective = pyo.Objective(expr=mga.objective, sense=pyo.maximize if mga.maximise else pyo.minimize)
+        self._change("all")
+        for name, bounds in held.items():
+            self.set_bounds(name, bounds)
+        try:
+            return self.solve(label, start=start, strict=True)
+        finally:
+            for name, bounds in held.items():
+                self.set_bounds(name, {i: (0.0, 1.0) for i in bounds})
+            m.del_component(m.objective)
+            m.add_component("objective", before)
+            self._change("all")
 
     def distances(self) -> list[float]:
         """Distances of the last solution to every plan added (``add_distance``)."""
@@ -530,8 +647,12 @@ class PlannerModel:
             raise ModelError("begin_alternatives first")
         return self._mga
 
-    def _indicators(self, exchanges: bool) -> dict[str, tuple[str, Any]]:
-        """Decision label -> (kind, 0/1 expression) for every candidate decision of the model."""
+    def _indicators(self, exchanges: bool, flows: Mapping[tuple[str, str, str, int], float]) -> dict[str, tuple[str, Any]]:
+        """Decision label -> (kind, 0/1 expression) for every candidate decision of the model.
+
+        An arc's use binary ties its flow over the horizon to ``floor <= flow <= bound`` when 1
+        (0 when 0): ``floor`` is ``USE_SHARE`` of the bound, or the optimum's own flow on the arc
+        (``flows``) when that is smaller, so the optimum stays a feasible plan."""
         m, data = self._m, self.data
         out: dict[str, tuple[str, Any]] = {}
         groups: dict[str, dict[Any, list[Any]]] = {"entry": {}, "build": {}, "link": {}}
@@ -548,15 +669,17 @@ class PlannerModel:
         for (a, b, p), vs in groups["link"].items():
             out[f"link:{a}->{b}:{p}"] = ("link", sum(vs))
         if exchanges:
-            keys, bounds = [], {}
+            keys, bounds, floors = [], {}, {}
             for key, arc in data.arcs.items():
-                if arc.buildable:
+                if arc.buildable or not exchange_matters(data, key):
                     continue
                 per = arc.capacity / data.ppy if arc.capacity is not None else supply_bound(data, arc.product)
                 if not math.isfinite(per) or per <= 0:
                     continue
                 keys.append(key)
                 bounds[key] = per * data.periods
+                used = sum(flows.get((*key, t), 0.0) for t in range(data.periods))
+                floors[key] = min(USE_SHARE * bounds[key], used) if used > FLOW_TOL else USE_SHARE * bounds[key]
             m.decide_uses = pyo.Var(keys, domain=pyo.Binary, doc="arc carries flow over the horizon (MGA)")
 
             def total(m: Any, a: str, b: str, p: str) -> Any:
@@ -564,7 +687,7 @@ class PlannerModel:
 
             m.decide_uses_up = pyo.Constraint(keys, rule=lambda m, a, b, p: total(m, a, b, p) <= bounds[(a, b, p)] * m.decide_uses[a, b, p])
             m.decide_uses_lo = pyo.Constraint(
-                keys, rule=lambda m, a, b, p: total(m, a, b, p) >= 1e-4 * bounds[(a, b, p)] * m.decide_uses[a, b, p]
+                keys, rule=lambda m, a, b, p: total(m, a, b, p) >= floors[(a, b, p)] * m.decide_uses[a, b, p]
             )
             for a, b, p in keys:
                 out[f"exchange:{a}->{b}:{p}"] = ("exchange", m.decide_uses[a, b, p])
