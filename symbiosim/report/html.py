@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from symbiosim.report import numbers
 from symbiosim.scenario.schema import Scenario
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,18 +48,12 @@ _TAG = re.compile(r"\[([SRDE]|F1)(?:\s+([^\]]+))?\]")  # the orkanger source tag
 
 
 def plain(x: Any, decimals: int = 0) -> str:
-    """A number as a person writes it: thousands separators, never scientific notation,
-    rounding noise (and -0) shown as 0; ``n/a`` for missing or not finite."""
-    if x is None or isinstance(x, bool):
-        return "n/a" if x is None else str(x)
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
+    """A number as a person writes it (``symbiosim.report.numbers.fixed``): thousands separators, never
+    scientific notation, rounding noise (and -0) shown as 0; ``n/a`` for missing or not finite."""
+    if isinstance(x, bool):
         return str(x)
-    if not math.isfinite(v):
-        return "n/a"
-    text = f"{v:,.{decimals}f}"
-    return text[1:] if text.startswith("-") and not any(c not in "-0.," for c in text) else text
+    text = numbers.fixed(x, decimals)
+    return "n/a" if text in ("inf", "-inf") else text
 
 
 @dataclass(frozen=True)
@@ -73,13 +68,10 @@ class Money:
 
     @classmethod
     def for_values(cls, currency: str, values: Iterable[Any]) -> Money:
-        finite = [abs(float(v)) for v in values if isinstance(v, int | float) and math.isfinite(float(v))]
-        top = max(finite, default=0.0)
-        if top >= 1e7:
-            return cls(currency, 1e6, "M ", 2)
-        if top >= 1e4:
-            return cls(currency, 1e3, "k ", 1)
-        return cls(currency, 1.0, "", 0)
+        """The scale of ``symbiosim.report.numbers.scale_for`` for the largest of ``values``."""
+        scale = numbers.scale_for(values)
+        scale = "M" if scale == "bn" else scale  # a report reads in M like plan and compare; 4,991 M rather than 4.99 bn
+        return cls(currency, numbers.SCALES[scale], f"{scale} " if scale else "", {"": 0, "k": 1}.get(scale, 2))
 
     @property
     def unit(self) -> str:
@@ -101,9 +93,8 @@ class Money:
 
 
 def percent(x: Any, decimals: int = 1) -> str:
-    if x is None or not isinstance(x, int | float) or not math.isfinite(float(x)):
-        return "n/a"
-    return f"{plain(float(x) * 100, decimals)} %"
+    """A share as percent (``symbiosim.report.numbers.percent``): ``0.834`` -> ``83.4%``."""
+    return numbers.percent(x, decimals)
 
 
 # ---------------------------------------------------------------- building blocks
@@ -267,7 +258,7 @@ def _builds_table(scenario: Scenario, plan: Any) -> Table:
         what = {"actor": f"{r['actor']} enters the cluster", "process": f"{r['actor']} builds {r['process']}",
                 "link": f"link {r['actor']} \u2192 {r['target']} for {r['product']}"}[r["kind"]]
         rows.append([str(start + int(r["year"])), r["kind"], what])
-    return Table(["year", "kind", "investment"], rows, {0})
+    return Table(["year", "kind", "investment"], rows)
 
 
 def _actors_table(scenario: Scenario) -> Table:
@@ -294,11 +285,14 @@ def _contracts_table(scenario: Scenario, contracts: pd.DataFrame) -> Table:
     return Table(["from", "to", "product", "contract", "years", "amount", "price at signing"], rows, {5, 6})
 
 
+RULE_NAMES = {"shapley": "Shapley", "nucleolus": "nucleolus", "least_core": "least core", "equal_split": "equal split",
+              "proportional": "proportional"}
+
+
 def _actor_gains_table(actors: pd.DataFrame, rules: Sequence[str], m: Money) -> Table:
-    """Profit change against stand-alone per actor: decentralised, coordinated without and with transfers."""
-    cols = [("decentralised_profit", "decentralised"), ("coordinated_profit", "coordinated, no transfers"),
-            *[(f"coordinated_profit_{r}", f"with {r.replace('_', ' ')}") for r in rules]]
-    header = ["actor", f"stand-alone profit ({m.unit})", *[f"{label}: change" for _, label in cols], "verdict"]
+    """Per actor: stand-alone profit, its change in the decentralised outcome and in the optimum
+    without transfers, and who wins or loses (below stand-alone under a sharing rule)."""
+    header = ["actor", f"stand-alone profit ({m.unit})", "change, decentralised", "change, optimum without transfers", "verdict"]
     rows = []
     for r in actors.to_dict("records"):
         base = r["baseline_profit"]
@@ -309,22 +303,33 @@ def _actor_gains_table(actors: pd.DataFrame, rules: Sequence[str], m: Money) -> 
             verdict.append("loses in the decentralised outcome")
         if r.get("coordinated_loses_without_transfers"):
             verdict.append("loses in the optimum without transfers")
-        below = [rule for rule in rules if r.get(f"below_standalone_{rule}")]
+        elif r["coordinated_profit"] - base > 0 and not r.get("decentralised_wins"):
+            verdict.append("gains only in the optimum")
+        below = [RULE_NAMES.get(rule, rule) for rule in rules if r.get(f"below_standalone_{rule}")]
         if below:
             verdict.append("below stand-alone with " + ", ".join(below))
-        rows.append([r["actor"], m(base), *[m.signed(r[c] - base) for c, _ in cols], "; ".join(verdict) or "\u2014"])
-    return Table(header, rows, set(range(1, len(header) - 1)), classes=["small"])
+        rows.append([r["actor"], m(base), m.signed(r["decentralised_profit"] - base), m.signed(r["coordinated_profit"] - base),
+                     "; ".join(verdict) or "no change"])
+    return Table(header, rows, {1, 2, 3})
+
+
+def _rule_gains_table(actors: pd.DataFrame, rules: Sequence[str], m: Money) -> Table:
+    """Per actor and sharing rule: profit in the optimum with the rule's transfers, minus stand-alone."""
+    header = ["actor", *[RULE_NAMES.get(r, r) for r in rules]]
+    rows = [[r["actor"], *[m.signed(r[f"coordinated_profit_{rule}"] - r["baseline_profit"]) for rule in rules]]
+            for r in actors.to_dict("records")]
+    return Table(header, rows, set(range(1, len(header))))
 
 
 def _signed(text: str) -> str:
-    return text if text.startswith("-") or text in ("0.00", "n/a") else f"+{text}"
+    return text if text.startswith("-") or text in ("0", "n/a") else f"+{text}"
 
 
 def _transfers_table(transfers: pd.DataFrame, m: Money) -> Table:
-    """Rule x actor: what each actor receives (+) or pays (-) to implement the rule."""
-    actors = [str(a) for a in transfers.columns]
-    rows = [[str(rule).replace("_", " "), *[m.signed(v) for v in row]] for rule, row in transfers.iterrows()]
-    return Table(["rule", *actors], rows, set(range(1, len(actors) + 1)), classes=["small"])
+    """Actor x rule: what each actor receives (+) or pays (-) to implement the rule (actors as rows: any number fits)."""
+    rules = [str(r) for r in transfers.index]
+    rows = [[str(actor), *[m.signed(v) for v in column]] for actor, column in transfers.T.iterrows()]
+    return Table(["actor", *[RULE_NAMES.get(r, r) for r in rules]], rows, set(range(1, len(rules) + 1)))
 
 
 def _core_text(core: dict[str, Any], m: Money) -> list[str]:
@@ -427,7 +432,7 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
         if len(sim.offers) else [],
     }
     gap_table = Table(
-        ["key figure", "unit", "baseline", "decentralised", "optimum", "gap (optimum - decentralised)", "share realised"],
+        ["key figure", "unit", "baseline", "decentralised", "optimum", "gap", "share realised"],
         [[label, m.unit if kind == "money" else kind,
           *[(m if kind == "money" else (lambda x: plain(x, 1)))(c.kpis.loc[key, col])
             for col in ("baseline", "decentralised", "optimum", "gap")],
@@ -442,6 +447,7 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
         "figure": make(lambda p: gap_figure(c.kpis, p), "Change from the stand-alone baseline per key figure: the "
                        "decentralised outcome against the coordinated optimum."),
         "actors": _actor_gains_table(c.actors, rules, m),
+        "rule_gains": _rule_gains_table(c.actors, rules, m),
         "actors_figure": make(lambda p: actors_figure(c.actors, rules, p), "Profit change against stand-alone per actor: "
                               "decentralised, coordinated without transfers and with each sharing rule."),
         "players": list(c.game.players),

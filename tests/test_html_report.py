@@ -1,0 +1,132 @@
+"""The HTML reports (``symbiosim report``, ``symbiosim summarize --html``): self-contained, escaped,
+rendered by headless Chromium with every image loaded, printed on A4 pages."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from symbiosim.cli import main
+from tests.browser import A4_POINTS, Chromium, pdf_pages
+from tests.tiny import HEAT_LINK, edit
+
+EVIL = "<script>alert('x')</script>Smelter & Co"
+SECTIONS = ("cluster", "optimum", "decentralised", "gap", "method")
+# added to a copy of the page: after the load event, how many images did not load
+PROBE = ("<script>window.addEventListener('load', () => document.documentElement.setAttribute('data-broken', "
+         "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length));</script>")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    """The report of the heat link, whose smelter has a name and description with markup in them."""
+    folder = tmp_path_factory.mktemp("report")
+    raw = edit(HEAT_LINK, "actors", 0, name=EVIL, description='<img src="https://example.com/x.png"> [S example.org]')
+    raw["settings"]["description"] = "A tiny <b>test</b> cluster."
+    path = folder / "evil.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out")]) == 0
+    return folder / "out" / "report.html"
+
+
+def _images(html: str) -> list[str]:
+    return re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", html)
+
+
+def test_report_has_its_sections_and_is_self_contained(report):
+    html = report.read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}"' in html
+    for heading in ("The cluster", "The coordinated optimum", "The decentralised outcome", "The gap", "Winners and losers",
+                    "Transfers per sharing rule", "Core check", "Method notes", "Versions", "Sources"):
+        assert heading in html
+    images = _images(html)
+    assert len(images) >= 5 and all(src.startswith("data:image/") for src in images)
+    for src in images:  # each decodes to the figure it says it is
+        kind, data = src.removeprefix("data:").split(";base64,")
+        raw = base64.b64decode(data)
+        assert raw.startswith(b"\x89PNG") if kind == "image/png" else b"<svg" in raw[:2000]
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html), "a resource outside the file"
+    assert "@import" not in html and "url(http" not in html
+    assert "@page { size: A4" in html
+    for name in ("python", "symbiosim", "pyomo", "highspy", "mesa"):
+        assert f"<td>{name}</td>" in html
+    assert "seed</dt><dd class=\"mono\">1</dd>" in html
+    assert "S example.org" in html  # the scenario's sources
+
+
+def test_scenario_text_is_escaped(report):
+    html = report.read_text()
+    assert "<script>alert" not in html and "<b>test</b>" not in html and '<img src="https://example.com' not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;Smelter &amp; Co" in html
+    assert "A tiny &lt;b&gt;test&lt;/b&gt; cluster." in html
+
+
+def test_numbers_are_plain(report):
+    html = re.sub(r"<style>.*?</style>", "", report.read_text(), flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)  # the text a reader sees (a file's SHA-256 is one word of hex digits)
+    assert not re.search(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+\b", text), "scientific notation in the report"
+    assert "NOK" in text and "nan" not in text.split()
+
+
+def test_report_renders_in_chromium_and_prints_on_a4(report, chromium: Chromium, tmp_path):
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
+    dom = chromium.dump_dom(probe.as_uri())
+    for section in SECTIONS:
+        assert f'id="{section}"' in dom
+    assert len(_images(dom)) >= 5
+    broken = re.search(r'data-broken="(\d+)"', dom)
+    assert broken is not None and broken.group(1) == "0", "an image did not load"
+    shot = chromium.screenshot(report.as_uri(), tmp_path / "page.png", 1000, 1400)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
+    pages = pdf_pages(chromium.print_to_pdf(report.as_uri(), tmp_path / "report.pdf"))
+    assert len(pages) >= 4  # a page break before each section
+    for width, height in pages:
+        assert abs(width - A4_POINTS[0]) < 2 and abs(height - A4_POINTS[1]) < 2
+
+
+def test_report_needs_out_and_a_scenario_file(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o")])
+    assert info.value.code == 2 and "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", str(tmp_path / "missing.yaml")])
+
+
+def test_summarize_html(tmp_path, chromium: Chromium, capsys):
+    from symbiosim.experiments.runner import Experiment, run_experiment
+    from tests.test_experiments import UNCERTAINTY
+    from tests.tiny import build
+
+    scenario = build(HEAT_LINK, uncertainty=UNCERTAINTY)
+    db = tmp_path / "e.duckdb"
+    run_experiment(Experiment(scenario, 4, arms={"none": {}, "subsidy": {"exchange_subsidy": 20}}, replications=1, seed=3,
+                              name="tiny <i>exp</i>"), db)
+    assert main(["summarize", str(db), "--html"]) == 0
+    page = tmp_path / "e_report" / "report.html"
+    assert f"report written to {page}" in capsys.readouterr().out
+    html = page.read_text()
+    for section in ("arms", "paired", "sensitivity", "failure", "method"):
+        assert f'<section id="{section}"' in html
+    assert "tiny &lt;i&gt;exp&lt;/i&gt;" in html and "<i>exp</i>" not in html
+    assert "exchange_subsidy = 20" in html
+    images = _images(html)
+    assert len(images) == 4 and all(src.startswith("data:image/png;base64,") for src in images)
+    pages = pdf_pages(chromium.print_to_pdf(page.as_uri(), tmp_path / "e.pdf"))
+    assert pages and all(abs(w - A4_POINTS[0]) < 2 and abs(h - A4_POINTS[1]) < 2 for w, h in pages)
+
+
+@pytest.mark.slow
+def test_orkanger_report(tmp_path, chromium: Chromium):
+    """The bundled scenario end to end (about a minute of solving)."""
+    root = Path(__file__).parents[1]
+    assert main(["report", str(root / "scenarios" / "orkanger.yaml"), "--seed", "1", "--out", str(tmp_path)]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "M NOK" in html and "Elkem Thamshavn" in html
+    pages = pdf_pages(chromium.print_to_pdf((tmp_path / "report.html").as_uri(), tmp_path / "o.pdf"))
+    assert len(pages) >= 5
