@@ -25,6 +25,7 @@ demo: setup
 	$(BIN)/symbiosim plan $(SCENARIO) --out $(OUT)/plan
 	$(BIN)/symbiosim simulate $(SCENARIO) --seed 1 --out $(OUT)/simulate
 	$(BIN)/symbiosim compare $(SCENARIO) --seed 1 --out $(OUT)/compare
+	$(BIN)/symbiosim report $(SCENARIO) --seed 1 --no-decomposition --out $(OUT)/report
 
 test: setup
 	$(BIN)/python -m pytest -q
