@@ -10,17 +10,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from symbiosim.plan import Plan  # noqa: E402
+from symbiosim.report import style  # noqa: E402
 from symbiosim.scenario.schema import Scenario  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: str | Path) -> Path:
-    """Lay out, write (130 dpi) and close a figure; every figure of the package goes through here."""
+    """Lay out, write (130 dpi) and close a figure; every figure of the package goes through here
+    (kept open while ``style.capture_figures`` is active)."""
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
+    if not style.capture(fig):
+        plt.close(fig)
     return path
 
 
@@ -54,11 +58,12 @@ def _positions(scenario: Scenario) -> dict[str, tuple[float, float]]:
 
 def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | None = None) -> Path:
     """Actors as nodes, flows as arrows scaled by their mean annual quantity over
-    the years in which they run (widths comparable within a unit)."""
+    the years in which they run (widths comparable within a unit). Products keep their colour
+    (``style.product_colour``) in every flow figure; nodes are coloured by actor kind."""
     pos = _positions(scenario)
     units = {p.id: p.unit for p in scenario.products}
     entered = set(plan.builds[plan.builds.kind == "actor"].actor)
-    fig, ax = plt.subplots(figsize=(10, 8))
+    fig, ax = plt.subplots(figsize=(12, 8))
     flows = plan.flows
     if not flows.empty:
         by_year = flows.groupby(["source", "target", "product", "year"]).value.sum()
@@ -67,8 +72,7 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
             u: max(annual[[units[k[2]] == u for k in annual.index]].max(), 1e-12)
             for u in set(units[k[2]] for k in annual.index)
         }
-        cmap = plt.get_cmap("tab10")
-        colours = {p: cmap(i % 10) for i, p in enumerate(sorted({k[2] for k in annual.index}))}
+        colours = {p: style.product_colour(p) for p in sorted({k[2] for k in annual.index})}
         for (src, dst, prod), q in annual.items():
             width = 0.8 + 6.0 * q / by_unit_max[units[prod]]
             (x0, y0), (x1, y1) = pos[src], pos[dst]
@@ -99,23 +103,21 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
                 zorder=5,
             )
-        handles = [plt.Line2D([0], [0], color=c, lw=3) for c in colours.values()]
-        ax.legend(handles, list(colours), title="product", loc="best", fontsize=8)
+        style.product_legend(ax, list(colours), units)
+    kinds = []
     for a in scenario.actors:
         x, y = pos[a.id]
         present = a.exists or a.id in entered
-        ax.scatter(
-            [x],
-            [y],
-            s=260,
-            color="#1f4e79" if a.exists else ("#2e8b57" if present else "#cccccc"),
-            zorder=3,
-            edgecolor="black",
-        )
-        ax.text(x, y, f"  {a.name or a.id}", fontsize=9, va="center", zorder=4, color="black" if present else "#888888")
-    ax.set_title(title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
+        kind = style.actor_kind(a.exists, a.id in entered)
+        kinds.append(kind)
+        ax.scatter([x], [y], s=260, color=style.ACTOR_KIND_COLOURS[kind], zorder=3, edgecolor="black")
+        ax.annotate(a.name or a.id, (x, y), xytext=(10, 0), textcoords="offset points", fontsize=9, va="center", zorder=4,
+                    color="black" if present else "#777777")
+    order = [k for k in style.ACTOR_KIND_COLOURS if k in kinds]
+    style.actor_kind_legend(ax, order)
+    style.fit_title(ax, title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
     ax.margins(0.15)
     return save_figure(fig, path)
 
@@ -124,18 +126,26 @@ def links_figure(scenario: Scenario, contracts: pd.DataFrame, series: pd.DataFra
     """Contracts as bars over the years (standing ones grey, formed in the run green),
     and the number of links active per period below."""
     settings = scenario.settings
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    units = {p.id: p.unit for p in scenario.products}
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     labels = []
     for i, r in enumerate(contracts.to_dict("records")):
-        colour = "#999999" if r["existing"] else "#2e8b57"
+        colour = style.CONTRACT_COLOURS["standing" if r["existing"] else "formed"]
         top.barh(i, r["end_year"] - r["start_year"] + 1, left=settings.start_year + r["start_year"], color=colour, edgecolor="black")
-        price = "" if r["price"] is None or r["price"] != r["price"] else f" @ {r['price']:,.0f}"
+        unit = units.get(r["product"], "unit")
+        price = "" if r["price"] is None or r["price"] != r["price"] else f" @ {style.plain(r['price'])} {settings.currency}/{unit}"
         labels.append(f"{r['from']} -> {r['to']}: {r['product']}{price}")
-    top.set_yticks(range(len(labels)), labels, fontsize=8)
+    top.set_yticks(range(len(labels)), style.unique_labels(labels, 60), fontsize=8)
     top.invert_yaxis()
-    top.set_title(title or f"{settings.name}: contracts over time (grey: standing, green: formed in the run)")
+    style.legend_outside(top, style.patch_handles({"standing at the start": style.CONTRACT_COLOURS["standing"],
+                                                   "formed in the run": style.CONTRACT_COLOURS["formed"]}), title="contract")
+    style.fit_title(top, title or f"{settings.name}: contracts over time")
     years = settings.start_year + series.period / settings.periods_per_year
-    bottom.step(years, series.links_active, where="post")
-    bottom.set_ylabel("links active")
-    bottom.set_xlabel("year")
+    bottom.step(years, series.links_active, where="post", color=style.CONTRACT_COLOURS["formed"])
+    style.quantity_axis(bottom, "links active", "count")
+    bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_ylim(0, max(1.0, float(series.links_active.max()) if len(series) else 1.0) * 1.15)
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
+    bottom.set_xlabel("calendar year")
     return save_figure(fig, path)

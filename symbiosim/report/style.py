@@ -154,7 +154,7 @@ class PlainFormatter(Formatter):
         self.decimals = 0
         self.step = 0.0
 
-    def set_locs(self, locs: Sequence[float]) -> None:
+    def set_locs(self, locs: list[float]) -> None:
         super().set_locs(locs)
         vals = sorted({float(v) / self.factor for v in locs})
         steps = [b - a for a, b in zip(vals, vals[1:], strict=False) if b - a > 0]
@@ -274,8 +274,8 @@ def wrap(text: str, width: int) -> str:
 
 def fit_title(ax: Axes, text: str, fontsize: float = 11, share: float = 1.0) -> None:
     """A title wrapped to the width of the figure (times ``share``, for a panel)."""
-    fig = ax.get_figure()
-    width = fig.get_figwidth() if fig is not None else 6.0
+    fig = ax.get_figure(root=True) if hasattr(ax, "get_figure") else None
+    width = fig.get_figwidth() if isinstance(fig, Figure) else 6.0
     ax.set_title(wrap(text, _chars(width * share, fontsize)), fontsize=fontsize)
 
 
