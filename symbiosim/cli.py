@@ -153,7 +153,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(r.summary())
     if args.out:
-        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out))
+        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out), scenario.settings.currency)
         _written(args)
     return 0
 
@@ -180,9 +180,9 @@ def cmd_incentives(args: argparse.Namespace) -> int:
         print(r.summary())
     if args.out:
         if isinstance(r, IncentiveTable):
-            write_incentive_outputs(r.table, Path(args.out), "settings")
+            write_incentive_outputs(r.table, Path(args.out), "settings", scenario.settings.currency)
         else:
-            write_incentive_outputs(r.tried, Path(args.out), "levels")
+            write_incentive_outputs(r.tried, Path(args.out), "levels", scenario.settings.currency)
     return 0
 
 

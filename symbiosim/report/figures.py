@@ -17,10 +17,11 @@ from symbiosim.report import style  # noqa: E402
 from symbiosim.scenario.schema import Scenario  # noqa: E402
 
 
-def save_figure(fig: plt.Figure, path: str | Path) -> Path:
-    """Lay out, write (130 dpi) and close a figure; every figure of the package goes through here
-    (kept open while ``style.capture_figures`` is active)."""
-    fig.tight_layout()
+def save_figure(fig: plt.Figure, path: str | Path, layout: bool = True) -> Path:
+    """Lay out (unless ``layout`` is False: done by the caller), write (130 dpi) and close a figure;
+    every figure of the package goes through here (kept open while ``style.capture_figures`` is active)."""
+    if layout:
+        fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=130)
     if not style.capture(fig):

@@ -51,7 +51,8 @@ def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Pat
     flow_figure(scenario, result.plan, out / "flows.png", title=f"{scenario.settings.name}: decentralised flows (seed {result.seed})")
 
 
-def write_compare_outputs(result: Any, decomposition: pd.DataFrame | None, obj: dict[str, Any], out: Path) -> None:
+def write_compare_outputs(result: Any, decomposition: pd.DataFrame | None, obj: dict[str, Any], out: Path,
+                          currency: str = "NOK") -> None:
     """``compare --out``: key figures, actors, transfers, ``compare.json`` (``obj``) and figures."""
     from symbiosim.compare.gap import RULES
     from symbiosim.report import compare_figures as figs
@@ -62,21 +63,21 @@ def write_compare_outputs(result: Any, decomposition: pd.DataFrame | None, obj: 
     result.actors.to_csv(out / "actors.csv", index=False)
     result.transfers.to_csv(out / "transfers.csv", index_label="rule")
     write_json(out / "compare.json", obj, allow_nan=True)
-    figs.gap_figure(result.kpis, out / "gap.png")
-    figs.actors_figure(result.actors, list(RULES), out / "actors.png")
+    figs.gap_figure(result.kpis, out / "gap.png", currency)
+    figs.actors_figure(result.actors, list(RULES), out / "actors.png", currency)
     if decomposition is not None:
         decomposition.to_csv(out / "decomposition.csv", index=False)
-        figs.decomposition_figure(decomposition, out / "decomposition.png")
+        figs.decomposition_figure(decomposition, out / "decomposition.png", currency)
 
 
-def write_incentive_outputs(table: pd.DataFrame, out: Path, name: str) -> None:
+def write_incentive_outputs(table: pd.DataFrame, out: Path, name: str, currency: str = "NOK") -> None:
     """``incentives --out``: the levels tried (``levels.csv``) or evaluated (``settings.csv``) and ``cost_vs_share.png``."""
     from symbiosim.report import compare_figures as figs
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / f"{name}.csv", index=False)
-    figs.cost_figure(table, out / "cost_vs_share.png")
+    figs.cost_figure(table, out / "cost_vs_share.png", currency)
 
 
 def write_tables(out: str | Path, command: str, tables: Mapping[str, pd.DataFrame], obj: Any,
