@@ -53,7 +53,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         print(pareto_summary(scenario.settings.name, scenario.settings.currency, front))
     if args.out:
         out = write_tables(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, obj, front.plans)
-        pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}")
+        pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}", scenario.settings.currency)
     return 0
 
 
@@ -80,7 +80,7 @@ def cmd_cases(args: argparse.Namespace) -> int:
         print(cases_summary(base.settings.name, base.settings.currency, r, store, run_id))
     if args.out:
         out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj)
-        cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases")
+        cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases", base.settings.currency)
     return 0
 
 
