@@ -23,12 +23,13 @@ values, and a formula is never evaluated; a formula cell is an error. Every
 column, comment and README row is generated from the pydantic models in
 ``schema.py``; nothing here repeats the list of fields.
 
-Numbers are written as openpyxl writes them (16 significant digits), so a
-value that needs all 17 digits of a double comes back rounded in its last digit.
+Numbers are written with all the digits they need (openpyxl alone writes 16
+significant digits; ``write.exact_numbers`` writes the 17th where a double needs
+it), so every number reads back as the same double.
 """
 
 
 from symbiosim.scenario.excel.read import read_workbook, read_workbook_rows
-from symbiosim.scenario.excel.write import write_template, write_workbook
+from symbiosim.scenario.excel.write import export_workbook, write_template, write_workbook
 
-__all__ = ["read_workbook", "read_workbook_rows", "write_template", "write_workbook"]
+__all__ = ["export_workbook", "read_workbook", "read_workbook_rows", "write_template", "write_workbook"]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl.cell._writer as _cell_writer
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font
@@ -60,8 +66,62 @@ def write_workbook(scenario: Scenario, path: str | Path) -> Path:
     """
     path = Path(path)
     wb = _workbook(scenario.to_dict(), source=str(path))
-    wb.save(path)
+    save(wb, path)
     return path
+
+
+def export_workbook(scenario: Scenario, path: str | Path, *, overwrite: bool = False) -> Path:
+    """``symbiosim export``: write ``scenario`` as a workbook, never over a file by accident.
+
+    The workbook is written to a temporary file next to ``path`` and renamed
+    into place, so an error leaves no half-written workbook (and an existing
+    one intact).
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is false.
+        ScenarioError: a text holds a control character Excel cannot store.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists: use overwrite (--force) to replace it")
+    wb = _workbook(scenario.to_dict(), source=str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.absolute().parent)
+    os.close(fd)
+    try:
+        save(wb, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _exact(value: Any, _openpyxl: Any = _cell_writer.safe_string) -> str:
+    """A cell's text as openpyxl writes it, except that a float is written with all the
+    digits it needs (Python's shortest round-trip form, at most 17 significant digits)
+    where openpyxl's 16 would round it."""
+    if isinstance(value, float) and math.isfinite(value):
+        text = str(_openpyxl(value))
+        return text if float(text) == value else repr(value)
+    return str(_openpyxl(value))
+
+
+@contextlib.contextmanager
+def exact_numbers() -> Iterator[None]:
+    """While a workbook is saved: every float is written so that it reads back as the same
+    double (openpyxl writes 16 significant digits; Excel reads and writes 17)."""
+    before = _cell_writer.safe_string
+    setattr(_cell_writer, "safe_string", _exact)  # noqa: B010 - the module's name, looked up per cell
+    try:
+        yield
+    finally:
+        setattr(_cell_writer, "safe_string", before)  # noqa: B010
+
+
+def save(wb: Workbook, path: str | Path) -> None:
+    """Save ``wb`` with every float exact (``exact_numbers``)."""
+    with exact_numbers():
+        wb.save(path)
 
 
 def _workbook(data: dict[str, Any], source: str = "") -> Workbook:
