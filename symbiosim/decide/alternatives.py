@@ -50,7 +50,7 @@ from typing import Any
 import pandas as pd
 
 from symbiosim.decide.session import DECISION_KINDS, FLOW_TOL, decision_matrix, decisions_of, kpi_row, two_way
-from symbiosim.errors import ModelError
+from symbiosim.errors import InfeasibleError, ModelError
 from symbiosim.plan import Plan
 from symbiosim.planner import DEFAULT_MIP_GAP, PlannerModel, SolveResult
 from symbiosim.progress import progress
@@ -159,11 +159,15 @@ def alternatives(
         t = time.perf_counter()
         try:
             r = pm.polish(label) if polish else pm.solve(label, start=start, strict=True)
+        except InfeasibleError:  # a required distance that no plan within the slack reaches
+            timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": None, "status": "infeasible"})
+            return None, -1.0
         except ModelError:  # time limit without a plan
             timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": None, "status": "no plan"})
             return None, 0.0
-        timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": r.seconds, "status": r.status})
-        return r, min(pm.distances())
+        z = min(pm.distances())
+        timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": r.seconds, "status": r.status, "min_distance": z})
+        return r, z
 
     for k in range(1, count + 1):
         if not labels:
@@ -173,32 +177,37 @@ def alternatives(
         zval: float = 0.0
         res: SolveResult | None = None
         used: dict[str, float] = {}
+        proven = False  # a solve proved that no plan within the slack is new
         if k > 1 or method == "spores":
             # SPORES (Lombardi et al. 2020, integer weights): penalise every decision by the
-            # number of earlier plans that chose it. One linear-objective solve; its plan, when
-            # new, is where the max-min search starts (z >= its smallest distance from the start).
+            # number of earlier plans that chose it, among the plans at distance >= 1 from
+            # every earlier one. One solve with a linear objective; infeasible: no new plan
+            # exists within the slack. Its plan is where the max-min search starts, so that
+            # search holds a new plan from its first node on.
             used = {label: -float(sum(label in r for r in refs)) for label in labels}
             pm.set_weighted_objective(used, objective=scale)
+            pm.require_distance(1.0)
             res, zval = timed(f"alt_{k}_spores")
+            pm.require_distance(0.0)
+            proven = zval < 0
             if res is not None and zval >= 0.5:
                 start = pm.distance_start()
-        proven = False  # the max-min search proved that no plan within the slack is new
-        if method == "maxmin":
+        if method == "maxmin" and not proven:
             pm.set_distance_objective(smallest=True, spread=1e-3, objective=scale)
             found, z_max = timed(f"alt_{k}")
-            proven = found is not None and found.status == "optimal" and z_max < 0.5
+            proven = found is not None and found.status == "optimal" and z_max < 0.5 and zval < 0.5
             if found is not None and z_max >= max(zval, 0.5):
                 res, zval = found, z_max
             elif zval >= 0.5:
                 # the search ended below its SPORES start (HiGHS returns its own incumbent at a
                 # time limit; it should hold the start, but keep the SPORES plan regardless)
                 pm.set_weighted_objective(used, objective=scale)
+                pm.require_distance(1.0)
                 res, zval = timed(f"alt_{k}_spores_again")
+                pm.require_distance(0.0)
         if res is None or zval < 0.5:
             if proven:
                 stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
-            elif method == "spores" and res is not None:
-                stopped = f"SPORES found no further distinct plan after {k - 1} alternative(s)"
             else:
                 stopped = f"no further distinct plan found within the time limit of {alt_time_limit} s after {k - 1} alternative(s)"
             break

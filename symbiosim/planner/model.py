@@ -479,6 +479,14 @@ class PlannerModel:
         self._custom = True
         self._change("all")
 
+    def require_distance(self, minimum: float) -> None:
+        """Hold the smallest distance ``z`` to the earlier plans at ``minimum`` or more from the next
+        solve on (1: only a new plan will do; 0: none required). A solve that finds no such plan
+        within the slack is infeasible."""
+        self._need_mga()
+        self._m.decide_z.setlb(float(minimum))  # HiGHS may not hold z yet: Pyomo sends the bound at the next solve
+        self._change("all")
+
     def chosen(self) -> set[str]:
         """The decision labels whose indicator is 1 in the last solution."""
         self._load()
