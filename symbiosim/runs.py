@@ -237,6 +237,7 @@ class IncentiveSearch:
     seeds: list[int]
     result: dict[str, Any]
     tried: pd.DataFrame = field(default_factory=pd.DataFrame)
+    currency: str = ""  # the scenario's, for the summary
 
     @cached_property
     def json(self) -> dict[str, Any]:
@@ -248,7 +249,7 @@ class IncentiveSearch:
     def summary(self) -> str:
         from symbiosim.report.compare_text import incentive_summary
 
-        return incentive_summary(self.instrument, self.target, self.seeds, self.result, self.tried)
+        return incentive_summary(self.instrument, self.target, self.seeds, self.result, self.tried, self.currency)
 
 
 def incentive_search(scenario: Scenario, instrument: str, target: float, seeds: list[int], *, upper: float | None = None) -> IncentiveSearch:
@@ -261,7 +262,7 @@ def incentive_search(scenario: Scenario, instrument: str, target: float, seeds: 
 
     result = least_cost_level(scenario, instrument, target, seeds, upper=upper)
     tried = pd.DataFrame(result["tried"]).sort_values("level")
-    return IncentiveSearch(instrument, target, seeds, result, tried)
+    return IncentiveSearch(instrument, target, seeds, result, tried, scenario.settings.currency)
 
 
 @dataclass
@@ -271,6 +272,7 @@ class IncentiveTable:
     instrument: str
     seeds: list[int]
     table: pd.DataFrame
+    currency: str = ""  # the scenario's, for the summary
 
     @cached_property
     def json(self) -> dict[str, Any]:
@@ -279,14 +281,14 @@ class IncentiveTable:
     def summary(self) -> str:
         from symbiosim.report.compare_text import incentive_table
 
-        return incentive_table(self.table)
+        return incentive_table(self.table, self.currency)
 
 
 def incentive_levels(scenario: Scenario, instrument: str, levels: list[float], seeds: list[int]) -> IncentiveTable:
     from symbiosim.compare.incentives import Reference, test_settings
 
     ref = Reference.build(scenario, seeds)
-    return IncentiveTable(instrument, seeds, test_settings(ref, [(instrument, level) for level in levels]))
+    return IncentiveTable(instrument, seeds, test_settings(ref, [(instrument, level) for level in levels]), scenario.settings.currency)
 
 
 # ---------------------------------------------------------------- report

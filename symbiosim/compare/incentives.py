@@ -12,7 +12,9 @@ Per setting:
 * cost per tonne diverted (disposals in t avoided against the reference) and
   per t CO2e avoided (public cost / quantity; NaN when nothing is avoided);
 * deadweight: subsidy paid on exchanges (or investments) that happen without it;
-* actors below their stand-alone profit under the same policy (the most over seeds).
+* actors below their stand-alone profit under the same policy (the most over seeds), and
+  ``below_standalone``: each such actor with the most it ends below its stand-alone profit
+  over the seeds (discounted, at the policy's prices), largest first.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
     base_p = optimise(s, baseline=True) if s is not ref.scenario else ref.baseline
     alone = evaluate(s, base_p).actors.set_index("actor").profit
     shares, costs, diverted, avoided, deadweight, below = [], [], [], [], [], []
+    shortfall: dict[str, float] = {}  # actor -> the most it ends below stand-alone over the seeds
     for seed in progress(ref.seeds, desc=f"{instrument} {level:g}", unit="run"):
         plan = simulate(s, seed, facilitator=facilitator, baseline=base_p).plan
         ruler = evaluate(ref.scenario, plan).kpis
@@ -103,7 +106,10 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
         avoided.append(reference["emissions"] - ruler["emissions"])
         deadweight.append(_deadweight(ref, s, instrument, level, plan, seed))
         mine = under_policy.actors.set_index("actor").profit
-        below.append(int((mine < alone - 1e-6 * (1 + alone.abs())).sum()))
+        losing = mine < alone - 1e-6 * (1 + alone.abs())
+        below.append(int(losing.sum()))
+        for actor, lost in (alone - mine)[losing].items():
+            shortfall[str(actor)] = max(shortfall.get(str(actor), 0.0), float(lost))
     cost = float(np.mean(costs))
     return {
         "instrument": instrument,
@@ -117,6 +123,7 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
         "cost_per_t_co2e": cost / np.mean(avoided) if np.mean(avoided) > 1e-9 else math.nan,
         "deadweight": float(np.mean(deadweight)),
         "actors_below_standalone": int(max(below)),
+        "below_standalone": dict(sorted(shortfall.items(), key=lambda kv: (-kv[1], kv[0]))),
         "seeds": list(ref.seeds),
     }
 

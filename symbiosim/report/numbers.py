@@ -4,9 +4,9 @@ with their unit, shares as percent, and tables whose columns are no wider than t
 Rules (every function here follows them):
 
 * Never scientific notation; thousands separators (``4,991``); never ``-0``.
-* Money takes one scale per column (``scale_for``): ``bn`` from 10 bn, ``M`` from 1 M,
-  ``k`` from 10 k, else units; ``4.991e9 NOK`` prints as ``4,991 M NOK``, ``1.23e7`` as
-  ``12.3 M NOK``. Quantities are never scaled (``1,200 t``, ``35,000 MWh``).
+* Money takes one scale per column (``scale_for``): ``bn`` from 100 bn, ``M`` from 1 M,
+  ``k`` from 10 k, else units; ``4.991e9 NOK`` prints as ``4,991 M NOK``, ``1.805e10`` as
+  ``18,049 M NOK``, ``1.23e7`` as ``12.3 M NOK``. Quantities are never scaled (``1,200 t``, ``35,000 MWh``).
 * Decimals (``decimals_for``): three significant digits of the column's largest value,
   plus up to two more where two different values of the column would otherwise print the
   same (``4,991`` and ``4,988`` stay apart); never below the kind's finest step (a hundredth
@@ -33,7 +33,7 @@ Kind = Literal["auto", "money", "quantity", "share", "number", "count", "text", 
 
 SCALES: dict[str, float] = {"": 1.0, "k": 1e3, "M": 1e6, "bn": 1e9}
 # the smallest value (in units) from which each scale is used: 4,991 M rather than 4.99 bn
-SCALE_FROM: tuple[tuple[str, float], ...] = (("bn", 1e10), ("M", 1e6), ("k", 1e4), ("", 0.0))
+SCALE_FROM: tuple[tuple[str, float], ...] = (("bn", 1e11), ("M", 1e6), ("k", 1e4), ("", 0.0))
 SIGNIFICANT = 3  # significant digits of a column's largest value
 EXTRA = 2  # more decimals allowed to tell a column's values apart
 FINEST = {"money": 2, "quantity": 3, "number": 4, "share": 2}  # decimals, in units (share: percent points)
@@ -167,10 +167,10 @@ def count_format() -> Fmt:
     return Fmt("count", "", 0)
 
 
-def fmt_for(values: Iterable[Any], kind: str, unit: str = "") -> Fmt:
-    """The format of a column of ``kind`` (money: ``unit`` is the currency)."""
+def fmt_for(values: Iterable[Any], kind: str, unit: str = "", scale: str | None = None) -> Fmt:
+    """The format of a column of ``kind`` (money: ``unit`` is the currency, ``scale`` a fixed one)."""
     if kind == "money":
-        return money_format(values, unit)
+        return money_format(values, unit, scale)
     if kind == "quantity":
         return quantity_format(values, unit)
     if kind == "share":
@@ -238,11 +238,15 @@ def percent(x: Any, decimals: int = 1) -> str:
 @dataclass(frozen=True)
 class Column:
     """How ``table`` prints one column: ``kind`` (``auto``: from the dtype), ``unit`` (the currency
-    for money), ``title`` (default: the column's name)."""
+    for money), ``title`` (default: the column's name), ``scale`` (money: one shared by several
+    columns, e.g. ``scale_for`` of them all; default: the column's own), ``decimals`` (default:
+    ``decimals_for`` the column)."""
 
     kind: Kind = "auto"
     unit: str = ""
     title: str | None = None
+    scale: str | None = None
+    decimals: int | None = None
 
 
 def _kind(series: pd.Series) -> str:
@@ -326,7 +330,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, Column] | Sequence[str] | N
             units.append(col.unit)
             right.append(False)
         else:
-            f = fmt_for(series.tolist(), kind, col.unit)
+            f = fmt_for(series.tolist(), kind, col.unit, col.scale)
+            if col.decimals is not None:
+                f = Fmt(f.kind, f.scale, col.decimals, f.unit)
             cells.append([f(x) for x in series])
             units.append(f.label)
             right.append(True)

@@ -9,11 +9,12 @@ import pandas as pd
 
 from symbiosim.accounts import Accounts
 from symbiosim.plan import Plan
+from symbiosim.report.numbers import QUANTITY_PREFIXES, key_figure, money, number, quantity, row_table
 from symbiosim.scenario.schema import Scenario
 
 HEADLINE = ("cluster_npv", "value_added", "jobs", "jobs_final_year", "emissions", "public_cost")
 # jobs: mean annual jobs over the horizon (what the objective jobs maximises); jobs_final_year: the final year's
-UNITS = {"jobs": "jobs/yr", "jobs_final_year": "jobs", "emissions": "t CO2e"}
+# (units: symbiosim.report.numbers.key_figure)
 
 
 def flows_by_year(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -55,10 +56,6 @@ def plan_json(scenario: Scenario, plan: Plan, accounts: Accounts, baseline: dict
     }
 
 
-def _money(x: float) -> str:
-    return f"{x / 1e6:,.2f} M"
-
-
 def plan_summary(
     scenario: Scenario, plan: Plan, accounts: Accounts, baseline: Accounts | None = None, baseline_error: Exception | None = None
 ) -> str:
@@ -71,22 +68,13 @@ def plan_summary(
         gap = plan.meta.get("gap")
         lines.append(f"  WARNING: time limit reached; best plan found has a relative gap of {gap:.2%}" if gap is not None else "  WARNING: time limit reached")
     lines.append("")
-    lines.append(f"  {'key figure':<28}{'plan':>16}" + (f"{'baseline':>16}{'difference':>16}" if baseline else ""))
-    for key in HEADLINE:
+    keys = [*HEADLINE, *sorted(k for k in accounts.kpis if k.startswith(QUANTITY_PREFIXES))]
+    rows = []
+    for key in keys:
         value = accounts.kpis.get(key, 0.0)
-        unit = {"cluster_npv": cur, "value_added": cur, "public_cost": cur, **UNITS}[key]
-        fmt = _money if unit == cur else (lambda x: f"{x:,.1f}")
-        row = f"  {key + ' (' + ('M ' + cur if unit == cur else unit) + ')':<28}{fmt(value).replace(' M', ''):>16}"
-        if baseline:
-            b = baseline.kpis.get(key, 0.0)
-            row += f"{fmt(b).replace(' M', ''):>16}{fmt(value - b).replace(' M', ''):>16}"
-        lines.append(row)
-    for key in sorted(k for k in accounts.kpis if k.startswith(("exchanged_", "disposed_", "purchased_", "virgin_avoided_"))):
-        row = f"  {key:<28}{accounts.kpis[key]:>16,.0f}"
-        if baseline:
-            b = baseline.kpis.get(key, 0.0)
-            row += f"{b:>16,.0f}{accounts.kpis[key] - b:>16,.0f}"
-        lines.append(row)
+        values = [value] if not baseline else [value, baseline.kpis.get(key, 0.0), value - baseline.kpis.get(key, 0.0)]
+        rows.append((key, *key_figure(key, cur), values))
+    lines.append(row_table(rows, ["plan", "baseline", "difference"] if baseline else ["plan"]))
     lines.append("")
     b = plan.builds
     if b.empty:
@@ -104,7 +92,7 @@ def plan_summary(
         for (src, dst, prod), g in flows.groupby(["source", "target", "product"]):
             unit = g.unit.iloc[0]
             lines.append(
-                f"    {src} -> {dst}: {prod}, {g.quantity.mean():,.0f} {unit}/yr on average, years {g.year.min()}-{g.year.max()}"
+                f"    {src} -> {dst}: {prod}, {quantity(g.quantity.mean(), f'{unit}/yr')} on average, years {g.year.min()}-{g.year.max()}"
             )
     for note in plan.meta.get("notes", []):
         lines.append(f"  note: {note}")
@@ -141,20 +129,20 @@ def simulation_json(result: Any, accounts: Accounts) -> dict[str, Any]:
 def simulation_summary(scenario: Scenario, result: Any, accounts: Accounts, baseline: Accounts) -> str:
     s = scenario.settings
     lines = [f"{s.name}: decentralised outcome (agent-based), seed {result.seed}", ""]
-    lines.append(f"  {'key figure':<28}{'simulated':>16}{'baseline':>16}{'difference':>16}")
+    rows = []
     for key in HEADLINE:
-        money = key in ("cluster_npv", "value_added", "public_cost")
-        fmt = (lambda x: f"{x / 1e6:,.2f}") if money else (lambda x: f"{x:,.1f}")
         a, b = accounts.kpis.get(key, 0.0), baseline.kpis.get(key, 0.0)
-        label = f"{key} ({'M ' + s.currency if money else UNITS[key]})"
-        lines.append(f"  {label:<28}{fmt(a):>16}{fmt(b):>16}{fmt(a - b):>16}")
+        rows.append((key, *key_figure(key, s.currency), [a, b, a - b]))
+    lines.append(row_table(rows, ["simulated", "baseline", "difference"]))
     lines.append("")
     new = result.contracts[~result.contracts.existing]
     lines.append(f"  contracts formed in the run: {len(new)}")
+    units = {p.id: p.unit for p in scenario.products}
     for r in new.to_dict("records"):
+        unit = units.get(r["product"], "unit")
         lines.append(
             f"    {r['from']} -> {r['to']}: {r['product']}, years {r['start_year']}-{r['end_year']}, "
-            f"{r['amount']:,.0f}/yr at {r['price']:,.2f} per unit"
+            f"{quantity(r['amount'], f'{unit}/yr')} at {money(r['price'], f'{s.currency}/{unit}', scale='')}"
         )
     offers = result.offers
     if len(offers):
@@ -185,8 +173,8 @@ def no_baseline_summary(scenario: Scenario, command: str, optimum: Accounts | No
     if optimum is not None:
         k = optimum.kpis
         lines.append(
-            f"  The coordinated optimum exists: cluster NPV {_money(k['cluster_npv'])} {cur}, value added {_money(k['value_added'])} {cur}, "
-            f"jobs {k['jobs']:,.1f} a year on average, emissions {k['emissions']:,.0f} t CO2e (symbiosim plan for the whole plan)."
+            f"  The coordinated optimum exists: cluster NPV {money(k['cluster_npv'], cur)}, value added {money(k['value_added'], cur)}, "
+            f"jobs {number(k['jobs'])} a year on average, emissions {quantity(k['emissions'], 't CO2e')} (symbiosim plan for the whole plan)."
         )
     else:
         lines.append(f"  The coordinated optimum has no plan either: {optimum_error}")
