@@ -56,6 +56,14 @@ from symbiosim.store import ResultsStore
 METRICS = ("share_of_potential", "gap", "public_cost", "emissions")
 N_BOOT = 1000
 BOOTSTRAP_SEED = 0  # every bootstrap interval of a database, whoever prints it
+# When sensitivity indices can be trusted (reported with them, drawn on sensitivity.png):
+# RBD-FAST wants several hundred samples (SALib's own example uses 1,000); Saltelli's design for
+# Sobol first-order and total indices takes N * (D + 2) runs (N * (2D + 2) with second-order
+# indices, SALib.sample.sobol) with N, a power of 2, in the hundreds to thousands; and every
+# index's 95 % bootstrap half-width should be at most MAX_HALF_WIDTH.
+MIN_SAMPLES_RBD_FAST = 500
+MIN_BASE_SOBOL = 512
+MAX_HALF_WIDTH = 0.1
 
 
 class NotAnExperiment(ValueError):
@@ -215,7 +223,58 @@ def sensitivity(frame: pd.DataFrame, inputs: list[str], output: str = "gap", see
         }
         if note:
             out.setdefault("notes", {})[str(arm)] = note
+    samples = {str(a): int(frame[(frame.arm == a) & (frame.status == "ok")].sample_id.nunique()) for a in dict.fromkeys(frame.arm)}
+    out.update(sample_advice(sobol, samples, len(inputs), out["arms"]))
     return out
+
+
+def sample_advice(sobol: bool, samples: dict[str, int], n_inputs: int, arms: dict[str, Any]) -> dict[str, Any]:
+    """How many samples the method needs, and a warning when the indices cannot be trusted: too
+    few samples, or 95 % intervals wider than +-MAX_HALF_WIDTH."""
+    d = max(1, n_inputs)
+    if sobol:
+        needs = (f"Sobol (Saltelli's design) needs N * (D + 2) = {MIN_BASE_SOBOL} * {d + 2} = {MIN_BASE_SOBOL * (d + 2):,} samples "
+                 f"for D = {d} inputs with N >= {MIN_BASE_SOBOL}, a power of 2 (N * (2D + 2) with second-order indices)")
+        enough = MIN_BASE_SOBOL * (d + 2)
+    else:
+        needs = f"RBD-FAST needs at least {MIN_SAMPLES_RBD_FAST:,} samples (SALib's example uses 1,000)"
+        enough = MIN_SAMPLES_RBD_FAST
+    n = min(samples.values(), default=0)
+    widths = [float(v.get(k) or 0.0) for e in arms.values() if "skipped" not in e
+              for v in e.values() if isinstance(v, dict) for k in ("S1_conf", "ST_conf") if k in v]
+    widest = max(widths, default=math.nan)
+    problems = []
+    if n < enough:
+        problems.append(f"{n:,} samples; {needs}")
+    if widths and widest > MAX_HALF_WIDTH:
+        problems.append(f"95 % intervals up to +-{widest:.2f} (trusted: +-{MAX_HALF_WIDTH})")
+    advice: dict[str, Any] = {"samples": samples, "needs": needs, "trusted": not problems}
+    if problems:
+        advice["warning"] = "indices not to be trusted: " + "; ".join(problems)
+    return advice
+
+
+def input_labels(manifest: dict[str, Any]) -> dict[str, str]:
+    """A readable label per input column, from its target: ``sales[actor=allskog, product=wood_chips].limit``
+    -> ``limit of sales (allskog, wood_chips)``."""
+    import re
+
+    try:
+        specs = json.loads(manifest.get("inputs") or "[]")
+    except (TypeError, ValueError):
+        return {}
+    labels = {}
+    for spec in specs if isinstance(specs, list) else []:
+        column, target = spec.get("column"), str(spec.get("target", ""))
+        m = re.match(r"^(\w+)(?:\[(.*)\])?\.(\w+)$", target)
+        if not column or not m:
+            continue
+        table, where, field = m.groups()
+        keys = [kv.split("=", 1) for kv in (where or "").split(",") if "=" in kv]
+        shown = [v.strip() if k.strip() in ("actor", "product", "id", "process") else f"{k.strip()} {v.strip()}" for k, v in keys]
+        label = field.replace("_", " ") if table == "settings" else f"{field.replace('_', ' ')} of {table}"
+        labels[str(column)] = label + (f" ({', '.join(shown)})" if shown else "")
+    return labels
 
 
 def prim_box(x: np.ndarray, fail: np.ndarray, names: list[str], alpha: float = 0.05, min_support: float = 0.1) -> dict[str, Any]:
@@ -297,71 +356,137 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)
         (d / "summary.json").write_text(json.dumps(result, indent=2, allow_nan=False))
-        figures(done, result, d)
+        figures(done, result, d, labels=input_labels(manifest), currency=_currency(manifest))
     return result
 
 
-def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path) -> list[Path]:
+def _currency(manifest: dict[str, Any]) -> str | None:
+    """The currency of the experiment's scenario (None if the scenario file cannot be read any more)."""
+    try:
+        from symbiosim.scenario import load_scenario
+
+        return str(load_scenario(str(manifest["scenario"])).settings.currency)
+    except Exception:
+        return None
+
+
+def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path, labels: dict[str, str] | None = None,
+            currency: str | None = None) -> list[Path]:
+    """The four figures of ``summarize --out`` (``labels``: readable input names; ``currency`` of the
+    scenario for the money axis)."""
     import matplotlib.pyplot as plt
 
+    from symbiosim.report import style
     from symbiosim.report.figures import save_figure  # sets the Agg backend
 
     written = []
     arms = list(result["arms"])
     ok = frame[frame.status == "ok"]
+    labels = labels or {}
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(arms) + 3), 4.2))
     data = [ok[ok.arm == a].share_of_potential.dropna().to_numpy() for a in arms]
     if any(len(d) for d in data):
-        ax.boxplot([d if len(d) else [np.nan] for d in data], tick_labels=arms)
-    ax.set_ylabel("share of potential realised")
-    ax.set_title("Share of the potential per arm")
+        ax.boxplot([d if len(d) else [np.nan] for d in data], tick_labels=style.unique_labels(arms, 18))
+    style.share_axis(ax, "share of the potential realised", axis="y", values=[float(v) for d in data for v in d])
+    style.fit_title(ax, "Share of the potential per arm (box: quartiles, whiskers: 1.5 IQR)")
     written.append(save_figure(fig, out / "distributions.png"))
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(arms) + 3), 4.2))
     paired = result["paired"]["arms"]
     names = list(paired)
     means = [paired[a]["share_of_potential"]["mean"] or 0.0 for a in names]
     err = [[max(0.0, (m - (paired[a]["share_of_potential"]["ci_low"] or m))) for a, m in zip(names, means, strict=True)],
            [max(0.0, ((paired[a]["share_of_potential"]["ci_high"] or m) - m)) for a, m in zip(names, means, strict=True)]]
-    ax.errorbar(range(len(names)), means, yerr=err, fmt="o", capsize=4)
+    ax.errorbar(range(len(names)), style.snap(means), yerr=err, fmt="o", capsize=4, color="#0072B2")
+    if not names:
+        ax.text(0.5, 0.5, f"only the reference arm ({result['paired']['reference']}): no differences", ha="center",
+                transform=ax.transAxes)
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(range(len(names)), names)
-    ax.set_ylabel(f"share of potential minus {result['paired']['reference']}")
-    ax.set_title("Paired arm differences (95 % bootstrap CI)")
+    ax.set_xticks(range(len(names)), style.unique_labels(names, 18))
+    ax.yaxis.set_major_formatter(style.PercentFormatter(xmax=1.0, decimals=0))
+    ax.set_ylabel(f"share of potential minus {result['paired']['reference']} (% points)")
+    style.fit_title(ax, "Paired arm differences (95 % bootstrap CI)")
     written.append(save_figure(fig, out / "paired_differences.png"))
+    written.append(_sensitivity_figure(result["sensitivity"], out / "sensitivity.png", labels))
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    sens = result["sensitivity"]["arms"]
-    plotted = [(a, v) for a, v in sens.items() if "skipped" not in v]
-    if plotted:
-        width = 0.8 / len(plotted)
-        inputs = list(plotted[0][1])
-        for i, (a, v) in enumerate(plotted):
-            ax.bar(np.arange(len(inputs)) + i * width, [v[n]["S1"] or 0.0 for n in inputs], width, label=a,
-                   yerr=[v[n]["S1_conf"] or 0.0 for n in inputs])
-        ax.set_xticks(np.arange(len(inputs)) + 0.4 - width / 2, [n.removeprefix("in_") for n in inputs], rotation=30, ha="right")
-        ax.legend()
-    else:
-        ax.text(0.5, 0.5, "too few samples for sensitivity indices", ha="center", transform=ax.transAxes)
-    ax.set_ylabel("first-order index (S1) of the gap")
-    ax.set_title(f"Sensitivity of the gap ({result['sensitivity']['method'].split(' indices')[0].split(' first')[0]})")
-    written.append(save_figure(fig, out / "sensitivity.png"))
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    shares: list[float] = []
+    costs: list[float] = [0.0]
     for a in arms:
         s, c = result["arms"][a]["share_of_potential"], result["arms"][a]["public_cost"]
         if s["mean"] is None or c["mean"] is None:
             continue
-        xerr = [[s["mean"] - (s["ci_low"] if s["ci_low"] is not None else s["mean"])], [(s["ci_high"] if s["ci_high"] is not None else s["mean"]) - s["mean"]]]
-        yerr = [[c["mean"] - (c["ci_low"] if c["ci_low"] is not None else c["mean"])], [(c["ci_high"] if c["ci_high"] is not None else c["mean"]) - c["mean"]]]
-        ax.errorbar([s["mean"]], [c["mean"]], xerr=xerr, yerr=yerr, fmt="o", capsize=4, label=a)
-    ax.set_xlabel("share of potential realised")
-    ax.set_ylabel("public cost (subsidies - taxes)")
-    ax.legend()
-    ax.set_title("Public cost against share of the potential")
+        sm, cm = style.snap([s["mean"]])[0], style.snap([c["mean"]])[0]
+        xerr = [[sm - (s["ci_low"] if s["ci_low"] is not None else sm)], [(s["ci_high"] if s["ci_high"] is not None else sm) - sm]]
+        yerr = [[cm - (c["ci_low"] if c["ci_low"] is not None else cm)], [(c["ci_high"] if c["ci_high"] is not None else cm) - cm]]
+        xerr = [[max(0.0, v) for v in row] for row in xerr]
+        yerr = [[max(0.0, v) for v in row] for row in yerr]
+        ax.errorbar([sm], [cm], xerr=xerr, yerr=yerr, fmt="o", capsize=4, label=a, color=style.series_colour(a))
+        shares += [sm - xerr[0][0], sm + xerr[1][0]]
+        costs += [cm - yerr[0][0], cm + yerr[1][0]]
+    style.share_axis(ax, values=shares)
+    if max(abs(c) for c in costs) == 0:
+        ax.set_ylim(-1, 1)  # no public cost in any arm: a plain zero line, not +-0.04
+    if currency:
+        style.money_axis(ax, currency, "public cost (subsidies - taxes), NPV", values=costs)
+    else:
+        ax.yaxis.set_major_formatter(style.PlainFormatter())
+        ax.set_ylabel("public cost (subsidies - taxes), NPV (scenario currency)")
+    if ax.get_legend_handles_labels()[0]:
+        style.legend_outside(ax, ax.get_legend_handles_labels()[0], title="arm")
+    style.fit_title(ax, "Public cost against share of the potential (95 % bootstrap CI)", share=0.8)
     written.append(save_figure(fig, out / "cost_vs_share.png"))
     return written
+
+
+def _sensitivity_figure(sensitivity: dict[str, Any], path: Path, labels: dict[str, str]) -> Path:
+    """First-order indices as horizontal bars per input and arm: negative estimates drawn as 0 (an index
+    is a share of variance), 95 % intervals clipped to [0, 1], a red warning when they cannot be trusted."""
+    import matplotlib.pyplot as plt
+
+    from symbiosim.report import style
+    from symbiosim.report.figures import save_figure
+
+    plotted = [(a, v) for a, v in sensitivity["arms"].items() if "skipped" not in v]
+    inputs = [n for n in (plotted[0][1] if plotted else {}) if isinstance(plotted[0][1][n], dict)]
+    names = style.unique_labels([labels.get(n) or style.readable(n) for n in inputs], 48)
+    fig, ax = plt.subplots(figsize=(10, 2.6 + 0.42 * max(2, len(inputs)) * max(1, len(plotted)) ** 0.5))
+    negative = False
+    if plotted:
+        height = 0.8 / len(plotted)
+        y = np.arange(len(inputs))
+        for i, (a, v) in enumerate(plotted):
+            s1 = np.array([v[n]["S1"] if v[n]["S1"] is not None else np.nan for n in inputs], float)
+            conf = np.array([v[n]["S1_conf"] or 0.0 for n in inputs], float)
+            negative |= bool(np.any(s1 < 0))
+            shown = np.clip(np.nan_to_num(s1), 0.0, 1.0)
+            low = np.clip(np.nan_to_num(s1) - conf, 0.0, 1.0)
+            high = np.clip(np.nan_to_num(s1) + conf, 0.0, 1.0)
+            ax.barh(y + i * height, shown, height, label=a, color=style.series_colour(a) if len(plotted) > 1 else "#0072B2",
+                    xerr=[shown - low, high - shown], error_kw={"ecolor": "black", "elinewidth": 0.8, "capsize": 2})
+        ax.set_yticks(y + 0.4 - height / 2, names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(style.PlainFormatter())
+        style.legend_outside(ax, ax.get_legend_handles_labels()[0], title="arm")
+    else:
+        ax.text(0.5, 0.5, "too few samples for sensitivity indices", ha="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_xlabel("first-order index S1 of the gap (share of its variance); whiskers: 95 % CI within [0, 1]")
+    method = str(sensitivity["method"]).split(" indices")[0].split(" first")[0]
+    style.fit_title(ax, f"Sensitivity of the gap ({method})", share=0.75)
+    notes = []
+    if negative:
+        notes.append("negative estimates (noise: an index is >= 0) drawn as 0")
+    if sensitivity.get("warning"):
+        notes.insert(0, "WARNING: " + str(sensitivity["warning"]))
+    if notes:
+        fig.text(0.01, 0.01, style.wrap("\n".join(notes), 150), fontsize=8, color="#B00000" if sensitivity.get("warning") else "black",
+                 va="bottom", ha="left")
+        fig.tight_layout(rect=(0, 0.06 + 0.035 * sum(len(n) // 150 + 1 for n in notes), 1, 1))
+        return save_figure(fig, path, layout=False)
+    return save_figure(fig, path)
 
 
 def _f(x: Any, spec: str = ",.0f") -> str:
@@ -398,4 +523,6 @@ def format_summary(result: dict[str, Any]) -> str:
         if box.get("box"):
             limits = ", ".join(f"{k.removeprefix('in_')} in [{v['low']:.3g}, {v['high']:.3g}]" for k, v in box["box"].items())
             lines.append(f"{arm} fails most when {limits} (failure rate {box['density']:.2f}, coverage {box['coverage']:.2f})")
+    if result.get("sensitivity", {}).get("warning"):
+        lines.append(f"sensitivity of the gap: {result['sensitivity']['warning']}")
     return "\n".join(lines)
