@@ -111,17 +111,38 @@ class Table:
     classes: list[str] = field(default_factory=list)
 
 
+PAGE_WIDTH_MM = 182.0  # A4 less the margins of the template's @page
+FIGURE_HEIGHT_MM = 100.0  # the tallest a figure is shown: two fit a page, or one with a table
+
+
 @dataclass
 class Figure:
     src: str  # a data: URI
     caption: str
     alt: str
+    width_mm: float = PAGE_WIDTH_MM  # shown this wide: the page's width, less for tall figures
 
 
 def data_uri(path: Path) -> str:
     """A figure file as a ``data:`` URI (SVG or PNG)."""
     kind = {".svg": "image/svg+xml", ".png": "image/png"}[path.suffix.lower()]
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def aspect(path: Path) -> float:
+    """Height / width of an SVG (its width and height attributes) or PNG (its header) figure; 0.75 if unknown."""
+    data = path.read_bytes()
+    if data.startswith(b"\x89PNG") and len(data) >= 24:
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        return height / width if width else 0.75
+    found = re.search(rb'<svg[^>]*?\swidth="([\d.]+)(?:pt|px)?"[^>]*?\sheight="([\d.]+)(?:pt|px)?"', data[:4000], re.S)
+    return float(found.group(2)) / float(found.group(1)) if found and float(found.group(1)) else 0.75
+
+
+def figure(path: Path, caption: str, alt: str = "") -> Figure:
+    """A figure file embedded, shown at the page's width unless that would make it taller than ``FIGURE_HEIGHT_MM``."""
+    width = min(PAGE_WIDTH_MM, FIGURE_HEIGHT_MM / max(aspect(path), 1e-3))
+    return Figure(data_uri(path), caption, alt or caption, round(width, 1))
 
 
 class FigureMaker:
@@ -135,7 +156,7 @@ class FigureMaker:
         self.count += 1
         path = self.folder / f"figure{self.count}{suffix}"
         draw(path)
-        return Figure(data_uri(path), caption, alt or caption)
+        return figure(path, caption, alt)
 
 
 def versions() -> list[tuple[str, str]]:
@@ -362,16 +383,17 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
     if r["reached"]:
         e = r["result"]
         verdict = (f"The least level reaching {percent(search.target, 0)} of the potential with no actor below stand-alone is "
-                   f"{plain(r['level'], 4)}: share {percent(e['share_of_potential'])} "
+                   f"{numbers.number(r['level'])}: share {percent(e['share_of_potential'])} "
                    f"(sd {percent(e['share_sd'])} over seeds {', '.join(map(str, search.seeds))}), net public cost "
                    f"{m.full(e['public_cost'])}, deadweight {m.full(e['deadweight'])}.")
     else:
         best = tried.loc[tried.share_of_potential.idxmax()] if len(tried) else None
         verdict = (f"The target of {percent(search.target, 0)} of the potential with no actor below stand-alone was not reached "
-                   f"up to level {plain(tried.level.max(), 4)}"
-                   + (f"; the best share was {percent(best.share_of_potential)} at level {plain(best.level, 4)}"
+                   f"up to level {numbers.number(tried.level.max())}"
+                   + (f"; the best share was {percent(best.share_of_potential)} at level {numbers.number(best.level)}"
                       f" with {int(best.actors_below_standalone)} actor(s) below stand-alone." if best is not None else "."))
-    table = _table(tried, {"level": lambda x: plain(x, 4), "share_of_potential": percent, "public_cost": m,
+    level = numbers.number_format(tried.level)
+    table = _table(tried, {"level": level, "share_of_potential": percent, "public_cost": m,
                            "deadweight": m, "actors_below_standalone": lambda x: plain(x)},
                    {"share_of_potential": "share of potential", "public_cost": f"net public cost ({m.unit})",
                     "deadweight": f"deadweight ({m.unit})", "actors_below_standalone": "actors below stand-alone"})
@@ -514,7 +536,7 @@ def _design(manifest: dict[str, Any]) -> dict[str, Any]:
             return default
 
     arms = loads(manifest.get("arms"), {}) or {}
-    arm_rows = [[str(name), ", ".join(f"{k} = {plain(v, 4) if isinstance(v, int | float) else v}" for k, v in (setting or {}).items())
+    arm_rows = [[str(name), ", ".join(f"{k} = {numbers.number(v) if isinstance(v, int | float) else v}" for k, v in (setting or {}).items())
                  or "no instrument"] for name, setting in arms.items()]
     inputs = loads(manifest.get("inputs"), []) or []
     input_rows = []
@@ -594,7 +616,7 @@ def experiment_report_context(result: dict[str, Any], figures: Sequence[Path], c
         "sensitivity_method": sens["method"],
         "failure_rule": result["failure_boxes"]["rule"],
         "boxes": boxes,
-        "figures": [Figure(data_uri(p), captions.get(p.stem, p.stem), p.stem.replace("_", " ")) for p in figures],
+        "figures": [figure(p, captions.get(p.stem, p.stem), p.stem.replace("_", " ")) for p in figures],
         "versions": versions(),
         "currency": currency,
         "money_unit": cur,
