@@ -1,43 +1,61 @@
 """Near-optimal alternatives: modelling to generate alternatives (MGA).
 
-Method (Hamming-distance MGA, iterated; cf. Brill et al. 1982, DeCarolis 2011):
+Method (Hamming-distance MGA, iterated; cf. Brill et al. 1982, DeCarolis 2011,
+SPORES: Lombardi et al. 2020):
 
 1. Build the planner once and solve it: the optimum, objective value ``opt``.
 2. Add ``objective >= opt - slack |opt|`` (maximisation; ``<= opt + slack |opt|``
    when minimising). The slack is relative to ``|opt|`` so that negative
    optima loosen rather than tighten.
-3. For each further alternative, replace the objective by the *smallest*
-   Hamming distance to every plan found so far (an auxiliary ``z <= dist_j``
-   for every earlier plan j), plus ``1e-3`` x the sum of the distances and
-   ``1e-4`` x the objective / ``|opt|`` as tie-breakers (among equally distant
-   plans the better one), and re-solve with the same persistent solver.
+3. For each further alternative, with ``method="maxmin"`` (default), replace
+   the objective by the *smallest* Hamming distance to every plan found so
+   far (an auxiliary ``z <= dist_j`` for every earlier plan j), plus ``1e-3``
+   x the sum of the distances and ``1e-4`` x the objective / ``|opt|`` as
+   tie-breakers (among equally distant plans the better one), and re-solve
+   with the same persistent solver. From the second alternative on, that
+   search starts from a SPORES plan (below), so it holds a new plan from its
+   first node: before, it often ended its time limit with nothing new.
+   ``method="spores"`` keeps the SPORES plans only (one linear solve each).
+4. SPORES step: minimise the number of times the plan's decisions were
+   chosen by earlier plans (integer weights: each decision weighs as many
+   plans as chose it) subject to ``z >= 1`` (a new plan). Infeasible means
+   no new plan exists within the slack: the loop stops and says so.
+5. Polish: with every decision of the plan held fixed, re-optimise the named
+   objective. The distance solves care about decisions only and leave
+   whatever flows the solver happened on; the polished plan is the best one
+   making the same decisions (same distances, objective at least as good).
 
-The distance counts, per candidate, whether the decision differs, ignoring
+What the distance counts (decisions that matter), per candidate, ignoring
 the year: ``entry`` (candidate actor enters in any year: sum of its
 build-year binaries), ``build`` (candidate process), ``link`` (candidate
 link) and, with ``exchanges=True`` (default), ``exchange``: one binary per
 arc that needs no link (trucked goods, existing links) saying whether it
-carries flow over the horizon, tied to the flows by
-``1e-4 M y <= total flow <= M y`` (M: the arc's capacity, else the most of the
-product that can exist, per period, times the periods; arcs without a finite
-bound get no indicator). Built links are not given a second indicator:
-the link binary already says it. The lower tie means an alternative that
-uses an arc moves at least 1e-4 of its bound over the horizon.
+carries flow over the horizon, tied to the flows by ``floor y <= total
+flow <= M y`` (M: the arc's capacity, else the most of the product that can
+exist, per period, times the periods; ``floor`` 1 % of M, or the optimum's
+own flow on the arc when smaller, so a trickle does not count as a new
+exchange; arcs without a finite bound get no indicator). Built links are
+not given a second indicator: the link binary already says it. Relays (a
+trucked arc out of an actor that only buys the product) are no decision
+(``planner.build.exchange_matters``). Flow sizes never count.
+
+No swaps: between two actors that may ship a product to each other, per
+period, at most one direction carries it in an alternative, unless the
+optimum itself ships both ways there (``PlannerModel._one_way`` says why
+this removes only dominated duplicates). Before, a near-optimal plan could
+raise a naive distance by shipping quartz or packaging both ways at the
+price of transport alone.
 
 Each alternative is solved to ``alt_mip_gap`` (default 0.1) within
 ``alt_time_limit`` seconds (default 30): the best distance need not be
-proven, any plan within the slack is a valid alternative, and on Orkanger
-proving it takes minutes. Every alternative starts from the plan before it
-(a MIP start: that plan is within the slack, at distance 0 from itself), so
-the solver always holds a plan and improves on it. From the second
-alternative on, the max-min search can end its time without a new plan
-(on Orkanger it did, every time); then the plain *sum* of the distances to
-all earlier plans is maximised once (linear, solved in ~1.5 s there) and its
-plan is kept if it is at distance >= 1 from every earlier one. When neither
-finds one, the loop stops there and says so in ``meta['stopped']``. The loop also stops early when the best distance is 0 (no further distinct plan
-within the slack). Every alternative is a full ``Plan`` valued by the
-accounts. Decisions chosen by every plan (the optimum included) are flagged
-``robust``.
+proven, any plan within the slack is a valid alternative. Every max-min
+solve starts from a plan (the one before it, or the SPORES plan), so a time
+limit always leaves one. The loop stops when no new plan is found
+(``meta['stopped']`` says whether that was proven or a time limit). Every
+alternative is a full ``Plan`` valued by the accounts (its objective value
+equals its accounts). Decisions chosen by every plan (the optimum included)
+are flagged ``robust``. ``timings`` records every solve (SPORES, max-min,
+polish) with its status and smallest distance.
 """
 
 from __future__ import annotations
@@ -153,12 +171,22 @@ def alternatives(
     stopped = None
     bar = progress(desc="alternatives", total=count)
 
-    def timed(label: str, polish: bool = False) -> tuple[SolveResult | None, float]:
-        """One solve from ``start`` (or a polish); recorded in ``timings``.
-        Returns (result or None, smallest distance to the earlier plans)."""
+    def timed(label: str, polish: bool = False, new: bool = False) -> tuple[SolveResult | None, float]:
+        """One solve from ``start`` (``new``: from no start, since a new plan is required and
+        the plan before is at distance 0 from itself; or a polish); recorded in ``timings``.
+        Returns (result or None, smallest distance to the earlier plans; -1: proven none)."""
         t = time.perf_counter()
         try:
-            r = pm.polish(label) if polish else pm.solve(label, start=start, strict=True)
+            if polish:
+                r = pm.polish(label)
+            elif new:
+                pm.require_distance(1.0)
+                try:
+                    r = pm.solve(label, strict=True)
+                finally:
+                    pm.require_distance(0.0)
+            else:
+                r = pm.solve(label, start=start, strict=True)
         except InfeasibleError:  # a required distance that no plan within the slack reaches
             timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": None, "status": "infeasible"})
             return None, -1.0
@@ -186,9 +214,7 @@ def alternatives(
             # search holds a new plan from its first node on.
             used = {label: -float(sum(label in r for r in refs)) for label in labels}
             pm.set_weighted_objective(used, objective=scale)
-            pm.require_distance(1.0)
-            res, zval = timed(f"alt_{k}_spores")
-            pm.require_distance(0.0)
+            res, zval = timed(f"alt_{k}_spores", new=True)
             proven = zval < 0
             if res is not None and zval >= 0.5:
                 start = pm.distance_start()
@@ -202,9 +228,7 @@ def alternatives(
                 # the search ended below its SPORES start (HiGHS returns its own incumbent at a
                 # time limit; it should hold the start, but keep the SPORES plan regardless)
                 pm.set_weighted_objective(used, objective=scale)
-                pm.require_distance(1.0)
-                res, zval = timed(f"alt_{k}_spores_again")
-                pm.require_distance(0.0)
+                res, zval = timed(f"alt_{k}_spores_again", new=True)
         if res is None or zval < 0.5:
             if proven:
                 stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
