@@ -12,6 +12,7 @@ import numpy as np
 
 from symbiosim.calibrate import smc
 from symbiosim.calibrate.output import UNITS, fit_table
+from symbiosim.report import style
 from symbiosim.report.figures import save_figure
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ def timeline_figure(cal: Calibration, path: str | Path) -> Path:
         handles.append(plt.Line2D([], [], color="tab:red", lw=2, label="absent until (end of year)"))
     axes_inches = 0.9 * n + 0.4
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / axes_inches), ncol=2, fontsize=8, frameon=False)
-    ax.set_title(f"{cal.scenario.settings.name}: observed and simulated formation years ({cal.budget.predictive} runs "
-                 f"from the posterior, {cal.budget.default} with default rules)", fontsize=10)
+    style.fit_title(ax, f"{cal.scenario.settings.name}: observed and simulated formation years ({cal.budget.predictive} runs "
+                    f"from the posterior, {cal.budget.default} with default rules)", fontsize=10, share=0.8)
     return save_figure(fig, path)
 
 
@@ -104,8 +105,11 @@ def posterior_figure(cal: Calibration, path: str | Path) -> Path:
         default = cal.defaults.get(p.rule, math.nan)
         if math.isfinite(default):
             ax.axvline(default, color="tab:red", ls="--", lw=1.2, label="default")
-        unit = UNITS.get(p.rule, "")
-        ax.set_title(p.rule, fontsize=10)
+        unit = UNITS.get(p.rule, "").replace("currency", cal.scenario.settings.currency)
+        if not log:
+            ax.xaxis.set_major_formatter(style.PlainFormatter())  # no 1e3 offset
+        ax.yaxis.set_major_formatter(style.PlainFormatter())
+        style.fit_title(ax, p.rule, fontsize=10, share=1 / cols)
         ax.set_xlabel(f"{unit} (log scale)" if log and unit else unit, fontsize=8)
         ax.set_ylabel("density per unit of ln(x)" if log else "density", fontsize=8)
         ax.tick_params(labelsize=8)
@@ -113,6 +117,6 @@ def posterior_figure(cal: Calibration, path: str | Path) -> Path:
             ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
     for j in range(k, rows * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.suptitle(f"{cal.scenario.settings.name}: posterior of the behaviour rules\n({len(post.weights)} accepted particles, "
-                 "weighted; black line: the prior)", fontsize=10)
+    style.fit_suptitle(fig, f"{cal.scenario.settings.name}: posterior of the behaviour rules\n({len(post.weights)} accepted particles, "
+                       "weighted; black line: the prior)", fontsize=10)
     return save_figure(fig, path)
