@@ -82,6 +82,7 @@ KEY_FIGURES = LibraryChoices("symbiosim.planner.build", "MAXIMISE")  # names all
 PARETO_OBJECTIVES = LibraryChoices("symbiosim.decide.session", "OBJECTIVE_NAMES")
 INSTRUMENTS = LibraryChoices("symbiosim.compare.incentives", "INSTRUMENTS")
 METHODS = LibraryChoices("symbiosim.experiments.design", "METHODS")
+ALT_METHODS = LibraryChoices("symbiosim.decide.alternatives", "METHODS")  # alternatives --method
 FORMATS = LibraryChoices("symbiosim.report.outputs", "TABLE_FORMATS")  # table formats of --out
 
 

@@ -412,6 +412,9 @@ def test_choices_are_the_librarys_own_lists() -> None:
     assert choices[("alternatives", ("--objective",))] is t.OBJECTIVES
     assert choices[("incentives", ("--instrument",))] is t.INSTRUMENTS
     assert choices[("experiment", ("--method",))] is t.METHODS
+    from symbiosim.decide.alternatives import METHODS as ALT_METHODS
+
+    assert tuple(t.ALT_METHODS) == ALT_METHODS and choices[("alternatives", ("--method",))] is t.ALT_METHODS
 
 
 def test_every_option_that_takes_a_value_is_typed_or_has_choices() -> None:

@@ -168,3 +168,23 @@ def test_alternatives_keep_the_slack_the_accounts_and_one_way(raw: dict[str, Any
         npv = evaluate(s, plan).kpis["cluster_npv"]
         assert abs(npv - value) <= 1e-6 * max(1.0, abs(value)), name
         assert two_way(plan) <= allowed, name
+
+
+def test_cli_method(tmp_path: Any, capsys: Any) -> None:
+    """``symbiosim alternatives --method spores`` on the three pipes: the two other pipes."""
+    import json
+
+    import yaml
+
+    from symbiosim.cli import main
+
+    raw = copy.deepcopy(HEAT_LINK)
+    for i in (2, 3):
+        raw["actors"].append({"id": f"smelter{i}", "lat": 63.3, "lon": 9.86, "region": "north"})
+        raw["actor_processes"].append({"actor": f"smelter{i}", "process": "smelt", "fixed_activity": 1})
+        raw["links"].append({"from": f"smelter{i}", "to": "greenhouse", "product": "heat", "build_cost": 1000, "capacity": 100})
+    path = tmp_path / "three.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["alternatives", str(path), "--slack", "0", "--method", "spores", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)["meta"]
+    assert meta["method"] == "spores" and meta["alternatives_found"] == 2

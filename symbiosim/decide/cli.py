@@ -24,7 +24,7 @@ def cmd_alternatives(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     r = alternatives(scenario, args.slack, args.count, objective=args.objective, weights=t.as_weights(args.weights),
-                     exchanges=not args.no_exchanges,
+                     exchanges=not args.no_exchanges, method=args.method,
                      mip_gap=args.mip_gap, time_limit=args.time_limit, alt_mip_gap=args.alt_mip_gap,
                      alt_time_limit=args.alt_time_limit)
     obj = r.to_json()  # printed and written: computed once
@@ -121,6 +121,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--objective", default="cluster_npv", choices=t.OBJECTIVES)
     p.add_argument("--weights", type=t.weights, help="for --objective weighted (only): e.g. cluster_npv=1,emissions=-500")
     p.add_argument("--no-exchanges", action="store_true", help="distance on entry/build/link only (no arc-use binaries)")
+    p.add_argument("--method", default="maxmin", choices=t.ALT_METHODS,
+                   help="maxmin: most different from every earlier plan, started from a SPORES plan (default); "
+                        "spores: the SPORES plans only (fast)")
     p.add_argument("--alt-mip-gap", type=t.mip_gap, default=0.1, help="MIP gap of each alternative's distance solve (>= 0, default 0.1)")
     p.add_argument("--alt-time-limit", type=t.seconds, default=30.0, help="seconds per alternative (> 0, default 30; best found is used)")
     _common(p)
