@@ -119,6 +119,8 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
     style.fit_title(ax, title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
+    ax.xaxis.set_major_formatter(style.PlainFormatter())  # degrees as they are, no offset such as 9.86 + 1e-5
+    ax.yaxis.set_major_formatter(style.PlainFormatter())
     ax.margins(0.15)
     return save_figure(fig, path)
 
