@@ -188,3 +188,34 @@ def test_cli_method(tmp_path: Any, capsys: Any) -> None:
     assert main(["alternatives", str(path), "--slack", "0", "--method", "spores", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)["meta"]
     assert meta["method"] == "spores" and meta["alternatives_found"] == 2
+
+
+def test_robustness_lists_no_relays() -> None:
+    """Two foundries that only buy quartz (700/t) and melt 10 t a year each, 10 km apart
+    (trucking 0.01/t km). Perturbed by 10 %, one price is nearly always lower by far more than
+    the 0.1/t of trucking, so the cheaper buyer fetches the other's quartz too, in one direction
+    or the other depending on the sample: a relay, a purchasing detail. Robustness lists no
+    exchange decision, only what matters (here: nothing)."""
+    from symbiosim.decide import robustness
+
+    raw = copy.deepcopy(SWAP)
+    raw["products"][0] = {"id": "scrap", "unit": "t", "kind": "material", "transport_cost": 0.01}
+    raw["processes"] = [{"id": "melt", "inputs": {"scrap": 1, "power": 1}}]
+    raw["actor_processes"] = [{"actor": a, "process": "melt", "fixed_activity": 10} for a in ("east", "west")]
+    raw["purchases"] = [
+        *({"actor": a, "product": "scrap", "price": 700} for a in ("east", "west")),
+        *({"actor": a, "product": "power", "price": 100} for a in ("east", "west")),
+    ]
+    s = scenario_from_dict(raw)
+    result = robustness(s, 0.1, samples=6, seed=1)
+    assert result.meta["solved"] == 6
+    assert result.decisions.empty, result.decisions
+    # the perturbed optima do relay (so the empty list is the rule at work, not an idle cluster)
+    import numpy as np
+
+    from symbiosim.decide.robustness import perturb
+    from symbiosim.planner import optimise
+
+    plan = optimise(perturb(s, 0.1, np.random.default_rng(0)))
+    scrap = plan.flows[(plan.flows["product"] == "scrap") & (plan.flows.value > 1e-6)]
+    assert len(scrap) == 1 and scrap.value.iloc[0] == pytest.approx(10.0)
