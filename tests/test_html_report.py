@@ -15,7 +15,7 @@ from tests.browser import A4_POINTS, Chromium, pdf_pages
 from tests.tiny import HEAT_LINK, edit
 
 EVIL = "<script>alert('x')</script>Smelter & Co"
-SECTIONS = ("cluster", "optimum", "decentralised", "gap", "method")
+SECTIONS = ("cluster", "optimum", "decentralised", "gap", "incentives", "method")
 # added to a copy of the page: after the load event, how many images did not load
 PROBE = ("<script>window.addEventListener('load', () => document.documentElement.setAttribute('data-broken', "
          "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length));</script>")
@@ -29,7 +29,7 @@ def report(tmp_path_factory) -> Path:
     raw["settings"]["description"] = "A tiny <b>test</b> cluster."
     path = folder / "evil.yaml"
     path.write_text(yaml.safe_dump(raw))
-    assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out")]) == 0
+    assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out"), "--incentives", "exchange_subsidy"]) == 0
     return folder / "out" / "report.html"
 
 
@@ -42,7 +42,8 @@ def test_report_has_its_sections_and_is_self_contained(report):
     for section in SECTIONS:
         assert f'<section id="{section}"' in html
     for heading in ("The cluster", "The coordinated optimum", "The decentralised outcome", "The gap", "Winners and losers",
-                    "Transfers per sharing rule", "Core check", "Method notes", "Versions", "Sources"):
+                    "Transfers per sharing rule", "Core check", "Incentives", "<h3>exchange_subsidy</h3>", "Method notes",
+                    "Versions", "Sources"):
         assert heading in html
     images = _images(html)
     assert len(images) >= 5 and all(src.startswith("data:image/") for src in images)
