@@ -98,7 +98,7 @@ def cases_figure(comparison: pd.DataFrame, path: str | Path, title: str, currenc
     names = style.unique_labels([str(c) for c in comparison.case_id], 16)
     for ax, c in zip(axes.ravel(), cols, strict=True):
         values = style.snap(comparison[c].astype(float))
-        ax.bar(names, values, color=[style.series_colour(str(n)) for n in comparison.case_id])
+        ax.bar(names, values, color=style.series_colours(names))
         ax.axhline(0, color="black", lw=0.6)
         style.fit_title(ax, c.replace("_", " "), fontsize=9, share=1 / 3)
         _axis(ax, c, currency, "y", [*values, 0.0])

@@ -64,7 +64,7 @@ def actors_figure(actors: pd.DataFrame, rules: list[str], path: str | Path, curr
     x = np.arange(len(actors))
     width = 0.8 / len(columns)
     fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(actors) + 5), 4.8))
-    colours = ["#E69F00", "#0072B2", *style.PALETTE]
+    colours = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999933", "#000000", "#882255"]
     allv: list[float] = []
     for i, (column, label) in enumerate(zip(columns, labels, strict=True)):
         v = style.snap(actors[column] - actors.baseline_profit)
@@ -86,7 +86,7 @@ def decomposition_figure(table: pd.DataFrame, path: str | Path, currency: str = 
     ax.barh(style.unique_labels([str(f) for f in rows.friction], 40), values,
             color=["#0072B2"] * (len(rows) - 1) + ["#999999"])
     ax.axvline(0, color="black", lw=0.8)
-    style.money_axis(ax, currency, "gap closed, NPV (Shapley over friction removals)", axis="x", values=[*values, 0.0])
+    style.money_axis(ax, currency, "gap closed by removing the friction (Shapley), NPV", axis="x", values=[*values, 0.0])
     gap = float(table.attrs.get("gap", float("nan")))
     scale = style.money_scale([gap]) if gap == gap else ""
     gap_text = f"{style.plain(gap / style.SCALES[scale], 1 if scale else 0)} {scale} {currency}".replace("  ", " ")

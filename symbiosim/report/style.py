@@ -37,6 +37,8 @@ from matplotlib.ticker import Formatter, PercentFormatter
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 TOL_MUTED = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
 PALETTE = (*TOL_MUTED, "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")
+# series (arms, cases, rules): strong colours only, no yellow on white
+SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#882255", "#999933")
 
 # Products of the bundled scenarios (and the usual ones of industrial symbiosis): heat in reds and
 # oranges, organic residues in browns and greens, materials in blues and greys.
@@ -112,7 +114,12 @@ def product_colour(product: str) -> str:
 
 def series_colour(name: str) -> str:
     """A stable colour for an arm, case or rule name (outcomes keep theirs)."""
-    return OUTCOME_COLOURS.get(name) or OKABE_ITO[_stable_index(name, len(OKABE_ITO) - 1)]
+    return OUTCOME_COLOURS.get(name) or SERIES[_stable_index(name, len(SERIES))]
+
+
+def series_colours(names: Sequence[str]) -> list[str]:
+    """Distinct colours for the series of one figure, in order (cases, rules)."""
+    return [SERIES[i % len(SERIES)] for i in range(len(names))]
 
 
 def actor_kind(exists: bool, entered: bool) -> str:
