@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -144,3 +145,97 @@ def test_side_payments_and_levels_table(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)["settings"]
     assert [row["share_of_potential"] for row in rows] == pytest.approx([0.0, 1.0])
+
+
+def _priced_optimum(s, price):
+    """The optimum of ``s`` with every exchange sold at ``price`` per unit (the receiver pays)."""
+    from symbiosim.plan import Plan
+    from symbiosim.planner import optimise
+
+    opt = optimise(s)
+    flows = opt.flows.copy()
+    flows["price"] = float(price)
+    return Plan(**{**opt.tables(), "flows": flows}, meta={})
+
+
+def test_an_actor_below_stand_alone_is_named_with_its_shortfall(monkeypatch):
+    """HURDLE at r = 0: the greenhouse alone buys 3 x 80 MWh of gas at 50 = -12 000; in the
+    optimum it builds the pipe (-10 000) and gets the heat free. Sold at 60/MWh instead, it pays
+    60 x the heat moved (260 MWh: 80 + 80 + 100) = 15 600: -25 600, i.e. 13 600 below
+    stand-alone; the smelter gains. A run that ends there is one actor below stand-alone."""
+    import symbiosim.compare.incentives as inc
+
+    s = build(HURDLE)
+    plan = _priced_optimum(s, 60)
+    assert plan.flows.value.sum() == pytest.approx(260)
+    monkeypatch.setattr(inc, "simulate", lambda *a, **k: type("Run", (), {"plan": plan})())
+    row = evaluate_setting(Reference.build(s, [0]), "exchange_subsidy", 0.0)
+    assert row["actors_below_standalone"] == 1
+    assert row["below_standalone"] == pytest.approx({"greenhouse": 60 * 260 - 2000})
+    assert row["below_standalone"]["greenhouse"] == pytest.approx(13600)
+
+
+def test_the_incentives_verdict_names_the_actor_below_stand_alone_and_by_how_much(monkeypatch):
+    """Every level reaches the whole potential (the pipe is built) but leaves the greenhouse
+    below stand-alone (previous test; nothing here emits, so a carbon price changes nothing):
+    the search fails, and the verdict says who and by how much."""
+    import pandas as pd
+
+    import symbiosim.compare.incentives as inc
+    from symbiosim.report.compare_text import incentive_summary
+    from symbiosim.runs import IncentiveSearch
+
+    s = build({**HURDLE, "settings": {**HURDLE["settings"], "currency": "EUR"}})
+    plan = _priced_optimum(s, 60)
+    monkeypatch.setattr(inc, "simulate", lambda *a, **k: type("Run", (), {"plan": plan})())
+    result = least_cost_level(s, "carbon_price", 0.8, [0], upper=8.0, grid=2, iterations=1)
+    assert not result["reached"]
+    tried = pd.DataFrame(result["tried"]).sort_values("level")
+    assert tried.level.tolist() == [0, 4, 8, 12, 16, 24, 32, 48, 64]  # the grid doubles its upper end 3 times
+    text = incentive_summary("carbon_price", 0.8, [0], result, tried, "EUR")
+    verdict = text.splitlines()[0]
+    assert verdict == (
+        "carbon_price: target 80% not reached up to level 64 EUR/t CO2e: 9 level(s) reach the share (best 100.0%) but each "
+        "leaves an actor below stand-alone; at level 0 EUR/t CO2e (share 100.0%), greenhouse ends 13.6 k EUR below its "
+        "stand-alone profit (the most over the seeds)")
+    assert text.count("greenhouse 13.6 k EUR") == 9  # and in the table, per level
+    assert not re.search(r"\d[eE][+-]?\d", text)
+    run = IncentiveSearch("carbon_price", 0.8, [0], result, tried, "EUR")
+    assert run.summary() == text
+    assert run.json["tried"][0]["below_standalone"] == pytest.approx({"greenhouse": 13600})
+
+
+def test_the_incentives_verdict_when_no_level_reaches_the_share():
+    """By hand: the best share 62.5 % at level 4 stays below the target; there one actor loses 1.5 M."""
+    import pandas as pd
+
+    from symbiosim.report.compare_text import incentive_summary
+
+    tried = pd.DataFrame([
+        {"level": 0.0, "share_of_potential": 0.25, "public_cost": 0.0, "actors_below_standalone": 0, "below_standalone": {}},
+        {"level": 4.0, "share_of_potential": 0.625, "public_cost": 4.216432e7, "actors_below_standalone": 1,
+         "below_standalone": {"isfjord": 1.5e6}},
+        {"level": 8.0, "share_of_potential": 0.5, "public_cost": 8.4e7, "actors_below_standalone": 0, "below_standalone": {}},
+    ])
+    result = {"reached": False, "level": None, "result": tried.iloc[1].to_dict()}
+    text = incentive_summary("disposal_tax", 0.8, [0, 1], result, tried, "NOK")
+    assert text.splitlines()[0] == (
+        "disposal_tax: target 80% not reached up to level 8 NOK/unit: no level tried reaches the share "
+        "(best 62.5% at level 4 NOK/unit); there isfjord ends 1.5 M NOK below its stand-alone profit (the most over the seeds)")
+    assert "42.2" in text and "4.216432e+07" not in text and "M NOK" in text
+
+
+def test_the_incentives_verdict_when_reached_has_units():
+    import pandas as pd
+
+    from symbiosim.report.compare_text import incentive_summary
+
+    row = {"level": 0.2842, "share_of_potential": 0.841, "share_sd": 0.07, "public_cost": 9.975e7, "deadweight": 4.5e-14,
+           "cost_per_tonne_diverted": 398.9, "cost_per_t_co2e": float("nan"), "actors_below_standalone": 0, "below_standalone": {}}
+    tried = pd.DataFrame([row])
+    text = incentive_summary("investment_subsidy", 0.8, [0, 1, 2], {"reached": True, "level": 0.2842, "result": row}, tried, "NOK")
+    assert text.splitlines()[:2] == [
+        "investment_subsidy: least level reaching 80% of the potential with no actor below stand-alone: 28.4%",
+        "  share 84.1% (sd 7.0% over seeds 0, 1, 2), net public cost 99.8 M NOK, deadweight 0 NOK, 399 NOK/t per t diverted, "
+        "n/a (no CO2e avoided) per t CO2e avoided",
+    ]

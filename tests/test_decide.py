@@ -223,3 +223,38 @@ def test_pareto_of_key_figures_that_are_constant_in_the_scenario():
     front = pareto(scenario_from_dict(HEAT_LINK), "jobs,value_added", points=3)
     assert len(front.points) == 3
     assert (front.points["jobs"] == 0).all() and (front.points["value_added"] == 0).all()
+
+
+def test_summaries_print_money_in_the_scenarios_currency_without_scientific_notation(tmp_path: Any, capsys: Any) -> None:
+    """KINK with every price x 1e6 and the currency EUR: the NPVs are -4e9 (all gas), -4.533e9
+    (eps 8 t) and -8e9 (no emissions). Every summary names M EUR, prints -4,533 and never 4e+09."""
+    import re
+
+    import yaml
+
+    from symbiosim.cli import main
+    from tests.test_numbers import NEGATIVE_ZERO, SCIENTIFIC
+
+    raw = copy.deepcopy(KINK)
+    raw["settings"]["currency"] = "EUR"
+    for p in raw["purchases"]:
+        p["price"] *= 1e6
+    scen = tmp_path / "big.yaml"
+    scen.write_text(yaml.safe_dump(raw))
+    cases = tmp_path / "c.yaml"
+    cases.write_text("cases: [{name: dear, set: [{target: 'purchases[product=gas].price', value: 7.0e7}]}]\n")
+    outputs = {}
+    for argv in (["pareto", str(scen), "--points", "3"], ["alternatives", str(scen), "--count", "1"],
+                 ["robustness", str(scen), "--samples", "2"], ["cases", str(scen), "--cases", str(cases), "--no-store"]):
+        assert main(argv) == 0
+        outputs[argv[0]] = out = capsys.readouterr().out
+        assert "M EUR" in out, out
+        assert not SCIENTIFIC.search(out) and not NEGATIVE_ZERO.search(out), out
+        assert "NOK" not in out
+    rows = {line.split()[0]: line.split() for line in outputs["pareto"].splitlines()[1:]}
+    assert rows["p0"][:3] == ["p0", "-4,000", "16.0"]
+    assert rows["p1"][:3] == ["p1", "-4,533", "8.0"]
+    assert rows["p2"][:3] == ["p2", "-8,000", "0"]
+    assert re.search(r"cluster_profit\s+M EUR\s+-4,000\s+-4,800", outputs["cases"]), outputs["cases"]
+    assert re.search(r"optimum\s+-4,000\s+100\.0", outputs["alternatives"]), outputs["alternatives"]
+    assert re.search(r"cluster_npv\s+M EUR\s+-4,000", outputs["robustness"]), outputs["robustness"]

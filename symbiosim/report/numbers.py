@@ -61,9 +61,9 @@ def scale_for(values: Iterable[Any]) -> str:
     return next(name for name, low in SCALE_FROM if top >= low)
 
 
-def fixed(x: Any, decimals: int = 0) -> str:
+def fixed(x: Any, decimals: int = 0, *, trim: bool = False) -> str:
     """``x`` with thousands separators and ``decimals`` decimals; ``0`` when it rounds to zero;
-    ``n/a`` for None/NaN, ``inf``/``-inf`` for infinities."""
+    ``n/a`` for None/NaN, ``inf``/``-inf`` for infinities (``trim``: trailing zeros dropped)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -76,6 +76,8 @@ def fixed(x: Any, decimals: int = 0) -> str:
     text = f"{v:,.{decimals}f}"
     if not any(c in "123456789" for c in text):
         return "0"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text
 
 
@@ -111,6 +113,7 @@ class Fmt:
     scale: str = ""
     decimals: int = 0
     unit: str = ""
+    trim: bool = False  # one number in a sentence: 8 rather than 8.00 (a column keeps its decimals)
 
     @property
     def label(self) -> str:
@@ -130,7 +133,7 @@ class Fmt:
             return NA
         if self.kind == "share":
             v *= 100
-        return fixed(v / SCALES[self.scale], self.decimals)
+        return fixed(v / SCALES[self.scale], self.decimals, trim=self.trim)
 
     def with_unit(self, x: Any) -> str:
         """The number and its label: ``4,991 M NOK``, ``1,200 t``, ``98.3%``."""
@@ -209,22 +212,22 @@ def key_figure_column(name: str, currency: str, title: str | None = None) -> Col
 
 
 def money(x: Any, currency: str = "", scale: str | None = None, decimals: int | None = None) -> str:
-    """``4.991e9, "NOK"`` -> ``4,991 M NOK``; ``1.234e7`` -> ``12.3 M NOK``; ``4.5e-14`` -> ``0 NOK``."""
+    """``4.991e9, "NOK"`` -> ``4,991 M NOK``; ``1.234e7`` -> ``12.3 M NOK``; ``1.5e6`` -> ``1.5 M NOK``;
+    ``4.5e-14`` -> ``0 NOK`` (three significant digits, trailing zeros dropped, unless ``decimals``)."""
     f = money_format([x], currency, scale)
-    if decimals is not None:
-        f = Fmt("money", f.scale, decimals, currency)
+    f = Fmt("money", f.scale, f.decimals if decimals is None else decimals, currency, trim=decimals is None)
     return f.with_unit(x)
 
 
 def quantity(x: Any, unit: str = "", decimals: int | None = None) -> str:
-    """``1200, "t"`` -> ``1,200 t``."""
+    """``1200, "t"`` -> ``1,200 t``; ``8.0, "NOK/unit"`` -> ``8 NOK/unit``."""
     f = quantity_format([x], unit)
-    return (f if decimals is None else Fmt("quantity", "", decimals, unit)).with_unit(x)
+    return Fmt("quantity", "", f.decimals if decimals is None else decimals, unit, trim=decimals is None).with_unit(x)
 
 
 def number(x: Any, decimals: int | None = None) -> str:
     """A plain number: thousands separators, three significant digits unless ``decimals`` is given."""
-    return fixed(x, decimals_for([x], finest=FINEST["number"]) if decimals is None else decimals)
+    return fixed(x, decimals_for([x], finest=FINEST["number"]) if decimals is None else decimals, trim=decimals is None)
 
 
 def percent(x: Any, decimals: int = 1) -> str:
