@@ -89,9 +89,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print(r.summary())
     if args.out:
-        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, r.json)
+        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, r.json, about=_about("plan", scenario, args))
         _written(args)
     return 0
+
+
+def _about(command: str, scenario: Any, args: argparse.Namespace) -> Any:
+    """The about sheet of ``--format xlsx``: the command, the scenario and the options given."""
+    from symbiosim.report.workbook import About
+
+    return About.of(command, scenario, vars(args))
 
 
 def _written(args: argparse.Namespace) -> None:
@@ -129,7 +136,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         print(r.summary())
     if args.out:
-        write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, r.json)
+        write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, r.json,
+                                 about=_about("simulate", scenario, args))
         _written(args)
     return 0
 
@@ -153,7 +161,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print(r.summary())
     if args.out:
-        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out), scenario.settings.currency)
+        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out), scenario.settings.currency, args.format,
+                              _about("compare", scenario, args))
         _written(args)
     return 0
 
@@ -180,9 +189,11 @@ def cmd_incentives(args: argparse.Namespace) -> int:
         print(r.summary())
     if args.out:
         if isinstance(r, IncentiveTable):
-            write_incentive_outputs(r.table, Path(args.out), "settings", scenario.settings.currency)
+            write_incentive_outputs(r.table, Path(args.out), "settings", scenario.settings.currency, args.format,
+                                    _about("incentives", scenario, args))
         else:
-            write_incentive_outputs(r.tried, Path(args.out), "levels", scenario.settings.currency)
+            write_incentive_outputs(r.tried, Path(args.out), "levels", scenario.settings.currency, args.format,
+                                    _about("incentives", scenario, args))
     return 0
 
 
@@ -340,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write tables, compare.json and figures here (a directory)")
+    p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("incentives", help="least level of an instrument reaching a target share of the potential")
@@ -352,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=t.levels, help="evaluate these levels (numbers >= 0, comma separated) instead of searching")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write the levels table and a figure here (a directory)")
+    p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
     p.set_defaults(func=cmd_incentives)
 
     p = sub.add_parser("report", help="one self-contained HTML report (prints on A4): cluster, optimum, decentralised, gap, incentives")
@@ -422,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     from symbiosim.decide.cli import add_parsers as add_decide_parsers  # alternatives, pareto, cases, robustness
 
     add_decide_parsers(sub)
+    from symbiosim.app.cli import add_parser as add_app_parser  # the web app
+
+    add_app_parser(sub)
 
     p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
     p.set_defaults(func=cmd_doctor)

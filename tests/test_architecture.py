@@ -18,11 +18,12 @@ LAYERS: list[set[str]] = [
     {"compare"},
     {"decide", "experiments", "calibrate", "report"},
     {"runs"},
+    {"app"},
     {"cli"},
     {"__main__"},
 ]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
-CLI = {"cli", "cli_args", "decide.cli", "experiments.cli"}  # the command line is one unit, wherever its parsers live
+CLI = {"cli", "cli_args", "decide.cli", "experiments.cli", "app.cli"}  # the command line is one unit, wherever its parsers live
 
 
 def unit_of(module: str) -> str:
