@@ -35,7 +35,7 @@ def _one(figures: list[Figure]) -> Figure:
 
 def _inside(fig: Figure, artist) -> bool:  # type: ignore[no-untyped-def]
     """The artist's drawn box lies within the figure (1 px slack)."""
-    box = artist.get_window_extent(fig.canvas.get_renderer())
+    box = artist.get_window_extent(fig.canvas.get_renderer())  # type: ignore[attr-defined]
     f = fig.bbox
     return box.x0 >= f.x0 - 1 and box.x1 <= f.x1 + 1 and box.y0 >= f.y0 - 1 and box.y1 <= f.y1 + 1
 
@@ -55,8 +55,9 @@ def _check(fig: Figure) -> None:
         for axis in (ax.xaxis, ax.yaxis):
             labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
             assert len(labels) == len(set(labels)), labels
-    if fig._suptitle is not None:
-        assert _inside(fig, fig._suptitle)
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None:
+        assert _inside(fig, suptitle)
 
 
 def _legends(fig: Figure) -> list[Legend]:
@@ -130,7 +131,7 @@ def test_a_product_has_one_colour_in_the_plan_and_the_simulator_flow_figures(hea
         _check(fig)
         legends = {lg.get_title().get_text(): lg for lg in _legends(fig)}
         assert {"product", "actor"} <= set(legends)  # product colours and node colours both explained
-        colours.append({t.get_text().split(" (")[0]: h.get_color() for t, h in
+        colours.append({t.get_text().split(" (")[0]: h.get_color() for t, h in  # type: ignore[union-attr]
                         zip(legends["product"].get_texts(), legends["product"].legend_handles, strict=True)})
     assert colours[0]["heat"] == colours[1]["heat"] == style.product_colour("heat")
     assert colours[0]["gas"] != colours[0]["heat"]
@@ -258,7 +259,7 @@ def test_pareto_figure_has_money_axes_and_no_overlapping_notes(tmp_path):
     _check(fig)
     ax = fig.axes[0]
     assert f"M {CURRENCY}" in ax.get_ylabel() and "FTE" in ax.get_xlabel()
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     boxes = [t.get_window_extent(renderer) for t in ax.texts]
     assert len(boxes) == 4
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
@@ -331,7 +332,7 @@ def test_experiment_figures_warn_clip_and_label(tmp_path):
     ax = sens.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert "limit of sales (allskog, wood_chips)" in ticks and not any(t.startswith("in_") for t in ticks)
-    assert all(p.get_width() >= 0 for p in ax.patches)  # no negative S1 bars
+    assert all(p.get_width() >= 0 for p in ax.patches)  # type: ignore[attr-defined]  # no negative S1 bars
     assert ax.get_xlim() == (0.0, 1.0)
     texts = " ".join(t.get_text() for t in sens.texts)
     assert "WARNING" in texts and "500" in texts and "drawn as 0" in texts

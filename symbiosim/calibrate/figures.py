@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import numpy as np
 
+import symbiosim.report.style as style
 from symbiosim.calibrate import smc
 from symbiosim.calibrate.output import UNITS, fit_table
-from symbiosim.report import style
 from symbiosim.report.figures import save_figure
 
 if TYPE_CHECKING:

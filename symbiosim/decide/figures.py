@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from symbiosim.report import style  # noqa: E402
+import symbiosim.report.style as style  # noqa: E402
 from symbiosim.report.figures import save_figure  # noqa: E402
 
 # decision kinds of the decision tables, each with its colour when chosen

@@ -376,7 +376,7 @@ def figures(frame: pd.DataFrame, result: dict[str, Any], out: Path, labels: dict
     scenario for the money axis)."""
     import matplotlib.pyplot as plt
 
-    from symbiosim.report import style
+    import symbiosim.report.style as style
     from symbiosim.report.figures import save_figure  # sets the Agg backend
 
     written = []
@@ -445,7 +445,7 @@ def _sensitivity_figure(sensitivity: dict[str, Any], path: Path, labels: dict[st
     is a share of variance), 95 % intervals clipped to [0, 1], a red warning when they cannot be trusted."""
     import matplotlib.pyplot as plt
 
-    from symbiosim.report import style
+    import symbiosim.report.style as style
     from symbiosim.report.figures import save_figure
 
     plotted = [(a, v) for a, v in sensitivity["arms"].items() if "skipped" not in v]

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from symbiosim.report import style  # noqa: E402
+import symbiosim.report.style as style  # noqa: E402
 from symbiosim.report.figures import save_figure as _save  # noqa: E402
 
 HEADLINE = ("cluster_npv", "value_added", "jobs", "emissions")

@@ -12,8 +12,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+import symbiosim.report.style as style  # noqa: E402
 from symbiosim.plan import Plan  # noqa: E402
-from symbiosim.report import style  # noqa: E402
 from symbiosim.scenario.schema import Scenario  # noqa: E402
 
 
