@@ -49,9 +49,9 @@ class Chromium:
             raise AssertionError(f"chromium exited with {done.returncode}: {' '.join(cmd)}\n{done.stderr[-2000:]}")
         return done
 
-    def dump_dom(self, url: str) -> str:
-        """The DOM after the page has loaded (scripts of the page run first)."""
-        return self.run("--virtual-time-budget=5000", "--dump-dom", url).stdout
+    def dump_dom(self, url: str, width: int = 1240, height: int = 1754) -> str:
+        """The DOM after the page has loaded (scripts of the page run first), in a ``width`` x ``height`` window."""
+        return self.run(f"--window-size={width},{height}", "--virtual-time-budget=5000", "--dump-dom", url).stdout
 
     def screenshot(self, url: str, path: Path, width: int = 1240, height: int = 1754) -> Path:
         """A PNG of the top ``width`` x ``height`` CSS pixels of the page."""

@@ -16,9 +16,14 @@ from tests.tiny import HEAT_LINK, edit
 
 EVIL = "<script>alert('x')</script>Smelter & Co"
 SECTIONS = ("cluster", "optimum", "decentralised", "gap", "incentives", "method")
-# added to a copy of the page: after the load event, how many images did not load
-PROBE = ("<script>window.addEventListener('load', () => document.documentElement.setAttribute('data-broken', "
-         "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length));</script>")
+# added to a copy of the page: after the load event, how many images did not load, and how many tables,
+# figures and images reach beyond the body (at the width of an A4 page, 794 CSS pixels)
+PROBE = ("<script>window.addEventListener('load', () => {"
+         "const root = document.documentElement, right = document.body.getBoundingClientRect().right + 1;"
+         "root.setAttribute('data-broken', [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length);"
+         "root.setAttribute('data-overflow', [...document.querySelectorAll('table, figure, img, pre')]"
+         ".filter(e => e.getBoundingClientRect().right > right).length);"
+         "});</script>")
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +82,13 @@ def test_numbers_are_plain(report):
 def test_report_renders_in_chromium_and_prints_on_a4(report, chromium: Chromium, tmp_path):
     probe = tmp_path / "probe.html"
     probe.write_text(report.read_text().replace("</body>", PROBE + "</body>"))
-    dom = chromium.dump_dom(probe.as_uri())
+    dom = chromium.dump_dom(probe.as_uri(), width=794)
     for section in SECTIONS:
         assert f'id="{section}"' in dom
     assert len(_images(dom)) >= 5
     broken = re.search(r'data-broken="(\d+)"', dom)
     assert broken is not None and broken.group(1) == "0", "an image did not load"
+    assert re.search(r'data-overflow="0"', dom), "a table or figure is wider than the page"
     shot = chromium.screenshot(report.as_uri(), tmp_path / "page.png", 1000, 1400)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
     pages = pdf_pages(chromium.print_to_pdf(report.as_uri(), tmp_path / "report.pdf"))
