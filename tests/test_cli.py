@@ -236,3 +236,32 @@ def test_experiment_prints_the_intervals_summarize_prints(tmp_path):
     assert "[0.000, 0.000]" not in printed[1]  # the intervals are real ones
     as_json = json.loads(run(*command, "--json").stdout)["summary"]
     assert as_json == json.loads(run("summarize", str(db), "--json").stdout)["arms"]
+
+
+def test_plan_and_compare_summaries_print_money_in_the_scenarios_currency(tmp_path):
+    """HEAT_LINK in millions of EUR: gas 50 M/MWh, pipe 1000 M. Plan NPV -1,000 M EUR against a
+    baseline of -8,000 M (2 years x 80 MWh x 50 M); the two-firm game splits the 7,000 M gain
+    equally: Shapley profits 3,500.0 and -8,000 + 3,500 = -4,500.0 M EUR."""
+    import copy
+    import re
+
+    from tests.test_numbers import NEGATIVE_ZERO, SCIENTIFIC
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["settings"]["currency"] = "EUR"
+    for row in (*raw["purchases"], *raw["links"]):
+        for key in ("price", "build_cost"):
+            if key in row:
+                row[key] *= 1e6
+    path = write(tmp_path, raw)
+    plan = run("plan", path)
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"cluster_npv\s+M EUR\s+-1,000\s+-8,000\s+7,000\n", plan.stdout), plan.stdout
+    assert re.search(r"exchanged_MWh\s+MWh\s+160\s+0\s+160\n", plan.stdout), plan.stdout
+    compare = run("compare", path, "--no-decomposition")
+    assert compare.returncode == 0, compare.stderr
+    assert re.search(r"cluster_npv\s+M EUR\s+-8,000\s+-1,000\s+-1,000\s+0\n", compare.stdout), compare.stdout
+    assert re.search(r"greenhouse\s+-8,000\.0\s+\S+\s+-1,000\.0\s+-4,500\.0\s+-4,500\.0\s+no\n", compare.stdout), compare.stdout
+    for out in (plan.stdout, compare.stdout):
+        assert not SCIENTIFIC.search(out) and not NEGATIVE_ZERO.search(out), out
+        assert "NOK" not in out

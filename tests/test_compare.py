@@ -236,6 +236,24 @@ def test_the_incentives_verdict_when_reached_has_units():
     text = incentive_summary("investment_subsidy", 0.8, [0, 1, 2], {"reached": True, "level": 0.2842, "result": row}, tried, "NOK")
     assert text.splitlines()[:2] == [
         "investment_subsidy: least level reaching 80% of the potential with no actor below stand-alone: 28.4%",
-        "  share 84.1% (sd 7.0% over seeds 0, 1, 2), net public cost 99.8 M NOK, deadweight 0 NOK, 399 NOK/t per t diverted, "
-        "n/a (no CO2e avoided) per t CO2e avoided",
+        "  share 84.1% (sd 7.0% over seeds 0, 1, 2), net public cost 99.8 M NOK, deadweight 0 NOK, per t diverted 399 NOK/t, "
+        "per t CO2e avoided n/a (none avoided)",
     ]
+    assert "below stand-alone by" not in text  # no actor below stand-alone at any level: no column for them
+
+
+def test_the_incentives_levels_summary_has_units_and_no_scientific_notation(tmp_path, capsys):
+    """HURDLE (see above): 1/MWh builds nothing, 5/MWh builds the pipe at a public cost of 1,200 NOK."""
+    import yaml
+
+    from symbiosim.cli import main
+
+    path = tmp_path / "hurdle.yaml"
+    path.write_text(yaml.safe_dump(HURDLE))
+    assert main(["incentives", str(path), "--instrument", "exchange_subsidy", "--levels", "1,5", "--seeds", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["level", "share", "of"]
+    assert lines[1].split()[:4] == ["NOK/unit", "%", "NOK", "NOK/t"]
+    assert lines[2].split()[:3] == ["1.00", "0", "0"]
+    assert lines[3].split()[:3] == ["5.00", "100.0", "1,200"]
+    assert not any(re.search(r"\d[eE][+-]?\d", line) for line in lines)

@@ -101,8 +101,8 @@ def incentive_verdict(instrument: str, target: float, seeds: list[int], result: 
             f"{level_text(instrument, result['level'], currency)}\n"
             f"  share {percent(r['share_of_potential'])} (sd {percent(r['share_sd'])} over seeds {', '.join(map(str, seeds))}), "
             f"net public cost {money(r['public_cost'], currency)}, deadweight {money(r['deadweight'], currency)}, "
-            f"{quantity(per_t, currency + '/t') if per_t == per_t else 'n/a'} per t diverted, "
-            f"{quantity(per_co2, currency + '/t CO2e') if per_co2 == per_co2 else 'n/a (no CO2e avoided)'} per t CO2e avoided"
+            f"per t diverted {quantity(per_t, currency + '/t') if per_t == per_t else 'n/a (nothing diverted)'}, "
+            f"per t CO2e avoided {quantity(per_co2, currency + '/t CO2e') if per_co2 == per_co2 else 'n/a (none avoided)'}"
         )
     top = tried.level.max() if len(tried) else math.nan
     head = f"{instrument}: target {target:.0%} not reached up to level {level_text(instrument, top, currency)}"
@@ -143,7 +143,8 @@ def incentive_columns(instrument: str, currency: str, frame: pd.DataFrame, *, fu
         cols["cost_per_t_co2e"] = Column("quantity", f"{currency}/t CO2e", "per t CO2e")
         cols["deadweight"] = Column("money", currency, "deadweight", scale)
     cols["actors_below_standalone"] = Column("count", title="actors below stand-alone")
-    cols["losers"] = Column("text", title="below stand-alone by (most over seeds)")
+    if "below_standalone" in frame and any(isinstance(b, dict) and b for b in frame["below_standalone"]):
+        cols["losers"] = Column("text", title="below stand-alone by (most over seeds)")
     return cols
 
 
