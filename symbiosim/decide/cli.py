@@ -15,6 +15,7 @@ from symbiosim import cli_args as t
 from symbiosim.decide.summaries import alternatives_summary, cases_summary, pareto_summary, robustness_summary
 from symbiosim.report.jsonable import print_json
 from symbiosim.report.outputs import write_tables
+from symbiosim.report.workbook import About
 
 
 def cmd_alternatives(args: argparse.Namespace) -> int:
@@ -33,7 +34,8 @@ def cmd_alternatives(args: argparse.Namespace) -> int:
     else:
         print(alternatives_summary(scenario.settings.name, scenario.settings.currency, r, args.slack, args.objective))
     if args.out:
-        out = write_tables(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, obj, r.plans)
+        out = write_tables(args.out, "alternatives", {"alternatives": r.kpis, "decisions": r.decisions, "summary": r.summary}, obj, r.plans,
+                           fmt=args.format, about=About.of("alternatives", scenario, vars(args)))
         decisions_figure(r.decisions, out / "alternatives.png", f"{scenario.settings.name}: decisions per near-optimal plan")
     return 0
 
@@ -52,7 +54,8 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     else:
         print(pareto_summary(scenario.settings.name, scenario.settings.currency, front))
     if args.out:
-        out = write_tables(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, obj, front.plans)
+        out = write_tables(args.out, "pareto", {"pareto": front.points, "decisions": front.decisions}, obj, front.plans,
+                           fmt=args.format, about=About.of("pareto", scenario, vars(args)))
         pareto_figure(front.points, f1, f2, out / "pareto.png", f"{scenario.settings.name}: {f1} vs {f2}", scenario.settings.currency)
     return 0
 
@@ -79,7 +82,8 @@ def cmd_cases(args: argparse.Namespace) -> int:
     else:
         print(cases_summary(base.settings.name, base.settings.currency, r, store, run_id))
     if args.out:
-        out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj)
+        out = write_tables(args.out, "cases", {"comparison": r.comparison, "distribution": r.distribution, "key_figures": r.key_figures}, obj,
+                           fmt=args.format, about=About.of("cases", base, vars(args)))
         cases_figure(r.comparison, out / "cases.png", f"{base.settings.name}: cases", base.settings.currency)
     return 0
 
@@ -97,7 +101,8 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     else:
         print(robustness_summary(scenario.settings.name, scenario.settings.currency, r))
     if args.out:
-        out = write_tables(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, obj)
+        out = write_tables(args.out, "robustness", {"decisions": r.decisions, "kpis": r.kpis, "samples": r.samples}, obj,
+                           fmt=args.format, about=About.of("robustness", scenario, vars(args)))
         robustness_figure(r.decisions, out / "robustness.png", f"{scenario.settings.name}: decisions under +-{args.perturb:.0%} noise")
     return 0
 
@@ -108,6 +113,7 @@ DEFAULT_STORE = "results/cases.duckdb"
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", type=t.output_dir, help="write tables (CSV), a JSON file and a figure here (a directory)")
+    p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
     p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap per solve (>= 0, default 1e-4)")
     p.add_argument("--time-limit", type=t.seconds, help="seconds per solve (> 0)")
 
