@@ -137,3 +137,15 @@ def test_orkanger_report(tmp_path, chromium: Chromium):
     assert "M NOK" in html and "Elkem Thamshavn" in html
     pages = pdf_pages(chromium.print_to_pdf((tmp_path / "report.html").as_uri(), tmp_path / "o.pdf"))
     assert len(pages) >= 5
+
+
+def test_money_and_numbers_in_one_scale():
+    from symbiosim.report.html import Money, _incentive_section, plain
+
+    m = Money.for_values("NOK", [4.991e9, 1.2e5])
+    assert m.unit == "M NOK" and m.full(4.991e9) == "4,991.00 M NOK" and m.signed(1.2e5) == "+0.12" and m.signed(-1e-9) == "0"
+    assert Money.for_values("EUR", [7000]).full(7000) == "7,000 EUR"
+    assert Money.for_values("NOK", [5e10]).unit == "M NOK"  # a report reads in M, never bn
+    assert plain(-4.5e-14, 2) == "0" and plain(float("nan")) == "n/a" and plain(None) == "n/a" and plain(1234567.891) == "1,234,568"
+    section = _incentive_section("disposal_tax: no potential to share", m, None)
+    assert section["instrument"] == "disposal_tax" and "no potential to share" in section["verdict"]

@@ -376,8 +376,9 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
     """One instrument: the verdict, the levels tried and public cost against share."""
     from symbiosim.report.compare_figures import cost_figure
 
-    if isinstance(search, str | Exception):
-        return {"instrument": getattr(search, "instrument", ""), "verdict": str(search), "table": None, "figure": None}
+    if isinstance(search, str):  # "instrument: why the search could not start"
+        instrument, _, why = search.partition(": ")
+        return {"instrument": instrument, "verdict": f"No search: {why or search}", "table": None, "figure": None}
     r = search.result
     tried = search.tried
     if r["reached"]:
