@@ -217,7 +217,7 @@ def alternatives(
             res, zval = timed(f"alt_{k}_spores", new=True)
             proven = zval < 0
             if res is not None and zval >= 0.5:
-                start = pm.distance_start()
+                start = pm.distance_start(own=True)  # the max-min search's first incumbent, at its distance
         if method == "maxmin" and not proven:
             pm.set_distance_objective(smallest=True, spread=1e-3, objective=scale)
             found, z_max = timed(f"alt_{k}")

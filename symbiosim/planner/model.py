@@ -539,10 +539,13 @@ class PlannerModel:
         self._load()
         return float(pyo.value(self._m.decide_z))
 
-    def distance_start(self) -> np.ndarray:
-        """The last solution as a start, at distance 0 from itself (``z = 0``)."""
+    def distance_start(self, *, own: bool = False) -> np.ndarray:
+        """The last solution as a start: ``z = 0`` (it is at distance 0 from itself, once added
+        with ``add_distance``), or with ``own`` its smallest distance to the plans added so far
+        (whole decisions: rounded down), so the next max-min solve holds it as its incumbent."""
         start = self.snapshot()
-        start[columns_of(self._solver, [self._m.decide_z])[0]] = 0.0
+        z = float(math.floor(min(self.distances()) + 1e-6)) if own and self._need_mga().distances else 0.0
+        start[columns_of(self._solver, [self._m.decide_z])[0]] = z
         return start
 
     # ------------------------------------------------------------------ solve and read
