@@ -171,18 +171,21 @@ def test_an_actor_below_stand_alone_is_named_with_its_shortfall(monkeypatch):
     monkeypatch.setattr(inc, "simulate", lambda *a, **k: type("Run", (), {"plan": plan})())
     row = evaluate_setting(Reference.build(s, [0]), "exchange_subsidy", 0.0)
     assert row["actors_below_standalone"] == 1
-    assert row["below_standalone"] == pytest.approx({"greenhouse": 60 * 260 - 2000})
-    assert row["below_standalone"]["greenhouse"] == pytest.approx(13600)
+    assert row["below_standalone"] == [{"actor": "greenhouse", "shortfall": pytest.approx(60 * 260 - 2000)}]
+    assert row["below_standalone"][0]["shortfall"] == pytest.approx(13600)
 
 
-def test_the_incentives_verdict_names_the_actor_below_stand_alone_and_by_how_much(monkeypatch):
+def test_the_incentives_verdict_names_the_actor_below_stand_alone_and_by_how_much(monkeypatch, tmp_path):
     """Every level reaches the whole potential (the pipe is built) but leaves the greenhouse
     below stand-alone (previous test; nothing here emits, so a carbon price changes nothing):
     the search fails, and the verdict says who and by how much."""
+    import json
+
     import pandas as pd
 
     import symbiosim.compare.incentives as inc
     from symbiosim.report.compare_text import incentive_summary
+    from symbiosim.report.jsonable import dumps
     from symbiosim.runs import IncentiveSearch
 
     s = build({**HURDLE, "settings": {**HURDLE["settings"], "currency": "EUR"}})
@@ -202,7 +205,11 @@ def test_the_incentives_verdict_names_the_actor_below_stand_alone_and_by_how_muc
     assert not re.search(r"\d[eE][+-]?\d", text)
     run = IncentiveSearch("carbon_price", 0.8, [0], result, tried, "EUR")
     assert run.summary() == text
-    assert run.json["tried"][0]["below_standalone"] == pytest.approx({"greenhouse": 13600})
+    assert run.json["tried"][0]["below_standalone"] == [{"actor": "greenhouse", "shortfall": pytest.approx(13600)}]
+    assert json.loads(dumps(run.json))["tried"][-1]["below_standalone"][0]["actor"] == "greenhouse"
+    tried.to_parquet(tmp_path / "levels.parquet", index=False)  # the records go into Parquet as they are
+    back = pd.read_parquet(tmp_path / "levels.parquet")
+    assert [list(b) for b in back.below_standalone] == [[{"actor": "greenhouse", "shortfall": pytest.approx(13600)}]] * 9
 
 
 def test_the_incentives_verdict_when_no_level_reaches_the_share():
@@ -212,10 +219,10 @@ def test_the_incentives_verdict_when_no_level_reaches_the_share():
     from symbiosim.report.compare_text import incentive_summary
 
     tried = pd.DataFrame([
-        {"level": 0.0, "share_of_potential": 0.25, "public_cost": 0.0, "actors_below_standalone": 0, "below_standalone": {}},
+        {"level": 0.0, "share_of_potential": 0.25, "public_cost": 0.0, "actors_below_standalone": 0, "below_standalone": []},
         {"level": 4.0, "share_of_potential": 0.625, "public_cost": 4.216432e7, "actors_below_standalone": 1,
-         "below_standalone": {"isfjord": 1.5e6}},
-        {"level": 8.0, "share_of_potential": 0.5, "public_cost": 8.4e7, "actors_below_standalone": 0, "below_standalone": {}},
+         "below_standalone": [{"actor": "isfjord", "shortfall": 1.5e6}]},
+        {"level": 8.0, "share_of_potential": 0.5, "public_cost": 8.4e7, "actors_below_standalone": 0, "below_standalone": []},
     ])
     result = {"reached": False, "level": None, "result": tried.iloc[1].to_dict()}
     text = incentive_summary("disposal_tax", 0.8, [0, 1], result, tried, "NOK")
@@ -231,7 +238,7 @@ def test_the_incentives_verdict_when_reached_has_units():
     from symbiosim.report.compare_text import incentive_summary
 
     row = {"level": 0.2842, "share_of_potential": 0.841, "share_sd": 0.07, "public_cost": 9.975e7, "deadweight": 4.5e-14,
-           "cost_per_tonne_diverted": 398.9, "cost_per_t_co2e": float("nan"), "actors_below_standalone": 0, "below_standalone": {}}
+           "cost_per_tonne_diverted": 398.9, "cost_per_t_co2e": float("nan"), "actors_below_standalone": 0, "below_standalone": []}
     tried = pd.DataFrame([row])
     text = incentive_summary("investment_subsidy", 0.8, [0, 1, 2], {"reached": True, "level": 0.2842, "result": row}, tried, "NOK")
     assert text.splitlines()[:2] == [
@@ -257,3 +264,13 @@ def test_the_incentives_levels_summary_has_units_and_no_scientific_notation(tmp_
     assert lines[2].split()[:3] == ["1.00", "0", "0"]
     assert lines[3].split()[:3] == ["5.00", "100.0", "1,200"]
     assert not any(re.search(r"\d[eE][+-]?\d", line) for line in lines)
+    # no actor below stand-alone at any level: empty records, which Parquet still takes
+    import pandas as pd
+
+    from symbiosim.runs import incentive_levels
+    from symbiosim.scenario import load_scenario
+
+    table = incentive_levels(load_scenario(path), "exchange_subsidy", [1.0, 5.0], [0]).table
+    assert [list(b) for b in table.below_standalone] == [[], []]
+    table.to_parquet(tmp_path / "settings.parquet", index=False)
+    assert len(pd.read_parquet(tmp_path / "settings.parquet")) == 2

@@ -14,7 +14,8 @@ Per setting:
 * deadweight: subsidy paid on exchanges (or investments) that happen without it;
 * actors below their stand-alone profit under the same policy (the most over seeds), and
   ``below_standalone``: each such actor with the most it ends below its stand-alone profit
-  over the seeds (discounted, at the policy's prices), largest first.
+  over the seeds (discounted, at the policy's prices), largest first, as records
+  ``{"actor", "shortfall"}`` (a list: it goes into CSV, Parquet and JSON as it is).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def evaluate_setting(ref: Reference, instrument: str, level: float) -> dict[str,
         "cost_per_t_co2e": cost / np.mean(avoided) if np.mean(avoided) > 1e-9 else math.nan,
         "deadweight": float(np.mean(deadweight)),
         "actors_below_standalone": int(max(below)),
-        "below_standalone": dict(sorted(shortfall.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "below_standalone": [{"actor": a, "shortfall": v} for a, v in sorted(shortfall.items(), key=lambda kv: (-kv[1], kv[0]))],
         "seeds": list(ref.seeds),
     }
 

@@ -62,16 +62,25 @@ def level_text(instrument: str, level: float, currency: str) -> str:
     return quantity(level, col.unit)
 
 
+def _shortfalls(below: Any) -> dict[str, float]:
+    """``below_standalone`` (records ``{"actor", "shortfall"}``, or a mapping actor -> shortfall) as a mapping."""
+    if isinstance(below, dict):
+        return {str(a): float(v) for a, v in below.items()}
+    if isinstance(below, list | tuple) or hasattr(below, "tolist"):
+        items = below.tolist() if hasattr(below, "tolist") else below
+        return {str(r["actor"]): float(r["shortfall"]) for r in items if isinstance(r, dict)}
+    return {}
+
+
 def _losers(below: Any, currency: str) -> list[tuple[str, str]]:
-    """``{actor: shortfall}`` as (actor, money) pairs, largest first, in one scale."""
-    if not isinstance(below, dict) or not below:
-        return []
-    scale = scale_for(below.values())
-    return [(str(a), money(v, currency, scale)) for a, v in sorted(below.items(), key=lambda kv: (-kv[1], kv[0]))]
+    """The actors below stand-alone as (actor, money) pairs, largest first, in one scale."""
+    found = _shortfalls(below)
+    scale = scale_for(found.values())
+    return [(a, money(v, currency, scale)) for a, v in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def losers_text(below: Any, currency: str) -> str:
-    """``{actor: shortfall}`` as ``isfjord 1.23 M NOK, elkem 0.30 M NOK`` (largest first)."""
+    """``below_standalone`` as ``isfjord 1.23 M NOK, elkem 0.30 M NOK`` (largest first)."""
     return ", ".join(f"{a} {m}" for a, m in _losers(below, currency))
 
 
@@ -120,7 +129,7 @@ def incentive_verdict(instrument: str, target: float, seeds: list[int], result: 
                 f"; there {best['actors_below_standalone']} actor(s) end below stand-alone"
         return text
     # every level reaching the share leaves an actor below stand-alone: name them at the closest one
-    close = min(reaching, key=lambda x: (x["actors_below_standalone"], sum((x.get("below_standalone") or {}).values()), x["level"]))
+    close = min(reaching, key=lambda x: (x["actors_below_standalone"], sum(_shortfalls(x.get("below_standalone")).values()), x["level"]))
     losers = losers_sentence(close.get("below_standalone"), currency)
     n = len(reaching)
     return (
@@ -143,7 +152,7 @@ def incentive_columns(instrument: str, currency: str, frame: pd.DataFrame, *, fu
         cols["cost_per_t_co2e"] = Column("quantity", f"{currency}/t CO2e", "per t CO2e")
         cols["deadweight"] = Column("money", currency, "deadweight", scale)
     cols["actors_below_standalone"] = Column("count", title="actors below stand-alone")
-    if "below_standalone" in frame and any(isinstance(b, dict) and b for b in frame["below_standalone"]):
+    if "below_standalone" in frame and any(_shortfalls(b) for b in frame["below_standalone"]):
         cols["losers"] = Column("text", title="below stand-alone by (most over seeds)")
     return cols
 
