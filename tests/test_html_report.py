@@ -32,6 +32,7 @@ def report(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("report")
     raw = edit(HEAT_LINK, "actors", 0, name=EVIL, description='<img src="https://example.com/x.png"> [S example.org]')
     raw["settings"]["description"] = "A tiny <b>test</b> cluster."
+    raw["settings"]["currency"] = "EUR"
     path = folder / "evil.yaml"
     path.write_text(yaml.safe_dump(raw))
     assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out"), "--incentives", "exchange_subsidy"]) == 0
@@ -76,7 +77,7 @@ def test_numbers_are_plain(report):
     html = re.sub(r"<style>.*?</style>", "", report.read_text(), flags=re.S)
     text = re.sub(r"<[^>]+>", " ", html)  # the text a reader sees (a file's SHA-256 is one word of hex digits)
     assert not re.search(r"(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+\b", text), "scientific notation in the report"
-    assert "NOK" in text and "nan" not in text.split()
+    assert "EUR" in text and "NOK" not in text and "nan" not in text.split()
 
 
 def test_report_renders_in_chromium_and_prints_on_a4(report, chromium: Chromium, tmp_path):

@@ -398,7 +398,7 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
                            "deadweight": m, "actors_below_standalone": lambda x: plain(x)},
                    {"share_of_potential": "share of potential", "public_cost": f"net public cost ({m.unit})",
                     "deadweight": f"deadweight ({m.unit})", "actors_below_standalone": "actors below stand-alone"})
-    figure = make(lambda p: cost_figure(tried, p), f"{search.instrument}: net public cost against the share of the potential "
+    figure = make(lambda p: cost_figure(tried, p, m.currency), f"{search.instrument}: net public cost against the share of the potential "
                   "realised, one point per level tried (bars: sd over the seeds).") if len(tried) else None
     return {"instrument": search.instrument, "verdict": verdict, "table": table, "figure": figure}
 
@@ -467,11 +467,11 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
         "share": percent(share),
         "share_defined": share == share,
         "table": gap_table,
-        "figure": make(lambda p: gap_figure(c.kpis, p), "Change from the stand-alone baseline per key figure: the "
+        "figure": make(lambda p: gap_figure(c.kpis, p, cur), "Change from the stand-alone baseline per key figure: the "
                        "decentralised outcome against the coordinated optimum."),
         "actors": _actor_gains_table(c.actors, rules, m),
         "rule_gains": _rule_gains_table(c.actors, rules, m),
-        "actors_figure": make(lambda p: actors_figure(c.actors, rules, p), "Profit change against stand-alone per actor: "
+        "actors_figure": make(lambda p: actors_figure(c.actors, rules, p, cur), "Profit change against stand-alone per actor: "
                               "decentralised, coordinated without transfers and with each sharing rule."),
         "players": list(c.game.players),
         "transfers": _transfers_table(c.transfers, m) if len(c.transfers.columns) else None,
@@ -482,7 +482,7 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
         gap["decomposition"] = {
             "table": _table(decomposition, {"friction": str, "closed_alone": m, "closed_shapley": m},
                             {"closed_alone": f"gap closed alone ({m.unit})", "closed_shapley": f"Shapley share ({m.unit})"}),
-            "figure": make(lambda p: decomposition_figure(decomposition, p), "Gap closed by removing each friction "
+            "figure": make(lambda p: decomposition_figure(decomposition, p, cur), "Gap closed by removing each friction "
                            "(Shapley value over the removals), and the residual."),
         }
     return {
