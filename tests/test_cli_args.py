@@ -209,6 +209,8 @@ BAD = [
     (["compare", "s.yaml", "--out", "exp.duckdb"], "argument --out"),
     (["incentives", "s.yaml", "--instrument", "disposal_tax", "--target", "2"], "argument --target"),
     (["incentives", "s.yaml", "--instrument", "disposal_tax", "--target", "-0.1"], "argument --target"),
+    (["incentives", "s.yaml", "--instrument", "disposal_tax", "--target", "1.0001"], "argument --target"),
+    (["report", "s.yaml", "--out", "dir", "--incentives", "disposal_tax", "--target", "2"], "argument --target"),
     (["incentives", "s.yaml", "--instrument", "disposal_tax", "--seeds", "0"], "argument --seeds"),
     (["incentives", "s.yaml", "--instrument", "disposal_tax", "--seed", "-1"], "argument --seed"),
     (["incentives", "s.yaml", "--instrument", "disposal_tax", "--upper", "0"], "argument --upper"),
