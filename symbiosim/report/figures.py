@@ -112,8 +112,9 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
         kind = style.actor_kind(a.exists, a.id in entered)
         kinds.append(kind)
         ax.scatter([x], [y], s=260, color=style.ACTOR_KIND_COLOURS[kind], zorder=3, edgecolor="black")
-        ax.annotate(a.name or a.id, (x, y), xytext=(10, 0), textcoords="offset points", fontsize=9, va="center", zorder=4,
-                    color="black" if present else "#777777")
+        ax.annotate(a.name or a.id, (x, y), xytext=(10, 0), textcoords="offset points", fontsize=9, va="center", zorder=6,
+                    color="black" if present else "#777777",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
     order = [k for k in style.ACTOR_KIND_COLOURS if k in kinds]
     style.actor_kind_legend(ax, order)
     style.fit_title(ax, title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
