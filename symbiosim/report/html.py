@@ -287,7 +287,7 @@ def _actors_table(scenario: Scenario) -> Table:
     for a in scenario.actors:
         where = f"{a.lat:.4f}, {a.lon:.4f}" if a.lat is not None and a.lon is not None else "not given"
         rows.append([a.id, a.name or a.id, "existing" if a.exists else "candidate", a.sector or "", where, a.description])
-    return Table(["id", "name", "status", "sector", "lat, lon", "description"], rows, set(), classes=["wrap"])
+    return Table(["id", "name", "status", "sector", "lat, lon", "description"], rows, set(), classes=["wrap", "small"])
 
 
 def _contracts_table(scenario: Scenario, contracts: pd.DataFrame) -> Table:
