@@ -39,6 +39,9 @@ def gap_figure(kpis: pd.DataFrame, path: str | Path, currency: str = "NOK") -> P
         values = style.snap([float(kpis.loc[key, n]) - base for n in names])
         ax.bar(["decentralised", "optimum"], values, color=[style.OUTCOME_COLOURS[n] for n in names], edgecolor="black")
         ax.axhline(0, color="black", lw=0.8)
+        for i, v in enumerate(values):
+            if v == 0:
+                ax.text(i, 0, "no change", ha="center", va="bottom", fontsize=8, color="#555555")
         what, unit = KEY_FIGURES.get(key, (key, ""))
         if unit is None:
             scale = style.money_scale([base])

@@ -102,7 +102,7 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
                 va="center",
                 color=colours[prod],
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
-                zorder=5,
+                zorder=7,  # above actor names
             )
         style.product_legend(ax, list(colours), units)
     kinds = []
