@@ -81,6 +81,19 @@ def test_an_exchange_subsidy_closes_the_hurdle_gap():
     assert high["actors_below_standalone"] == 0
 
 
+def test_the_search_refuses_a_target_outside_0_1_before_running_anything(monkeypatch):
+    import symbiosim.compare.incentives as inc
+
+    def never(*a, **k):
+        raise AssertionError("ran the simulator")
+
+    monkeypatch.setattr(inc, "simulate", never)
+    monkeypatch.setattr(inc, "optimise", never)
+    for target in (2, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"target must be a share of the potential in \[0, 1\]"):
+            least_cost_level(build(HURDLE), "exchange_subsidy", target, [0])
+
+
 def test_least_cost_subsidy_search():
     """The smallest subsidy that builds the pipe: 80 x s x 2.44 >= 240 -> s >= 1.23."""
     s = build(HURDLE)

@@ -169,6 +169,8 @@ def least_cost_level(
     All levels use the same seeds. Returns the level, its evaluation and
     every level tried.
     """
+    if not (isinstance(target, int | float) and 0 <= target <= 1):
+        raise ValueError(f"target must be a share of the potential in [0, 1], got {target!r}")
     ref = ref or Reference.build(scenario, seeds)
     tried: dict[float, dict[str, Any]] = {}
     bar = progress(total=1 + 4 * grid + iterations, desc=f"least-cost {instrument}", unit="level")  # at most
