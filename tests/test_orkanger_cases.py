@@ -60,6 +60,18 @@ def test_every_number_of_the_cases_file_carries_a_source_tag() -> None:
     assert not untagged, "\n".join(untagged)
 
 
+def test_the_case_file_example_of_the_format_doc_is_valid_against_orkanger() -> None:
+    import yaml
+
+    from symbiosim.decide.cases import parse_cases
+
+    section = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8").split("## Case files", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert match, "docs/scenario-format.md: no YAML example under 'Case files'"
+    cases = parse_cases(yaml.safe_load(match.group(1)))
+    assert set(apply_cases(load_scenario(BASE), cases)) <= set(NAMES)
+
+
 @pytest.mark.slow
 def test_symbiosim_cases_solves_every_bundled_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
