@@ -67,7 +67,7 @@ POOLS: dict[str, Pool] = {
                    ["jobs,jobs", "jobs", "a,b", "weighted,jobs", "", "jobs,emissions,value_added"]),
     "instrument": (["exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator"], ["bogus", ""]),
     "method": (["mc", "lhs", "sobol"], ["grid", ""]),
-    "format": (["csv", "parquet"], ["xls", ""]),
+    "format": (["csv", "parquet", "xlsx"], ["xls", ""]),
     "players": (["smelter", "smelter,greenhouse", "greenhouse"], ["nobody", "smelter,nobody", "smelter,smelter", "", ","]),
     "region": (["north", "south", "east"], ["mars", "", "  "]),
     "name": (["run_1", "a.b-c", "X"], ["../x", "", "a/b", ".hidden", "x" * 101]),
@@ -110,7 +110,7 @@ def path_ok(kind: str, p: str) -> bool:
 PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "history", "arms", "cases", "save_lp", "xlsx"}
 FLAG = "flag"
 
-COMMON_DECIDE = {"--json": FLAG, "--out": "out_dir", "--mip-gap": "mip_gap", "--time-limit": "seconds"}
+COMMON_DECIDE = {"--json": FLAG, "--out": "out_dir", "--format": "format", "--mip-gap": "mip_gap", "--time-limit": "seconds"}
 SPECS: dict[str, tuple[str | None, dict[str, str]]] = {
     "validate": ("scenario", {"--history": "history"}),
     "template": ("xlsx", {"--force": FLAG}),
@@ -118,9 +118,11 @@ SPECS: dict[str, tuple[str | None, dict[str, str]]] = {
                           "--format": "format", "--json": FLAG, "--save-lp": "save_lp", "--time-limit": "seconds",
                           "--threads": "parallel", "--mip-gap": "mip_gap"}),
     "simulate": ("scenario", {"--seed": "seed", "--facilitator": FLAG, "--out": "out_dir", "--format": "format", "--json": FLAG}),
-    "compare": ("scenario", {"--seed": "seed", "--players": "players", "--no-decomposition": FLAG, "--json": FLAG, "--out": "out_dir"}),
+    "compare": ("scenario", {"--seed": "seed", "--players": "players", "--no-decomposition": FLAG, "--json": FLAG, "--out": "out_dir",
+                            "--format": "format"}),
     "incentives": ("scenario", {"--instrument": "instrument", "--target": "share", "--seeds": "count", "--seed": "seed",
-                                "--upper": "upper", "--levels": "levels", "--json": FLAG, "--out": "out_dir"}),
+                                "--upper": "upper", "--levels": "levels", "--json": FLAG, "--out": "out_dir",
+                                "--format": "format"}),
     "experiment": ("scenario", {"--samples": "count", "--method": "method", "--arms": "arms", "--replications": "count",
                                 "--jobs": "parallel", "--dask": "dask", "--workers": "parallel", "--chunk": "count", "--seed": "seed",
                                 "--out": "store", "--name": "name", "--parquet": "out_dir", "--no-reuse": FLAG, "--mip-gap": "mip_gap",
