@@ -152,7 +152,7 @@ def test_format_xlsx_is_offered_where_tables_are_written() -> None:
 
 def test_sheet_names_are_valid_and_unique() -> None:
     long = "a" * 40
-    names = sheet_names([long, long + "b", "x/y:z", "About", "Kpis", "kpis", "  "])
+    names = sheet_names([long, long + "b", "x/y:z", "About", "Kpis", "kpis", "  ", "history"])
     assert all(len(n) <= MAX_SHEET_NAME for n in names.values())
     assert len({n.lower() for n in names.values()}) == len(names)
     assert names[long] == "a" * 31 and names[long + "b"] == "a" * 29 + "~2"
@@ -160,6 +160,7 @@ def test_sheet_names_are_valid_and_unique() -> None:
     assert names["About"] == "About~2"  # the about sheet is taken, whatever the case
     assert names["kpis"] == "kpis~2"
     assert names["  "] == "table"
+    assert names["history"] == "history~2"  # reserved by Excel
 
 
 def test_cells_hold_what_the_csv_shows_and_never_a_formula(tmp_path: Path) -> None:

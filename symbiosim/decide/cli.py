@@ -112,7 +112,7 @@ DEFAULT_STORE = "results/cases.duckdb"
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--out", type=t.output_dir, help="write tables (CSV), a JSON file and a figure here (a directory)")
+    p.add_argument("--out", type=t.output_dir, help="write tables (CSV, or --format), a JSON file and a figure here (a directory)")
     p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
     p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap per solve (>= 0, default 1e-4)")
     p.add_argument("--time-limit", type=t.seconds, help="seconds per solve (> 0)")

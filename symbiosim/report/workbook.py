@@ -153,10 +153,10 @@ class About:
                    description=getattr(s, "description", "") or "", options=kept, notes=list(notes))
 
 
-def sheet_names(names: Iterable[str], taken: Iterable[str] = (ABOUT,)) -> dict[str, str]:
+def sheet_names(names: Iterable[str], taken: Iterable[str] = (ABOUT, "history")) -> dict[str, str]:
     """A valid, unique Excel sheet name for each table name: at most 31 characters, none of
-    ``[]:*?/\\``, not blank, and unique ignoring case (as Excel compares them); a clash gets
-    a suffix ``~2``, ``~3``..."""
+    ``[]:*?/\\``, not blank, not Excel's reserved ``History``, and unique ignoring case (as
+    Excel compares them); a clash gets a suffix ``~2``, ``~3``..."""
     used = {t.lower() for t in taken}
     out: dict[str, str] = {}
     for name in names:
