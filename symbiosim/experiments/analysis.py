@@ -23,7 +23,9 @@
   given sample, with bootstrap intervals; needs at least 20 samples
   (harmonics M = min(10, (N - 1) // 5)). Morris needs its own trajectories
   and is not offered; SALib's delta measure also works on given samples but
-  took ~8 s per 1,000 samples and input here.
+  took ~8 s per 1,000 samples and input here. ``sample_advice`` states how many
+  samples the method needs and warns (summary text and ``sensitivity.png``)
+  when there are fewer or an index's 95 % half-width exceeds ``MAX_HALF_WIDTH``.
 * **When a policy fails**: a run fails when its share of the potential is
   below ``target`` (default 0.8) or an actor is below stand-alone. PRIM
   (Friedman & Fisher 1999) peels 5 % of the samples off one side of one
