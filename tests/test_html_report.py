@@ -123,6 +123,8 @@ def test_summarize_html(tmp_path, chromium: Chromium, capsys):
         assert f'<section id="{section}"' in html
     assert "tiny &lt;i&gt;exp&lt;/i&gt;" in html and "<i>exp</i>" not in html
     assert "exchange_subsidy = 20" in html
+    assert "not to be trusted" in html and "needs at least" in html  # 4 samples: the sensitivity warning
+    assert "price of purchases (gas)" in html  # inputs by their readable labels
     images = _images(html)
     assert len(images) == 4 and all(src.startswith("data:image/png;base64,") for src in images)
     pages = pdf_pages(chromium.print_to_pdf(page.as_uri(), tmp_path / "e.pdf"))

@@ -125,7 +125,7 @@ def summarize_command(args: argparse.Namespace) -> int:
 
 def _html_report(db: str, result: dict[str, Any], out: Path) -> Path:
     """``summarize --html``: ``report.html`` from the summary and the figures ``summarize`` wrote to ``out``."""
-    from symbiosim.experiments.analysis import load
+    from symbiosim.experiments.analysis import input_labels, load
     from symbiosim.report.html import write_experiment_report
 
     manifest, _, _ = load(db)
@@ -137,4 +137,4 @@ def _html_report(db: str, result: dict[str, Any], out: Path) -> Path:
     except Exception:  # noqa: BLE001 - the report says "M" without a currency then
         currency = ""
     figures = [out / f"{name}.png" for name in ("distributions", "paired_differences", "sensitivity", "cost_vs_share")]
-    return write_experiment_report(result, [f for f in figures if f.exists()], out, currency, manifest)
+    return write_experiment_report(result, [f for f in figures if f.exists()], out, currency, manifest, input_labels(manifest))

@@ -526,7 +526,7 @@ def _ci(entry: dict[str, Any] | None, fmt: Callable[[Any], str]) -> str:
     return f"{fmt(mean)} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def _design(manifest: dict[str, Any]) -> dict[str, Any]:
+def _design(manifest: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     """The experiment's design from its manifest: the arms, the uncertain inputs and the facts to reproduce it."""
     import json
 
@@ -543,8 +543,8 @@ def _design(manifest: dict[str, Any]) -> dict[str, Any]:
     input_rows = []
     for u in inputs:
         u = dict(u)
-        column = str(u.pop("column", "")).removeprefix("in_")
-        input_rows.append([column, ", ".join(f"{k} = {v}" for k, v in u.items())])
+        column = str(u.pop("column", ""))
+        input_rows.append([labels.get(column, column.removeprefix("in_")), ", ".join(f"{k} = {v}" for k, v in u.items())])
     facts = [(label, str(manifest[key])) for key, label in (
         ("scenario", "scenario file"), ("scenario_hash", "scenario hash"), ("samples", "samples"), ("replications", "replications"),
         ("mip_gap", "MIP gap"), ("version", "symbiosim version of the runs"), ("created", "created"), ("updated", "updated"))
@@ -554,8 +554,13 @@ def _design(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def experiment_report_context(result: dict[str, Any], figures: Sequence[Path], currency: str = "",
-                              manifest: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What ``experiment.html.j2`` shows: ``result`` of ``summarize``, its figure files and the experiment's manifest."""
+                              manifest: dict[str, Any] | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """What ``experiment.html.j2`` shows: ``result`` of ``summarize``, its figure files, the experiment's manifest
+    and readable ``labels`` of the input columns (``in_...``)."""
+
+    def label(column: str) -> str:
+        return (labels or {}).get(column, column.removeprefix("in_"))
+
     m = Money.for_values(currency, [e[k].get(q) for e in result["arms"].values() for k in ("gap", "public_cost")
                                     for q in ("q05", "q95")])
     cur = m.unit or "money"
@@ -589,13 +594,13 @@ def experiment_report_context(result: dict[str, Any], figures: Sequence[Path], c
             continue
         has_st = any("ST" in x for x in v.values())
         header = ["input", "S1 (95 % half-width)"] + (["ST (95 % half-width)"] if has_st else [])
-        rows = [[name.removeprefix("in_"), f"{plain(x['S1'], 3)} \u00b1 {plain(x['S1_conf'], 3)}"]
+        rows = [[label(name), f"{plain(x['S1'], 3)} \u00b1 {plain(x['S1_conf'], 3)}"]
                 + ([f"{plain(x['ST'], 3)} \u00b1 {plain(x['ST_conf'], 3)}"] if has_st else [])
                 for name, x in sorted(v.items(), key=lambda kv: -(kv[1].get("S1") or 0.0))]
         sensitivity.append({"arm": arm, "note": (sens.get("notes") or {}).get(arm), "table": Table(header, rows, {1, 2})})
     boxes = []
     for arm, b in result["failure_boxes"]["arms"].items():
-        limits = [[k.removeprefix("in_"), plain(v["low"], 3), plain(v["high"], 3)] for k, v in (b.get("box") or {}).items()]
+        limits = [[label(k), plain(v["low"], 3), plain(v["high"], 3)] for k, v in (b.get("box") or {}).items()]
         boxes.append({"arm": arm, "failure_rate": percent(b.get("failure_rate")), "note": b.get("note"),
                       "density": percent(b.get("density")), "coverage": percent(b.get("coverage")),
                       "support": percent(b.get("support")),
@@ -615,17 +620,19 @@ def experiment_report_context(result: dict[str, Any], figures: Sequence[Path], c
         "reference": ref,
         "sensitivity": sensitivity,
         "sensitivity_method": sens["method"],
+        "sensitivity_warning": sens.get("warning"),
+        "sensitivity_needs": sens.get("needs"),
         "failure_rule": result["failure_boxes"]["rule"],
         "boxes": boxes,
         "figures": [figure(p, captions.get(p.stem, p.stem), p.stem.replace("_", " ")) for p in figures],
         "versions": versions(),
         "currency": currency,
         "money_unit": cur,
-        "design": _design(manifest or {}),
+        "design": _design(manifest or {}, labels or {}),
     }
 
 
 def write_experiment_report(result: dict[str, Any], figures: Sequence[Path], out: str | Path, currency: str = "",
-                            manifest: dict[str, Any] | None = None) -> Path:
+                            manifest: dict[str, Any] | None = None, labels: dict[str, str] | None = None) -> Path:
     """``symbiosim summarize DB --html``: ``DIR/report.html``; returns its path."""
-    return _write(out, render("experiment.html.j2", **experiment_report_context(result, figures, currency, manifest)))
+    return _write(out, render("experiment.html.j2", **experiment_report_context(result, figures, currency, manifest, labels)))
