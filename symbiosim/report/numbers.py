@@ -9,8 +9,10 @@ Rules (every function here follows them):
   ``18,049 M NOK``, ``1.23e7`` as ``12.3 M NOK``. Quantities are never scaled (``1,200 t``, ``35,000 MWh``).
 * Decimals (``decimals_for``): three significant digits of the column's largest value,
   plus up to two more where two different values of the column would otherwise print the
-  same (``4,991`` and ``4,988`` stay apart); never below the kind's finest step (a hundredth
-  of a currency unit, a thousandth of a quantity unit, a hundredth of a percent point).
+  same (``4,991`` and ``4,988`` stay apart); never finer than the kind's finest step (a
+  hundredth of a currency unit, a thousandth of a quantity unit, a hundredth of a percent
+  point). A column keeps its decimals (``1.00``, ``12.50``: aligned); one number in a
+  sentence drops trailing zeros (``money(1.5e6, "NOK")`` -> ``1.5 M NOK``).
 * Rounding noise is 0: a value that rounds to zero at the column's decimals prints ``0``
   (``4.5e-14`` -> ``0``; ``-1e-9`` -> ``0``, not ``-0.00``). NaN prints ``n/a``.
 * ``table`` prints a DataFrame: a title line, a unit line (``M NOK``, ``t``, ``%``) when any
