@@ -258,3 +258,30 @@ def test_summaries_print_money_in_the_scenarios_currency_without_scientific_nota
     assert re.search(r"cluster_profit\s+M EUR\s+-4,000\s+-4,800", outputs["cases"]), outputs["cases"]
     assert re.search(r"optimum\s+-4,000\s+100\.0", outputs["alternatives"]), outputs["alternatives"]
     assert re.search(r"cluster_npv\s+M EUR\s+-4,000", outputs["robustness"]), outputs["robustness"]
+
+
+def test_alternatives_summary_by_hand() -> None:
+    """A made-up result: 4.991e9 / 4.845e9 NOK print as 4,991 / 4,845 M NOK, 0.971 as 97.1 %,
+    floating-point noise in public cost as 0; what an alternative adds and drops is wrapped."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from symbiosim.decide.summaries import alternatives_summary
+
+    added = ", ".join(f"exchange:supplier_{i}->receiver_{i}:product_{i}" for i in range(4))
+    kpis = pd.DataFrame({"plan": ["optimum", "alt_1"], "objective_value": [4.991e9, 4.845e9], "relative_to_optimum": [1.0, 0.971],
+                         "distance_to_optimum": [0, 5], "common": [2, 1], "added": ["", added], "removed": ["", "link:q->r:heat"],
+                         "cluster_npv": [4.991e9, 4.845e9], "public_cost": [4.547303e-14, -4.547303e-14]})
+    result = SimpleNamespace(plans={"optimum": 0, "alt_1": 1}, meta={"stopped": None}, kpis=kpis,
+                             summary=pd.DataFrame({"decision": ["entry:a"], "robust": [True]}))
+    lines = alternatives_summary("x", "NOK", result, 0.05, "cluster_npv").splitlines()
+    assert lines[1].split() == ["plan", "cluster_npv", "of", "optimum", "decisions", "changed", "in", "common", "public_cost"]
+    assert lines[2].split() == ["M", "NOK", "%", "NOK"]
+    assert lines[3].split() == ["optimum", "4,991", "100.0", "0", "2", "0"]
+    assert lines[4].split() == ["alt_1", "4,845", "97.1", "5", "1", "0"]
+    assert lines[5].startswith("  alt_1  adds: exchange:supplier_0->receiver_0:product_0,")
+    assert all(len(line) <= 100 for line in lines)
+    assert " ".join(lines[5:-2]).split("adds: ")[1].split() == added.split()
+    assert lines[-2] == "        drops: link:q->r:heat"
+    assert lines[-1] == "  robust (in every plan): entry:a"

@@ -44,7 +44,9 @@ def alternatives_summary(name: str, currency: str, result: Any, slack: float, ob
             cols[k] = key_figure_column(k, currency)
     lines.append(table(r.kpis, cols))
     for row in r.kpis.iloc[1:].itertuples():
-        lines.append(_wrap(f"{row.plan}: adds {row.added or '-'}; drops {row.removed or '-'}"))
+        name = str(row.plan)
+        lines.append(_wrap(f"{name}  adds: {row.added or '-'}", hang=len(name) + 8))
+        lines.append(_wrap(f"{' ' * len(name)} drops: {row.removed or '-'}", hang=len(name) + 8))
     robust = r.summary.loc[r.summary.robust, "decision"].tolist()
     lines.append(_wrap("robust (in every plan): " + (", ".join(robust) or "none")))
     return "\n".join(lines)
