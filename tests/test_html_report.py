@@ -152,3 +152,22 @@ def test_money_and_numbers_in_one_scale():
     assert plain(-4.5e-14, 2) == "0" and plain(float("nan")) == "n/a" and plain(None) == "n/a" and plain(1234567.891) == "1,234,568"
     section = _incentive_section("disposal_tax: no potential to share", m, None)
     assert section["instrument"] == "disposal_tax" and "no potential to share" in section["verdict"]
+
+
+def test_incentive_verdict_names_the_actor_below_standalone(tmp_path):
+    """A search that fails: the section says so with the command line's words, naming who ends below stand-alone."""
+    import pandas as pd
+
+    from symbiosim.report.html import FigureMaker, Money, _incentive_section
+    from symbiosim.runs import IncentiveSearch
+
+    tried = pd.DataFrame({"instrument": "exchange_subsidy", "level": [0.0, 10.0, 20.0], "share_of_potential": [0.1, 0.5, 0.983],
+                          "share_sd": [0.0, 0.1, 0.0], "public_cost": [0.0, 2e6, 4e6], "deadweight": [0.0, 0.0, 1e6],
+                          "actors_below_standalone": [0, 1, 1],
+                          "below_standalone": [[], [{"actor": "isfjord", "shortfall": 1.2e6}], [{"actor": "isfjord", "shortfall": 3.4e6}]]})
+    result = {"reached": False, "level": None, "result": tried.iloc[-1].to_dict(), "tried": tried.to_dict("records")}
+    section = _incentive_section(IncentiveSearch("exchange_subsidy", 0.8, [1, 2], result, tried), Money("NOK"), FigureMaker(tmp_path))
+    assert "not reached" in section["verdict"] and "isfjord" in section["verdict"]
+    assert section["table"].header[-1].startswith("below stand-alone by")
+    assert section["table"].rows[-1][-1].startswith("isfjord 3.4") and "M NOK" in section["table"].rows[-1][-1]
+    assert section["figure"] is not None and section["figure"].src.startswith("data:image/svg+xml;base64,")

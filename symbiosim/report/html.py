@@ -379,25 +379,26 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
     if isinstance(search, str):  # "instrument: why the search could not start"
         instrument, _, why = search.partition(": ")
         return {"instrument": instrument, "verdict": f"No search: {why or search}", "table": None, "figure": None}
-    r = search.result
+    from symbiosim.report.compare_text import incentive_verdict, level_column, losers_text
+
     tried = search.tried
-    if r["reached"]:
-        e = r["result"]
-        verdict = (f"The least level reaching {percent(search.target, 0)} of the potential with no actor below stand-alone is "
-                   f"{numbers.number(r['level'])}: share {percent(e['share_of_potential'])} "
-                   f"(sd {percent(e['share_sd'])} over seeds {', '.join(map(str, search.seeds))}), net public cost "
-                   f"{m.full(e['public_cost'])}, deadweight {m.full(e['deadweight'])}.")
-    else:
-        best = tried.loc[tried.share_of_potential.idxmax()] if len(tried) else None
-        verdict = (f"The target of {percent(search.target, 0)} of the potential with no actor below stand-alone was not reached "
-                   f"up to level {numbers.number(tried.level.max())}"
-                   + (f"; the best share was {percent(best.share_of_potential)} at level {numbers.number(best.level)}"
-                      f" with {int(best.actors_below_standalone)} actor(s) below stand-alone." if best is not None else "."))
-    level = numbers.number_format(tried.level)
-    table = _table(tried, {"level": level, "share_of_potential": percent, "public_cost": m,
-                           "deadweight": m, "actors_below_standalone": lambda x: plain(x)},
-                   {"share_of_potential": "share of potential", "public_cost": f"net public cost ({m.unit})",
-                    "deadweight": f"deadweight ({m.unit})", "actors_below_standalone": "actors below stand-alone"})
+    # the verdict the command line prints (naming any actor below stand-alone and by how much), one line a sentence
+    text = incentive_verdict(search.instrument, search.target, search.seeds, search.result, tried, m.currency)
+    verdict = "; ".join(line.strip() for line in text.removeprefix(f"{search.instrument}: ").splitlines() if line.strip())
+    verdict = (verdict[:1].upper() + verdict[1:]).rstrip(".") + "."
+    unit = level_column(search.instrument, m.currency).unit
+    formats: dict[str, Callable[[Any], str]] = {
+        "level": numbers.number_format(tried.level) if search.instrument not in ("investment_subsidy", "facilitator")
+        else (percent if search.instrument == "investment_subsidy" else (lambda x: "on" if x else "off")),
+        "share_of_potential": percent, "public_cost": m, "deadweight": m, "actors_below_standalone": lambda x: plain(x)}
+    frame = tried.copy()
+    if "below_standalone" in frame and any(losers_text(b, m.currency) for b in frame.below_standalone):
+        frame["losers"] = [losers_text(b, m.currency) or "\u2014" for b in frame.below_standalone]
+        formats["losers"] = str
+    table = _table(frame, formats,
+                   {"level": f"level ({unit})" if unit else "level", "share_of_potential": "share of potential",
+                    "public_cost": f"net public cost ({m.unit})", "deadweight": f"deadweight ({m.unit})",
+                    "actors_below_standalone": "actors below stand-alone", "losers": "below stand-alone by (most over seeds)"})
     figure = make(lambda p: cost_figure(tried, p, m.currency), f"{search.instrument}: net public cost against the share of the potential "
                   "realised, one point per level tried (bars: sd over the seeds).") if len(tried) else None
     return {"instrument": search.instrument, "verdict": verdict, "table": table, "figure": figure}
