@@ -67,6 +67,19 @@ def test_no_swap_pads_the_distance() -> None:
     assert result.kpis.cluster_npv.tolist() == pytest.approx(result.kpis.objective_value.tolist())
 
 
+def test_the_one_way_rule_held_lazily_gives_the_same_plans() -> None:
+    """With ``one_way_limit=0`` no pair is held up front (as on a large model): the first
+    max-min plan swaps scrap (distance 2, the cheapest), the pair joins the rule, the
+    alternative is searched again, and the plans are the ones of the eager rule."""
+    result = alternatives(scenario_from_dict(SWAP), slack=0.1, count=4, one_way_limit=0)
+    d = result.decisions
+    exchanges = [set(d[(d.plan == name) & d.chosen & (d.kind == "exchange")].decision) for name in result.plans]
+    assert sorted(map(sorted, exchanges)) == [[], ["exchange:east->west:scrap"], ["exchange:west->east:scrap"]]
+    assert all(two_way(plan) == set() for plan in result.plans.values())
+    assert result.meta["one_way_rows"] >= 1
+    assert sum(t["plan"] == "alt_1_polish" for t in result.timings) == 2  # searched twice
+
+
 def test_a_swap_in_the_optimum_stays_allowed() -> None:
     """The one-way rule exempts the rows where the optimum itself ships both ways, so the
     optimum stays a feasible plan of the alternatives' model. Read from the last solution:
@@ -78,7 +91,7 @@ def test_a_swap_in_the_optimum_stays_allowed() -> None:
     pm.model.flow["east", "west", "scrap", 0].value = 3.0
     pm.model.flow["west", "east", "scrap", 0].value = 3.0
     pm.begin_alternatives(-2000.0, 0.1)
-    assert pm.one_way_rows == 1
+    assert pm.one_way_rows == 1 and pm.one_way_pairs == {("east", "west", "scrap"), ("east", "west", "power")}
 
 
 def three_smelters() -> Any:

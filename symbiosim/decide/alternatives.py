@@ -128,6 +128,7 @@ def alternatives(
     threads: int | None = None,
     alt_mip_gap: float = 0.1,
     alt_time_limit: float | None = 30.0,
+    one_way_limit: int = 5000,
 ) -> Alternatives:
     """The optimum and up to ``count`` near-optimal plans that differ most from it and each other.
 
@@ -145,6 +146,9 @@ def alternatives(
         alt_mip_gap, alt_time_limit: for each alternative (the distance
             objective is a hard MIP; its incumbent at the limit is used,
             since any plan within the slack is a valid alternative).
+        one_way_limit: hold every pair to the one-way rule from the start when
+            that takes at most this many binaries; otherwise a pair joins when
+            a plan ships both ways on it and that alternative is searched again.
 
     Returns:
         ``Alternatives`` (plans named ``optimum``, ``alt_1``...; tidy tables).
@@ -162,7 +166,8 @@ def alternatives(
     timings: list[dict[str, Any]] = [{"plan": "optimum", "seconds": time.perf_counter() - t0, "solver_seconds": first.seconds}]
     # the indicators join the model only after the optimum: as free binaries they would
     # only slow its branch and bound (the persistent solver adds them in place)
-    labels = pm.begin_alternatives(opt, slack, exchanges)
+    labels = pm.begin_alternatives(opt, slack, exchanges, one_way_limit=one_way_limit)
+    allowed = two_way(plans["optimum"])  # rows where the optimum itself ships both ways
     kinds = pm.decision_kinds
     data = pm.data
     refs = [_reference(kinds, plans["optimum"], data)]
@@ -197,15 +202,13 @@ def alternatives(
         timings.append({"plan": label, "seconds": time.perf_counter() - t, "solver_seconds": r.seconds, "status": r.status, "min_distance": z})
         return r, z
 
-    for k in range(1, count + 1):
-        if not labels:
-            stopped = "no candidate decisions to vary"
-            break
-        pm.add_distance(refs[-1])
+    def search(k: int) -> tuple[SolveResult | None, float, bool]:
+        """One alternative's search: (result, its smallest distance, proven that none is left)."""
+        nonlocal start
         zval: float = 0.0
         res: SolveResult | None = None
         used: dict[str, float] = {}
-        proven = False  # a solve proved that no plan within the slack is new
+        proven = False
         if k > 1 or method == "spores":
             # SPORES (Lombardi et al. 2020, integer weights): penalise every decision by the
             # number of earlier plans that chose it, among the plans at distance >= 1 from
@@ -229,27 +232,52 @@ def alternatives(
                 # time limit; it should hold the start, but keep the SPORES plan regardless)
                 pm.set_weighted_objective(used, objective=scale)
                 res, zval = timed(f"alt_{k}_spores_again", new=True)
-        if res is None or zval < 0.5:
-            if proven:
+        return res, zval, proven
+
+    previous = start
+    for k in range(1, count + 1):
+        if not labels:
+            stopped = "no candidate decisions to vary"
+            break
+        pm.add_distance(refs[-1])
+        plan = None
+        while plan is None:
+            start = previous
+            res, zval, proven = search(k)
+            if res is None or zval < 0.5:
+                break
+            # the best plan with the same decisions: same distances, no flows nobody needs
+            # (decisions fixed, so the optimum's own gap is cheap to reach)
+            pm.mip_gap = mip_gap
+            res, _ = timed(f"alt_{k}_polish", polish=True)
+            pm.mip_gap = alt_mip_gap
+            if res is None:
+                break
+            candidate = pm.plan(
+                res,
+                objective=objective,
+                alternative=k,
+                objective_value=pm.objective_value(),
+                min_distance=float(round(min(pm.distances()))),
+                slack=slack,
+                method=method,
+            )
+            # a swap on a pair the one-way rule does not hold yet (large models hold pairs
+            # only once a plan swaps on them): hold it and search this alternative again
+            swaps = {(a, b, p) for (a, b, p, t) in two_way(candidate) - allowed} - pm.one_way_pairs
+            if swaps:
+                pm.hold_one_way(swaps)
+                continue
+            plan = candidate
+        if plan is None:
+            if res is not None and zval >= 0.5:
+                stopped = f"stopped at alternative {k}: polishing its plan found none"
+            elif proven:
                 stopped = f"no further distinct plan within the slack after {k - 1} alternative(s)"
             else:
                 stopped = f"no further distinct plan found within the time limit of {alt_time_limit} s after {k - 1} alternative(s)"
             break
-        # the best plan with the same decisions: same distances, no flows nobody needs
-        res, _ = timed(f"alt_{k}_polish", polish=True)
-        if res is None:
-            stopped = f"stopped at alternative {k}: polishing its plan found none"
-            break
-        start = pm.distance_start()  # the plan is at distance 0 from itself
-        plan = pm.plan(
-            res,
-            objective=objective,
-            alternative=k,
-            objective_value=pm.objective_value(),
-            min_distance=float(round(min(pm.distances()))),
-            slack=slack,
-            method=method,
-        )
+        previous = pm.distance_start()  # the plan is at distance 0 from itself
         plans[f"alt_{k}"] = plan
         refs.append(pm.chosen())
         bar.update(1)

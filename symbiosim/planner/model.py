@@ -89,6 +89,8 @@ class _Mga:
     indicators: dict[str, tuple[str, Any]]  # label -> (kind, 0/1 expression)
     distances: list[Any] = field(default_factory=list)
     one_way: int = 0  # (pair, product, period) rows held to one direction
+    two_way_ok: set[tuple[str, str, str, int]] = field(default_factory=set)  # rows where the optimum ships both ways
+    held: set[tuple[str, str, str]] = field(default_factory=set)  # (a, b, p), a < b: pairs under the one-way rule
 
 
 class PlannerModel:
@@ -358,7 +360,7 @@ class PlannerModel:
 
     # ------------------------------------------------------------------ alternatives (MGA)
 
-    def begin_alternatives(self, optimum: float, slack: float, exchanges: bool = True) -> list[str]:
+    def begin_alternatives(self, optimum: float, slack: float, exchanges: bool = True, *, one_way_limit: int = 5000) -> list[str]:
         """Prepare the model for near-optimal alternatives; returns the decision labels.
 
         Call it after solving the optimum: its flows, read from the last
@@ -371,7 +373,10 @@ class PlannerModel:
         smallest distance ``z`` (``add_distance`` bounds it) and the one-way
         rule: between two actors that may ship a product to each other, per
         period, at most one direction carries it, except where the optimum
-        ships both ways (``_one_way``).
+        ships both ways (``hold_one_way``). The rule holds every pair from the
+        start when that is at most ``one_way_limit`` binaries (Orkanger: 300);
+        otherwise (synthetic_50: 54,500) pairs join when a plan swaps on them
+        (``hold_one_way``, called by ``decide.alternatives``).
         """
         if self._mga is not None:
             raise ModelError("alternatives were already begun on this model")
@@ -386,8 +391,12 @@ class PlannerModel:
             self._put("decide_near_optimal", expr <= optimum + margin)
         self._m.decide_z = pyo.Var(domain=pyo.NonNegativeReals, doc="smallest distance to an earlier plan (MGA)")
         self._m.decide_dist = pyo.ConstraintList()
-        two_way = {(a, b, p, t) for (a, b, p, t), v in flows.items() if v > FLOW_TOL and flows.get((b, a, p, t), 0.0) > FLOW_TOL}
-        self._mga.one_way = self._one_way(two_way)
+        self._mga.two_way_ok = {
+            (a, b, p, t) for (a, b, p, t), v in flows.items() if a < b and v > FLOW_TOL and flows.get((b, a, p, t), 0.0) > FLOW_TOL
+        }
+        pairs = [(a, b, p) for (a, b, p) in self.data.arcs if a < b and (b, a, p) in self.data.arcs]
+        if len(pairs) * self.data.periods <= one_way_limit:
+            self.hold_one_way(pairs)
         return list(self._mga.indicators)
 
     def _last_flows(self) -> dict[tuple[str, str, str, int], float]:
@@ -396,8 +405,10 @@ class PlannerModel:
             return {}
         return {i: float(v.value) for i, v in self._m.flow.items() if v.value is not None}
 
-    def _one_way(self, two_way: set[tuple[str, str, str, int]]) -> int:
-        """Per (pair, product, period), a binary ``decide_dir`` picks the direction that may carry flow.
+    def hold_one_way(self, pairs: Iterable[tuple[str, str, str]]) -> int:
+        """Put the pairs (a, b, p), a < b, under the one-way rule; returns the rows added.
+
+        Per (pair, product, period), a binary picks the direction that may carry flow.
 
         Why a binary and not a penalty: a plan shipping x a->b and y b->a in one
         period is matched, balance for balance, by the plan shipping only the
@@ -416,24 +427,36 @@ class PlannerModel:
         arc's per-period bound (capacity, link bound, or the most of the
         product that can exist), else the big-M of last resort.
         """
+        mga = self._need_mga()
         m, data = self._m, self.data
         rows: list[tuple[str, str, str, int]] = []
         bound: dict[tuple[str, str, str], float] = {}
-        for (a, b, p) in data.arcs:
-            if a > b or (b, a, p) not in data.arcs:
-                continue
+        for (a, b, p) in sorted(set(pairs) - mga.held):
+            if a > b or (a, b, p) not in data.arcs or (b, a, p) not in data.arcs:
+                raise ModelError(f"no two-way pair {a} <-> {b} ({p}) with {a} < {b}")
+            mga.held.add((a, b, p))
             for key in ((a, b, p), (b, a, p)):
                 other = data.arcs[key]
                 per = other.capacity / data.ppy if other.capacity is not None else supply_bound(data, p)
                 bound[key] = per if math.isfinite(per) and per > 0 else fallback_bound(data)
-            rows += [(a, b, p, t) for t in range(data.periods) if (a, b, p, t) not in two_way and (b, a, p, t) not in two_way]
-        m.decide_dir = pyo.Var(rows, domain=pyo.Binary, doc="1: a -> b may carry p in t, 0: b -> a may (MGA one-way rule)")
-        m.decide_dir_ab = pyo.Constraint(rows, rule=lambda m, a, b, p, t: m.flow[a, b, p, t] <= bound[(a, b, p)] * m.decide_dir[a, b, p, t])
-        m.decide_dir_ba = pyo.Constraint(
-            rows, rule=lambda m, a, b, p, t: m.flow[b, a, p, t] <= bound[(b, a, p)] * (1 - m.decide_dir[a, b, p, t])
+            rows += [(a, b, p, t) for t in range(data.periods) if (a, b, p, t) not in mga.two_way_ok]
+        if not rows:
+            return 0
+        n = len([c for c in m.component_objects(pyo.Var) if c.local_name.startswith("decide_dir")])
+        d = pyo.Var(rows, domain=pyo.Binary, doc="1: a -> b may carry p in t, 0: b -> a may (MGA one-way rule)")
+        m.add_component(f"decide_dir{n}", d)
+        m.add_component(f"decide_dir{n}_ab", pyo.Constraint(rows, rule=lambda m, a, b, p, t: m.flow[a, b, p, t] <= bound[(a, b, p)] * d[a, b, p, t]))
+        m.add_component(
+            f"decide_dir{n}_ba", pyo.Constraint(rows, rule=lambda m, a, b, p, t: m.flow[b, a, p, t] <= bound[(b, a, p)] * (1 - d[a, b, p, t]))
         )
+        mga.one_way += len(rows)
         self._change("all")
         return len(rows)
+
+    @property
+    def one_way_pairs(self) -> set[tuple[str, str, str]]:
+        """The pairs (a, b, p), a < b, under the one-way rule."""
+        return set(self._need_mga().held)
 
     @property
     def one_way_rows(self) -> int:
