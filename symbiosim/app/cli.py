@@ -29,7 +29,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("app", help="serve the interactive web app (map, data, cases, runs, results) on this machine")
     p.add_argument("scenario", nargs="?", type=t.input_file, help="scenario to open (default: the bundled Orkanger scenario)")
-    p.add_argument("--host", default="127.0.0.1",
+    p.add_argument("--host", type=t.text, default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; another address exposes the app, which has no login)")
     p.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
     p.set_defaults(func=cmd_app)

@@ -37,7 +37,7 @@ class Arrow:
     quantity: float
     unit: str
     points: tuple[tuple[float, float], ...]  # (lat, lon) from the sender to the receiver, with a head
-    weight: float  # line width in pixels, by quantity within the product's unit
+    weight: int  # line width in pixels, by quantity within the product's unit
     colour: str
 
 
@@ -104,7 +104,7 @@ def arrows(raw: dict[str, Any], flows: list[dict[str, Any]], year: int | None, r
         if q <= 0 or s not in pos or r not in pos:
             continue
         top = largest[units.get(product, "")] or 1.0
-        out.append(Arrow(s, r, product, q, units.get(product, ""), _with_head(pos[s], pos[r]), 2.0 + 8.0 * math.sqrt(q / top),
+        out.append(Arrow(s, r, product, q, units.get(product, ""), _with_head(pos[s], pos[r]), round(2 + 8 * math.sqrt(q / top)),
                          RUN_COLOURS.get(run, "#333333")))
     return out
 
@@ -114,3 +114,16 @@ def years(result: dict[str, Any] | None) -> list[int]:
         return []
     found = {int(f["year"]) for src in result.get("sources", {}).values() for f in src.get("flows", [])}
     return sorted(found)
+
+
+def view(raw: dict[str, Any], width: int = 900, height: int = 520) -> tuple[tuple[float, float], int]:
+    """Centre and zoom that show every actor in a ``width`` x ``height`` pixel map (Web Mercator tiles of 256 px)."""
+    pos = list(positions(raw).values())
+    if not pos:
+        return (63.3, 9.85), 12
+    lats, lons = [p[0] for p in pos], [p[1] for p in pos]
+    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
+    lon_span = max(max(lons) - min(lons), 1e-4) * 1.3  # a margin around the outermost actors
+    lat_span = max(max(lats) - min(lats), 1e-4) * 1.3 / math.cos(math.radians(centre[0]))  # Mercator stretches latitude
+    zoom = min(math.log2(width * 360 / (256 * lon_span)), math.log2(height * 360 / (256 * lat_span)))
+    return centre, int(max(3, min(16, math.floor(zoom))))

@@ -21,6 +21,7 @@ import ipyleaflet
 import pandas as pd
 import solara
 import solara.lab
+from reacton import ipywidgets as widgets
 
 from symbiosim.app import mapview, results, session
 from symbiosim.app.jobs import Job, JobState
@@ -192,8 +193,7 @@ def ClusterMap() -> None:
     run, flows = _flows_for_view()
     year = None if year_index.value < 0 else year_index.value
     marks = mapview.markers(raw, fictive.value)
-    pos = mapview.positions(raw)
-    centre = (sum(p[0] for p in pos.values()) / len(pos), sum(p[1] for p in pos.values()) / len(pos)) if pos else (63.3, 9.85)
+    centre, zoom = mapview.view(raw)
 
     layers: list[Any] = [ipyleaflet.TileLayer.element(url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                                                        attribution="© OpenStreetMap contributors", max_zoom=19)]
@@ -216,27 +216,34 @@ def ClusterMap() -> None:
               "fictive firm": mapview.KIND_COLOURS["fictive"], f"{mapview.RUN_LABELS[run]} flow": mapview.RUN_COLOURS[run],
               "link": mapview.LINK_COLOURS["existing"]}
     controls = [ipyleaflet.LegendControl.element(legend=legend, title="Legend", position="bottomright")]
-    lmap = ipyleaflet.Map.element(center=list(centre), zoom=13, layers=layers, controls=controls, scroll_wheel_zoom=True,
+    lmap = ipyleaflet.Map.element(center=list(centre), zoom=zoom, layers=layers, controls=controls, scroll_wheel_zoom=True,
                                   layout={"height": "520px", "width": "100%"})
 
     def attach() -> Any:
-        handlers = []
-        for actor, el in marker_elements:
-            widget = solara.get_widget(el)
-
-            def clicked(actor: str = actor, **kwargs: Any) -> None:
-                selected_actor.value = actor
-
-            widget.on_click(clicked)
-            handlers.append((widget, clicked))
-        map_widget = solara.get_widget(lmap)
+        """Click handlers on the live widgets (an element not shown, e.g. in a hidden tab, has none yet)."""
+        handlers: list[tuple[Any, Any]] = []
 
         def interact(**kwargs: Any) -> None:
             if kwargs.get("type") == "click" and kwargs.get("coordinates"):
                 lat, lon = kwargs["coordinates"]
                 picked.value = (round(float(lat), 5), round(float(lon), 5))
 
+        try:
+            map_widget = solara.get_widget(lmap)
+        except KeyError:
+            return None
         map_widget.on_interaction(interact)
+        for actor, el in marker_elements:
+            try:
+                widget = solara.get_widget(el)
+            except KeyError:
+                continue
+
+            def clicked(actor: str = actor, **kwargs: Any) -> None:
+                selected_actor.value = actor
+
+            widget.on_click(clicked)
+            handlers.append((widget, clicked))
 
         def detach() -> None:
             for widget, fn in handlers:
@@ -358,17 +365,26 @@ def DataEditor() -> None:
         raw_data.value = new
         issues.value = session.check(new)[1]
 
-    def uploaded(info: Any) -> None:
-        size = int(info.get("size") or 0)
-        data = info["file_obj"].read(session.UPLOAD_LIMIT + 1) if size <= session.UPLOAD_LIMIT else b"x" * (session.UPLOAD_LIMIT + 1)
-        new, found = session.read_upload(str(info.get("name") or "upload"), data)
+    def opened(name: str, data: bytes) -> None:
+        new, found = session.read_upload(name, data)
         upload_issues.value = found
         if new is not None:
-            raw_data.value, source_name.value = new, Path(str(info.get("name"))).name
-            issues.value, outcomes.value, fictive.value = [], {}, set()
+            raw_data.value, source_name.value = new, Path(name).name
+            issues.value, outcomes.value, fictive.value, case_specs.value = [], {}, set(), []
+
+    def dropped(info: Any) -> None:  # the size is known before any byte is read
+        size = int(info.get("size") or 0)
+        data = info["file_obj"].read(session.UPLOAD_LIMIT + 1) if size <= session.UPLOAD_LIMIT else b"x" * (session.UPLOAD_LIMIT + 1)
+        opened(str(info.get("name") or "upload"), data)
+
+    def picked_files(files: Any) -> None:
+        for f in files or ():
+            opened(str(f.get("name") or "upload"), bytes(f.get("content") or b""))
 
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.FileDrop(label="Drop a scenario file here (.yaml or .xlsx) to open it", on_file=uploaded, lazy=True)
+        solara.FileDrop(label="Drop a scenario file here (.yaml or .xlsx) to open it", on_file=dropped, lazy=True)
+        with solara.Div(classes=["upload-button"]):
+            widgets.FileUpload(accept=",".join(session.SUFFIXES), multiple=False, description="Open a file…", on_value=picked_files)
         solara.FileDownload(lambda: session.to_yaml(_raw()), filename=f"{Path(source_name.value).stem or 'scenario'}.yaml",
                             label="Download YAML")
         scenario = session.check(_raw())[0]
@@ -376,7 +392,8 @@ def DataEditor() -> None:
             solara.FileDownload(lambda: session.to_xlsx(scenario), filename=f"{Path(source_name.value).stem or 'scenario'}.xlsx",
                                 label="Download Excel")
     if upload_issues.value:
-        solara.Error(f"{len(upload_issues.value)} problem(s) in the uploaded file; the scenario in the app is unchanged:", dense=True)
+        solara.Error(f"{len(upload_issues.value)} problem(s) in {upload_issues.value[0].source or 'the uploaded file'}; "
+                     "the scenario in the app is unchanged:", dense=True)
         with solara.Div(classes=["upload-issues"]):
             solara.Markdown("\n".join(f"- `{i.location()}`: {i.message}" for i in upload_issues.value[:50]))
     if issues.value:

@@ -39,7 +39,7 @@ def environment(scenario: Path) -> dict[str, str]:
     from symbiosim.app.page import SCENARIO_ENV
 
     return {**os.environ, SCENARIO_ENV: str(scenario), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-            "SOLARA_ASSETS_PROXY": "False", "PYTHONUNBUFFERED": "1"}
+            "PYTHONUNBUFFERED": "1"}
 
 
 def check_installed() -> None:
