@@ -41,10 +41,12 @@ trucked arc out of an actor that only buys the product) are no decision
 
 No swaps: between two actors that may ship a product to each other, per
 period, at most one direction carries it in an alternative, unless the
-optimum itself ships both ways there (``PlannerModel._one_way`` says why
-this removes only dominated duplicates). Before, a near-optimal plan could
-raise a naive distance by shipping quartz or packaging both ways at the
-price of transport alone.
+optimum itself ships both ways there (``PlannerModel.hold_one_way`` says
+why this removes only dominated duplicates). Before, a near-optimal plan
+could raise a naive distance by shipping quartz or packaging both ways at
+the price of transport alone. Every pair is held from the start when that
+takes at most ``one_way_limit`` binaries; on larger models a pair joins the
+rule once a plan swaps on it, and that alternative is searched again.
 
 Each alternative is solved to ``alt_mip_gap`` (default 0.1) within
 ``alt_time_limit`` seconds (default 30): the best distance need not be
