@@ -81,7 +81,7 @@ def browser(chromium):
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
     pg = context.new_page()
     t0 = time.monotonic()
     pg.goto(server[0])
@@ -146,11 +146,15 @@ def test_a_fictive_firm_is_placed_run_and_compared_with_the_base(page):
     tab(page, "Cases")
     page.wait_for_function("() => { const e = document.querySelector('.picked-location');"
                            " return e !== null && !e.innerText.includes('not picked'); }", timeout=20_000)
+    page.locator(".case-name input").fill("fictive_firm")
     page.locator(".firm-id input").fill("fictive_feed_plant")
     page.locator(".firm-recipe").click()
     page.locator(".v-menu__content .v-list-item", has_text="feed_production").first.click()
     page.locator(".add-firm").click()
     page.wait_for_selector(".case-list", timeout=10_000)
+    page.locator(".price-factor input").fill("1.5")
+    page.locator(".add-price").click()
+    page.wait_for_function("() => document.querySelectorAll('.case-problem').length === 0", timeout=10_000)
     shot(page, "3-case-defined")
     TIMES["case vs base (s)"] = round(run_and_wait(page, ".run-cases", timeout=180), 2)
     page.wait_for_selector(".case-comparison", timeout=20_000)

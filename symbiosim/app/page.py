@@ -28,6 +28,7 @@ from symbiosim.app.jobs import Job, JobState
 
 SCENARIO_ENV = "SYMBIOSIM_APP_SCENARIO"
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "orkanger.yaml"
+INSTRUMENTS = ("exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator")
 RUN_LABELS = {"plan": "Plan (coordinated optimum)", "simulate": "Simulate (firms on their own)",
               "compare": "Compare", "incentives": "Incentives", "cases": "Case vs base"}
 
@@ -60,6 +61,8 @@ picked: solara.Reactive[tuple[float, float] | None] = solara.reactive(None)
 fictive: solara.Reactive[set[str]] = solara.reactive(set())
 case_specs: solara.Reactive[list[dict[str, Any]]] = solara.reactive([])
 seed = solara.reactive(1)
+instrument = solara.reactive("exchange_subsidy")
+target = solara.reactive(0.8)
 job_key: solara.Reactive[int | None] = solara.reactive(None)  # the running job of this tab, in _jobs
 _jobs: dict[int, Job] = {}  # the process handles stay on the server; keys are never reused
 _keys = itertools.count(1)
@@ -171,6 +174,14 @@ def RunButtons() -> None:
         solara.InputInt("Seed", value=seed, style={"max-width": "6em"}, classes=["seed"])
         solara.Button("Simulate", on_click=lambda: start("simulate", {"seed": seed.value}), disabled=busy or not ok, classes=["run-simulate"])
         solara.Button("Compare", on_click=lambda: start("compare", {"seed": seed.value}), disabled=busy or not ok, classes=["run-compare"])
+        solara.Select("Instrument", value=instrument, values=list(INSTRUMENTS), style={"max-width": "14em"}, classes=["instrument"])
+        solara.InputFloat("Target share", value=target, style={"max-width": "7em"}, classes=["target"])
+        bad_target = not 0.0 <= float(target.value or 0.0) <= 1.0
+        solara.Button("Incentives", on_click=lambda: start("incentives", {"seed": seed.value, "instrument": instrument.value,
+                                                                          "target": target.value}),
+                      disabled=busy or not ok or bad_target, classes=["run-incentives"])
+        if bad_target:
+            solara.Text("target share: a number in [0, 1]", style={"color": "#b00020"})
 
 
 # ---------------------------------------------------------------- map
@@ -298,12 +309,12 @@ def ActorCard() -> None:
 def KeyFigures() -> None:
     raw = _raw()
     currency = str((raw.get("settings") or {}).get("currency", ""))
-    latest = outcomes.value.get("compare") or outcomes.value.get("plan") or outcomes.value.get("simulate")
+    latest = outcomes.value.get("compare") or outcomes.value.get("incentives") or outcomes.value.get("plan") or outcomes.value.get("simulate")
     if latest is None:
         solara.Info("No results yet: press Plan, Simulate or Compare.", dense=True)
         return
     merged: dict[str, Any] = {"sources": {}}
-    for kind in ("simulate", "plan", "compare"):
+    for kind in ("simulate", "plan", "incentives", "compare"):
         merged["sources"].update(outcomes.value.get(kind, {}).get("sources", {}))
     table = results.key_figures(merged)
     units = {"cluster_npv": currency, "value_added": currency, "public_cost": currency, "jobs": "jobs", "emissions": "t CO2e"}
@@ -314,16 +325,28 @@ def KeyFigures() -> None:
     shown["key figure"] = shown["key figure"].str.replace("_", " ")
     solara.Markdown("#### Key figures (table 12)")
     Table(shown, "key-figures")
-    if "compare" in outcomes.value:
-        share = outcomes.value["compare"].get("share_of_potential")
+    if "compare" in outcomes.value or "incentives" in outcomes.value:
+        share = (outcomes.value.get("compare") or outcomes.value["incentives"]).get("share_of_potential")
         with solara.Div(classes=["share"]):
             solara.Markdown(f"**Share of potential realised by the firms on their own:** "
                             f"{'–' if share is None else f'{share:.1%}'}")
 
 
 @solara.component
+def Incentives() -> None:
+    done = outcomes.value.get("incentives", {}).get("incentives")
+    if not done:
+        return
+    solara.Markdown("#### Incentives")
+    with solara.Div(classes=["incentive-verdict"]):
+        solara.Preformatted(done["summary"])
+    if done.get("figure"):
+        solara.Image(done["figure"], width="560px")
+
+
+@solara.component
 def WinnersLosers() -> None:
-    compared = outcomes.value.get("compare")
+    compared = outcomes.value.get("compare") or outcomes.value.get("incentives")
     currency = str((_raw().get("settings") or {}).get("currency", ""))
     if compared is None:
         solara.Info("Run Compare to see winners and losers, transfers and the core.", dense=True)
@@ -343,6 +366,12 @@ def WinnersLosers() -> None:
         shown = alloc.map(lambda v: _money(v, currency))
         solara.Markdown("#### Transfers under each sharing rule (+ receives, − pays)")
         Table(shown.rename_axis("rule").reset_index(), "transfers")
+    figures = compared.get("figures") or {}
+    if figures:
+        solara.Markdown("#### Figures (as `compare --out` draws them)")
+        with solara.Row(style={"flex-wrap": "wrap"}, classes=["result-figures"]):
+            for name, png in figures.items():
+                solara.Image(png, width="560px", classes=[f"figure-{name}"])
     core = compared.get("core") or {}
     in_core = core.get("in_core") or {}
     solara.Markdown("#### Core check\n" + ("The core is empty: no split keeps every coalition in; "
@@ -423,12 +452,25 @@ def Cases() -> None:
     raw = _raw()
     currency = str((raw.get("settings") or {}).get("currency", ""))
     processes = [p["id"] for p in raw.get("processes") or []]
+    prices = session.price_targets(raw)
     firm = solara.use_reactive("new_firm")
     process = solara.use_reactive(processes[0] if processes else "")
     capacity = solara.use_reactive(1000.0)
     entry = solara.use_reactive(10_000_000.0)
-    case_name = solara.use_reactive("fictive_firm")
+    case_name = solara.use_reactive("my_case")
+    price = solara.use_reactive(prices[0] if prices else "")
+    price_factor = solara.use_reactive(1.0)
+    policy = solara.use_reactive(session.POLICIES[0])
+    policy_value = solara.use_reactive(0.0)
     problems: solara.Reactive[list[str]] = solara.use_reactive([])
+
+    def extend(**kwargs: Any) -> None:
+        specs = session.merge_case(case_specs.value, case_name.value, **kwargs)
+        spec = next(s for s in specs if s["name"] == case_name.value)
+        found = session.check_case(raw, spec)
+        problems.value = [f"{i.location()}: {i.message}" for i in found]
+        if not found:
+            case_specs.value = specs
 
     def add_firm() -> None:
         lat, lon = picked.value or (0.0, 0.0)
@@ -438,35 +480,52 @@ def Cases() -> None:
         except Exception as exc:  # a ScenarioError with its location
             problems.value = [str(exc)]
             return
-        spec = session.case_spec(case_name.value, description=f"{firm.value} runs {process.value}", add=add)
-        found = session.check_case(raw, spec)
-        problems.value = [f"{i.location()}: {i.message}" for i in found]
-        if not found:
-            case_specs.value = [*[s for s in case_specs.value if s["name"] != spec["name"]], spec]
+        extend(add=add, description=f"{firm.value} runs {process.value}")
+        if not problems.value:
             fictive.value = {*fictive.value, firm.value}
 
-    solara.Markdown("Click the map (tab *Map*) to place a fictive firm, then give it a recipe, a capacity and an entry cost. "
-                    "Its inputs are bought and its outputs sold at the prices the scenario's other actors pay and get.")
-    solara.Text(f"Location: {picked.value[0]:.5f}, {picked.value[1]:.5f}" if picked.value else "Location: not picked yet",
-                classes=["picked-location"])
-    with solara.Row(style={"flex-wrap": "wrap"}):
+    solara.Markdown("A case is the base scenario with changes: a fictive firm, a price, a policy. "
+                    "**Rerun** solves the base and every case and compares them in the report's tables 11 and 12.")
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.InputText("Case name", value=case_name, classes=["case-name"])
-        solara.InputText("Firm id", value=firm, classes=["firm-id"])
-        solara.Select("Recipe", value=process, values=processes, classes=["firm-recipe"])
-        solara.InputFloat("Capacity (activity/yr)", value=capacity, classes=["firm-capacity"])
-        solara.InputFloat(f"Entry cost ({currency})", value=entry, classes=["firm-entry"])
+        if case_specs.value:
+            with solara.Div(classes=["case-list"]):
+                solara.Markdown("Cases: " + ", ".join(f"`{s['name']}`" for s in case_specs.value))
+    with solara.Card("A fictive firm", classes=["case-firm"]):
+        solara.Markdown("Click the map (tab *Map*) to place it. It buys its inputs and sells its outputs at the "
+                        "prices the scenario's other actors pay and get; other firms may supply or take them instead.")
+        solara.Text(f"Location: {picked.value[0]:.5f}, {picked.value[1]:.5f}" if picked.value else "Location: not picked yet",
+                    classes=["picked-location"])
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.InputText("Firm id", value=firm, classes=["firm-id"])
+            solara.Select("Recipe", value=process, values=processes, classes=["firm-recipe"])
+            solara.InputFloat("Capacity (activity/yr)", value=capacity, classes=["firm-capacity"])
+            solara.InputFloat(f"Entry cost ({currency})", value=entry, classes=["firm-entry"])
+        solara.Button("Add the firm to the case", on_click=add_firm, disabled=picked.value is None, classes=["add-firm"])
+    with solara.Card("A price", classes=["case-price"]):
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.Select("Price", value=price, values=prices, style={"min-width": "26em"}, classes=["price-target"])
+            solara.InputFloat("times", value=price_factor, style={"max-width": "7em"}, classes=["price-factor"])
+        solara.Button("Add the price change to the case", disabled=not prices, classes=["add-price"],
+                      on_click=lambda: extend(set_={"target": price.value, "factor": float(price_factor.value)},
+                                              description=f"{price.value} x {price_factor.value:g}"))
+    with solara.Card("A policy", classes=["case-policy"]):
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            solara.Select("Instrument", value=policy, values=list(session.POLICIES), classes=["policy"])
+            solara.InputFloat(f"Level ({currency}/unit, {currency}/t CO2e, or a share for investment_subsidy)", value=policy_value,
+                              style={"min-width": "24em"}, classes=["policy-value"])
+        solara.Button("Add the policy to the case", classes=["add-policy"],
+                      on_click=lambda: extend(policies={policy.value: float(policy_value.value)},
+                                              description=f"{policy.value} {policy_value.value:g}"))
     busy = job_state.value is not None and job_state.value.status == "running"
     with solara.Row():
-        solara.Button("Add the firm to the case", on_click=add_firm, disabled=picked.value is None, classes=["add-firm"])
-        solara.Button("Rerun: case vs base", on_click=lambda: start("cases", {"cases": case_specs.value}),
+        solara.Button("Rerun: cases vs base", on_click=lambda: start("cases", {"cases": case_specs.value}),
                       disabled=busy or not case_specs.value, color="primary", classes=["run-cases"])
         if case_specs.value:
-            solara.FileDownload(lambda: session.cases_yaml(case_specs.value), filename="cases.yaml", label="Save cases YAML")
-    for p in problems.value:
-        solara.Error(p, dense=True)
-    if case_specs.value:
-        with solara.Div(classes=["case-list"]):
-            solara.Markdown("Cases: " + ", ".join(f"`{s['name']}`" for s in case_specs.value))
+            solara.FileDownload(lambda: session.cases_yaml(case_specs.value), filename="cases.yaml",
+                                label="Save the cases (YAML for symbiosim cases)")
+    for problem in problems.value:
+        solara.Error(problem, dense=True, classes=["case-problem"])
     done = outcomes.value.get("cases")
     if done:
         comp = pd.DataFrame(done.get("comparison", []))
@@ -505,6 +564,7 @@ def Page() -> None:
             with solara.lab.Tab("Results"):
                 KeyFigures()
                 WinnersLosers()
+                Incentives()
             with solara.lab.Tab("Data"):
                 DataEditor()
             with solara.lab.Tab("Cases"):

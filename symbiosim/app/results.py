@@ -8,7 +8,9 @@ so the map, the key-figure table and the case comparison read one shape.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +28,14 @@ def _flows(plan: Any, source: str) -> list[dict[str, Any]]:
     g = f.groupby(["source", "target", "product", "year"], as_index=False).value.sum()
     g = g[g.value > 1e-9].rename(columns={"source": "sender", "target": "receiver"})
     return records(g.assign(run=source))
+
+
+def _png(draw: Callable[[Path], Any]) -> bytes:
+    """A figure the CLI draws, as PNG bytes (drawn to a temporary file: the figure functions write files)."""
+    with tempfile.TemporaryDirectory(prefix="symbiosim-app-fig-") as tmp:
+        path = Path(tmp) / "figure.png"
+        draw(path)
+        return path.read_bytes()
 
 
 def _builds(plan: Any) -> list[dict[str, Any]]:
@@ -81,13 +91,20 @@ def run(kind: str, raw: dict[str, Any], options: dict[str, Any], stage: Stage) -
         obj = clean(res.to_json())
         out.update(share_of_potential=obj["share_of_potential"], actors=obj["actors"], allocation=obj["allocation"],
                    core=obj["core"], side_payments=obj["side_payments"])
+        from symbiosim.compare.gap import RULES
+        from symbiosim.report import compare_figures as figs
+
+        currency = scenario.settings.currency
+        out["figures"] = {"gap": _png(lambda path: figs.gap_figure(res.kpis, path, currency)),
+                          "actors": _png(lambda path: figs.actors_figure(res.actors, list(RULES), path, currency))}
         if kind == "incentives":
             from symbiosim.runs import incentive_search
 
             instrument, target = str(options.get("instrument", "")), float(options.get("target", 0.8))
             stage(f"searching the least {instrument} that reaches {target:.0%} of the potential")
             search = incentive_search(scenario, instrument, target, [seed])
-            out["incentives"] = clean(search.json) if hasattr(search, "json") else {}
+            out["incentives"] = {"summary": search.summary(), "tried": records(search.tried),
+                                 "figure": _png(lambda path: figs.cost_figure(search.tried, path, currency))}
     elif kind == "cases":
         from symbiosim.decide.cases import parse_cases, run_cases
 

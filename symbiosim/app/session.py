@@ -216,6 +216,39 @@ def case_spec(name: str, *, description: str = "", add: dict[str, Any] | None = 
     return spec
 
 
+def price_targets(raw: dict[str, Any]) -> list[str]:
+    """Every price a case may change, in the target syntax of case files (``purchases[actor=a,product=p].price``)."""
+    out = []
+    for table in ("purchases", "sales"):
+        for row in raw.get(table) or []:
+            if "price" in row:
+                out.append(f"{table}[actor={row['actor']},product={row['product']}].price")
+    return out
+
+
+POLICIES = ("exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy")
+
+
+def merge_case(specs: list[dict[str, Any]], name: str, *, add: dict[str, Any] | None = None, set_: dict[str, Any] | None = None,
+               policies: dict[str, Any] | None = None, description: str = "") -> list[dict[str, Any]]:
+    """The case list with case ``name`` extended (created if new): rows added, a cell set (one entry per target), policies."""
+    specs = copy.deepcopy(specs)
+    spec = next((s for s in specs if s["name"] == name), None)
+    if spec is None:
+        spec = {"name": name}
+        specs.append(spec)
+    if description:
+        spec["description"] = "; ".join(filter(None, [spec.get("description", ""), description]))
+    for table, rows in (add or {}).items():
+        spec.setdefault("add", {}).setdefault(table, []).extend(rows)
+    if set_:
+        entries = [e for e in spec.get("set", []) if e["target"] != set_["target"]]
+        spec["set"] = [*entries, set_]
+    if policies:
+        spec["policies"] = {**spec.get("policies", {}), **policies}
+    return specs
+
+
 def cases_yaml(specs: list[dict[str, Any]]) -> bytes:
     """A case file that ``symbiosim cases`` reads."""
     return yaml.safe_dump({"cases": specs}, sort_keys=False, allow_unicode=True).encode()
