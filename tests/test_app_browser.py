@@ -161,7 +161,6 @@ def test_a_fictive_firm_is_placed_run_and_compared_with_the_base(page):
     shot(page, "3-case-compared")
     text = page.locator(".case-comparison").inner_text()
     assert "base" in text and "fictive_firm" in text and "M NOK" in text
-    tab(page, "Map")
     assert "fictive_feed_plant" in page.content()  # the new firm on the map, as a fictive firm
 
 

@@ -125,5 +125,5 @@ def view(raw: dict[str, Any], width: int = 900, height: int = 520) -> tuple[tupl
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2)
     lon_span = max(max(lons) - min(lons), 1e-4) * 1.3  # a margin around the outermost actors
     lat_span = max(max(lats) - min(lats), 1e-4) * 1.3 / math.cos(math.radians(centre[0]))  # Mercator stretches latitude
-    zoom = min(math.log2(width * 360 / (256 * lon_span)), math.log2(height * 360 / (256 * lat_span)))
+    zoom = min(math.log2(width * 360 / (256 * lon_span)), math.log2(height * 360 / (256 * lat_span))) + 0.25
     return centre, int(max(3, min(16, math.floor(zoom))))

@@ -63,6 +63,12 @@ case_specs: solara.Reactive[list[dict[str, Any]]] = solara.reactive([])
 seed = solara.reactive(1)
 instrument = solara.reactive("exchange_subsidy")
 target = solara.reactive(0.8)
+form: dict[str, solara.Reactive[Any]] = {  # the case form (kept while the user picks a place on the map)
+    "firm": solara.reactive("new_firm"), "process": solara.reactive(""), "capacity": solara.reactive(1000.0),
+    "entry": solara.reactive(10_000_000.0), "case_name": solara.reactive("my_case"), "price": solara.reactive(""),
+    "price_factor": solara.reactive(1.0), "policy": solara.reactive(session.POLICIES[0]), "policy_value": solara.reactive(0.0),
+    "problems": solara.reactive([]),
+}
 job_key: solara.Reactive[int | None] = solara.reactive(None)  # the running job of this tab, in _jobs
 _jobs: dict[int, Job] = {}  # the process handles stay on the server; keys are never reused
 _keys = itertools.count(1)
@@ -138,12 +144,12 @@ def RunPanel() -> None:
         while not cancelled.is_set():
             job.poll()
             shown = f"{job.state.status}|{job.state.stage}|{int(job.state.seconds)}"
+            if job.state.status == "done" and job.state.result is not None:  # results first: "done" shows them
+                outcomes.value = {**outcomes.value, job.state.kind: job.state.result}
             if shown != last:
                 last = shown
                 job_state.value = JobState(**{**job.state.__dict__})
             if job.state.status != "running":
-                if job.state.status == "done" and job.state.result is not None:
-                    outcomes.value = {**outcomes.value, job.state.kind: job.state.result}
                 _jobs.pop(key or 0, None)
                 return
             time.sleep(0.2)
@@ -453,16 +459,13 @@ def Cases() -> None:
     currency = str((raw.get("settings") or {}).get("currency", ""))
     processes = [p["id"] for p in raw.get("processes") or []]
     prices = session.price_targets(raw)
-    firm = solara.use_reactive("new_firm")
-    process = solara.use_reactive(processes[0] if processes else "")
-    capacity = solara.use_reactive(1000.0)
-    entry = solara.use_reactive(10_000_000.0)
-    case_name = solara.use_reactive("my_case")
-    price = solara.use_reactive(prices[0] if prices else "")
-    price_factor = solara.use_reactive(1.0)
-    policy = solara.use_reactive(session.POLICIES[0])
-    policy_value = solara.use_reactive(0.0)
-    problems: solara.Reactive[list[str]] = solara.use_reactive([])
+    firm, process, capacity, entry = form["firm"], form["process"], form["capacity"], form["entry"]
+    case_name, price, price_factor = form["case_name"], form["price"], form["price_factor"]
+    policy, policy_value, problems = form["policy"], form["policy_value"], form["problems"]
+    if process.value not in processes and processes:
+        process.value = processes[0]
+    if price.value not in prices and prices:
+        price.value = prices[0]
 
     def extend(**kwargs: Any) -> None:
         specs = session.merge_case(case_specs.value, case_name.value, **kwargs)
@@ -492,7 +495,7 @@ def Cases() -> None:
             with solara.Div(classes=["case-list"]):
                 solara.Markdown("Cases: " + ", ".join(f"`{s['name']}`" for s in case_specs.value))
     with solara.Card("A fictive firm", classes=["case-firm"]):
-        solara.Markdown("Click the map (tab *Map*) to place it. It buys its inputs and sells its outputs at the "
+        solara.Markdown("Click the map above to place it. It buys its inputs and sells its outputs at the "
                         "prices the scenario's other actors pay and get; other firms may supply or take them instead.")
         solara.Text(f"Location: {picked.value[0]:.5f}, {picked.value[1]:.5f}" if picked.value else "Location: not picked yet",
                     classes=["picked-location"])
@@ -558,9 +561,8 @@ def Page() -> None:
     with solara.Column(style={"padding": "12px"}):
         RunButtons()
         RunPanel()
-        with solara.lab.Tabs():
-            with solara.lab.Tab("Map"):
-                ClusterMap()
+        ClusterMap()  # always on screen (Leaflet cannot lay out a map in a hidden tab); a place is picked while a case is edited
+        with solara.lab.Tabs(lazy=True):  # only the open tab is drawn
             with solara.lab.Tab("Results"):
                 KeyFigures()
                 WinnersLosers()
