@@ -66,7 +66,7 @@ def _session(browser: Any, url: str, shots: Path | None, first: bool) -> dict[st
     for kind in ("plan", "compare"):
         t0 = time.monotonic()
         page.locator(f".run-{kind}").click()
-        page.wait_for_selector(".run-done", timeout=300_000)
+        page.wait_for_selector(f".run-done:has-text('{kind.capitalize()}')", timeout=300_000)
         page.locator(".v-tab", has_text="Results").click()
         page.wait_for_selector(".key-figures", timeout=60_000)
         out[f"{kind}_to_results_s"] = time.monotonic() - t0

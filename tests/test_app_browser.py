@@ -186,22 +186,36 @@ def test_a_broken_upload_shows_located_errors_and_keeps_the_scenario(page):
     assert "orkanger.yaml" in page.locator(".app-title").inner_text()  # the scenario in the app is unchanged
 
 
+def _workers(server_pid: int) -> list:
+    """The server's spawned worker processes (the warm one waiting and any running)."""
+    out = []
+    for p in psutil.Process(server_pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
 def test_a_run_can_be_cancelled_and_its_worker_ends(page, server):
-    proc = psutil.Process(server[1].pid)
-    before = {p.pid for p in proc.children(recursive=True)}
+    """The run takes the warm worker (a new one starts warming); cancel ends the one that ran."""
+    deadline = time.monotonic() + 30
+    while not (waiting := _workers(server[1].pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert waiting, "no worker process is waiting for a run"
     page.locator(".run-compare").click()
     page.wait_for_selector(".run-status", timeout=20_000)
     time.sleep(1.0)
-    workers = [p for p in proc.children(recursive=True) if p.pid not in before]
-    assert workers, "the run started no worker process"
     shot(page, "5-running")
     t0 = time.monotonic()
     page.locator(".cancel-run").click()
     page.wait_for_selector(".run-cancelled", timeout=20_000)
     TIMES["cancel to confirmed (s)"] = round(time.monotonic() - t0, 2)
     shot(page, "5-cancelled")
-    psutil.wait_procs(workers, timeout=10)
-    assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    gone, alive = psutil.wait_procs(waiting, timeout=10)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], "the cancelled run's worker is still running"
+    assert _workers(server[1].pid), "no new worker is warming for the next run"
     assert page.locator(".run-plan").is_enabled()  # the page takes the next run
 
 

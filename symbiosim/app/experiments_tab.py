@@ -86,7 +86,9 @@ def ExperimentsTab() -> None:
 
     solara.Style(CSS)
     solara.Markdown("Open a results database written by `symbiosim experiment` (`.duckdb`): the numbers and figures "
-                    "of `symbiosim summarize`. Upload it, or pick one already in the app's working folder.")
+                    "of `symbiosim summarize`. Upload it, or pick one already in the app's working folder. "
+                    f"The button takes files up to {explore.BUTTON_LIMIT // 2**20} MiB; drop larger ones "
+                    f"(up to {explore.UPLOAD_LIMIT // 2**20} MiB) on the drop zone.")
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.FileDrop(label="Drop an experiment database (.duckdb) here", on_file=dropped, lazy=True)
         with solara.Div(classes=["experiment-upload"]):

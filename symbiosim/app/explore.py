@@ -45,6 +45,9 @@ from symbiosim.experiments import analysis
 from symbiosim.report import numbers
 
 UPLOAD_LIMIT = 512 * 1024 * 1024  # bytes
+# The upload button sends a file in one websocket message, which the server (uvicorn) refuses above
+# 16 MiB (its ws_max_size): larger files go through the drop zone, which streams 1 MiB chunks.
+BUTTON_LIMIT = 16 * 1024 * 1024
 SUFFIX = ".duckdb"
 BUNDLED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 REQUIRED = {  # table -> columns the analysis reads

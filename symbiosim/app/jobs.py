@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -43,12 +44,10 @@ class Job:
     def __init__(self, kind: str, scenario: dict[str, Any], options: dict[str, Any] | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown run {kind!r}; expected one of {', '.join(KINDS)}")
-        ctx = mp.get_context("spawn")
         self.state = JobState(kind)
-        self._queue: Any = ctx.Queue()
-        self._proc = ctx.Process(target=_work, args=(kind, scenario, dict(options or {}), self._queue), daemon=True,
-                                 name=f"symbiosim-app-{kind}")
-        self._proc.start()
+        self._proc, conn, self._queue = _take_warm()
+        conn.send((kind, scenario, dict(options or {})))
+        conn.close()
 
     @property
     def running(self) -> bool:
@@ -93,6 +92,50 @@ class Job:
         if not self._proc.is_alive():
             self._proc.join(0.1)
         self._queue.close()
+
+
+# One spawned worker waits, its imports done (Pyomo, pandas, the simulator: about 2 s), for the next
+# run; a run takes it and a new one starts warming. It costs one idle process (~200 MB) per server.
+_warm: tuple[Any, Any, Any] | None = None
+_warm_lock = threading.Lock()
+
+
+def _new_warm() -> tuple[Any, Any, Any]:
+    ctx = mp.get_context("spawn")  # no inherited solver state, threads or sockets of the server
+    receive, send = ctx.Pipe(duplex=False)
+    out = ctx.Queue()
+    proc = ctx.Process(target=_wait_for_run, args=(receive, out), daemon=True, name="symbiosim-app-worker")
+    proc.start()
+    receive.close()
+    return proc, send, out
+
+
+def _take_warm() -> tuple[Any, Any, Any]:
+    """A ready worker (or a new one), and a new one warming for the next run."""
+    global _warm
+    with _warm_lock:
+        ready = _warm if _warm is not None and _warm[0].is_alive() else _new_warm()
+        _warm = _new_warm()
+    return ready
+
+
+def prewarm() -> None:
+    """Start the first worker now (the page calls it when it opens), so the first run does not wait for it."""
+    global _warm
+    with _warm_lock:
+        if _warm is None or not _warm[0].is_alive():
+            _warm = _new_warm()
+
+
+def _wait_for_run(conn: Any, out: Any) -> None:
+    import symbiosim.app.results  # noqa: F401  (the imports a run needs, done while waiting)
+    import symbiosim.runs  # noqa: F401
+
+    try:
+        kind, scenario, options = conn.recv()
+    except EOFError:  # the server ended
+        return
+    _work(kind, scenario, options, out)
 
 
 def _work(kind: str, scenario: dict[str, Any], options: dict[str, Any], out: Any) -> None:

@@ -23,7 +23,7 @@ import solara
 import solara.lab
 from reacton import ipywidgets as widgets
 
-from symbiosim.app import mapview, results, session
+from symbiosim.app import jobs, mapview, results, session
 from symbiosim.app.jobs import Job, JobState
 
 SCENARIO_ENV = "SYMBIOSIM_APP_SCENARIO"
@@ -553,6 +553,7 @@ def Cases() -> None:
 @solara.component
 def Page() -> None:
     raw = _raw()
+    solara.use_effect(jobs.prewarm, [])
     settings = raw.get("settings") or {}
     solara.Title("symbiosim")
     solara.Style(CSS)
