@@ -12,14 +12,17 @@ SPORES: Lombardi et al. 2020):
    far (an auxiliary ``z <= dist_j`` for every earlier plan j), plus ``1e-3``
    x the sum of the distances and ``1e-4`` x the objective / ``|opt|`` as
    tie-breakers (among equally distant plans the better one), and re-solve
-   with the same persistent solver. From the second alternative on, that
-   search starts from a SPORES plan (below), so it holds a new plan from its
-   first node: before, it often ended its time limit with nothing new.
+   with the same persistent solver. That search starts from a SPORES plan
+   (below), so it holds a new plan from its first node: before, it often
+   ended its time limit with nothing new.
    ``method="spores"`` keeps the SPORES plans only (one linear solve each).
 4. SPORES step: minimise the number of times the plan's decisions were
    chosen by earlier plans (integer weights: each decision weighs as many
    plans as chose it) subject to ``z >= 1`` (a new plan). Infeasible means
-   no new plan exists within the slack: the loop stops and says so.
+   no new plan exists within the slack: the loop stops and says so. When
+   its time ends without a plan (it cannot be given a start: the plan
+   before is at distance 0), the same objective is solved from the plan
+   before without requiring ``z >= 1``.
 5. Polish: with every decision of the plan held fixed, re-optimise the named
    objective. The distance solves care about decisions only and leave
    whatever flows the solver happened on; the polished plan is the best one
