@@ -9,7 +9,7 @@ LATEST := .venv-latest
 SCENARIO ?= scenarios/orkanger.yaml
 OUT ?= out/orkanger
 
-.PHONY: setup demo test test-all test-latest lock lint bench clean
+.PHONY: setup demo app test test-all test-latest lock lint bench clean
 
 $(BIN)/symbiosim: pyproject.toml $(CONSTRAINTS)
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: setup
 	$(BIN)/symbiosim simulate $(SCENARIO) --seed 1 --out $(OUT)/simulate
 	$(BIN)/symbiosim compare $(SCENARIO) --seed 1 --out $(OUT)/compare
 	$(BIN)/symbiosim report $(SCENARIO) --seed 1 --no-decomposition --out $(OUT)/report
+
+# The web app on the default scenario (Ctrl-C stops it); setup installs its extra packages too.
+app: setup
+	$(BIN)/symbiosim app $(SCENARIO)
 
 test: setup
 	$(BIN)/python -m pytest -q

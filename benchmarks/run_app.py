@@ -56,7 +56,7 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) ->
 
 
 def _session(browser: Any, url: str, shots: Path | None, first: bool) -> dict[str, float]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 2200 if shots else 1000})
     page = context.new_page()
     out: dict[str, float] = {}
     t0 = time.monotonic()

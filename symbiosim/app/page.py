@@ -24,6 +24,7 @@ import solara.lab
 from reacton import ipywidgets as widgets
 
 from symbiosim.app import jobs, mapview, results, session
+from symbiosim.app.experiments_tab import ExperimentsTab
 from symbiosim.app.jobs import Job, JobState
 
 SCENARIO_ENV = "SYMBIOSIM_APP_SCENARIO"
@@ -572,3 +573,5 @@ def Page() -> None:
                 DataEditor()
             with solara.lab.Tab("Cases"):
                 Cases()
+            with solara.lab.Tab("Experiments"):
+                ExperimentsTab()
