@@ -233,7 +233,10 @@ def test_experiment_prints_the_intervals_summarize_prints(tmp_path):
     assert summary.returncode == 0, summary.stderr
     printed = _arm_lines(again.stdout)
     assert printed == _arm_lines(summary.stdout)
-    assert "[0.000, 0.000]" not in printed[1]  # the intervals are real ones
+    assert "[0, 0]" not in printed[1] and "[0.0, 0.0]" not in printed[1]  # the intervals are real ones
+    # issue 14: the gaps were drawn from [0, 10,000] NOK (means below 10,000: no k scale); shares in percent
+    assert "gap (NOK)" in printed[0] and "public cost" in printed[0] and "%" in printed[1], printed
+    assert "e+" not in summary.stdout and "e-" not in summary.stdout
     as_json = json.loads(run(*command, "--json").stdout)["summary"]
     assert as_json == json.loads(run("summarize", str(db), "--json").stdout)["arms"]
 

@@ -352,13 +352,15 @@ def summarize(db: str | Path, *, target: float = 0.8, out: str | Path | None = N
         "paired": paired_differences(done, seed),
         "sensitivity": sensitivity(done, inputs, seed=seed, method=str(manifest["method"])),
         "failure_boxes": failure_boxes(done, inputs, target),
+        "currency": _currency(manifest),  # None when the scenario file cannot be read any more
+        "labels": input_labels(manifest),  # readable names of the uncertain inputs
     }
     result = clean(result)
     if out is not None:
         d = Path(out)
         d.mkdir(parents=True, exist_ok=True)
         (d / "summary.json").write_text(json.dumps(result, indent=2, allow_nan=False))
-        figures(done, result, d, labels=input_labels(manifest), currency=_currency(manifest))
+        figures(done, result, d, labels=result["labels"], currency=result["currency"])
     return result
 
 
@@ -491,40 +493,53 @@ def _sensitivity_figure(sensitivity: dict[str, Any], path: Path, labels: dict[st
     return save_figure(fig, path)
 
 
-def _f(x: Any, spec: str = ",.0f") -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+def format_arms(arms: dict[str, Any], currency: str = "") -> list[str]:
+    """The per-arm table (a header and a line per arm) of ``experiment_summary`` or ``summarize()["arms"]``:
+    shares in percent, money in one scale per column with the scenario's ``currency``, emissions in t CO2e."""
+    from symbiosim.report import numbers
 
-
-def format_arms(arms: dict[str, Any]) -> list[str]:
-    """The per-arm table (a header and a line per arm) of ``experiment_summary`` or ``summarize()["arms"]``."""
-    f = _f
-    lines = [f"{'arm':<14}{'share (95% CI)':>28}{'gap':>16}{'public cost':>16}{'emissions':>14}{'P(none below)':>15}"]
-    for arm, e in arms.items():
+    names = list(arms)
+    share = numbers.share_format([arms[a]["share_of_potential"][k] for a in names for k in ("mean", "ci_low", "ci_high")])
+    gap = numbers.money_format([arms[a]["gap"]["mean"] for a in names], currency)
+    cost = numbers.money_format([arms[a]["public_cost"]["mean"] for a in names], currency)
+    emissions = numbers.quantity_format([arms[a]["emissions"]["mean"] for a in names], "t CO2e")
+    unit = currency or "scenario currency"
+    header = ["arm", "share (95% CI)", f"gap ({gap.scale} {unit})".replace("( ", "("),
+              f"public cost ({cost.scale} {unit})".replace("( ", "("), "emissions (t CO2e)", "P(none below)"]
+    rows = []
+    for arm in names:
+        e = arms[arm]
         s = e["share_of_potential"]
-        lines.append(
-            f"{arm:<14}{f(s['mean'], '.3f'):>10} [{f(s['ci_low'], '.3f')}, {f(s['ci_high'], '.3f')}]".ljust(42)
-            + f"{f(e['gap']['mean']):>16}{f(e['public_cost']['mean']):>16}{f(e['emissions']['mean']):>14}"
-            + f"{f(e['p_no_actor_below_standalone']['mean'], '.2f'):>15}"
-        )
-    return lines
+        rows.append([arm, f"{share(s['mean'])}% [{share(s['ci_low'])}, {share(s['ci_high'])}]", gap(e["gap"]["mean"]),
+                     cost(e["public_cost"]["mean"]), emissions(e["emissions"]["mean"]),
+                     numbers.percent(e["p_no_actor_below_standalone"]["mean"], 0)])
+    return numbers.grid(header, rows, [False, True, True, True, True, True], indent="")
 
 
-def format_summary(result: dict[str, Any]) -> str:
-    """A plain-text table of the per-arm summary."""
-    lines = [f"experiment {result['experiment']}: {result['finished']}/{result['runs']} runs finished, {result['failed']} failed"]
+def format_summary(result: dict[str, Any], currency: str | None = None) -> str:
+    """A plain-text table of the per-arm summary (``currency``: default the one ``summarize`` found)."""
+    from symbiosim.report import numbers
+
+    currency = result.get("currency") or "" if currency is None else currency
+    lines = [f"experiment {result['experiment']}: {result['finished']:,}/{result['runs']:,} runs finished, {result['failed']:,} failed"]
     if result.get("no_baseline"):
         lines[0] += f", {result['no_baseline']} without a stand-alone baseline (share of the potential undefined)"
-    lines += format_arms(result["arms"])
-    f = _f
+    lines += format_arms(result["arms"], currency)
     ref = result["paired"]["reference"]
     for arm, e in result["paired"]["arms"].items():
         s = e["share_of_potential"]
-        lines.append(f"{arm} - {ref}: share {f(s['mean'], '+.3f')} [{f(s['ci_low'], '+.3f')}, {f(s['ci_high'], '+.3f')}], "
-                     f"public cost {f(e['public_cost']['mean'], '+,.0f')}")
+        pp = numbers.share_format([s["mean"], s["ci_low"], s["ci_high"]])
+        sign = lambda x: "+" if x is not None and x > 0 else ""  # noqa: E731
+        lines.append(f"{arm} - {ref}: share {sign(s['mean'])}{pp(s['mean'])} percentage points "
+                     f"[{sign(s['ci_low'])}{pp(s['ci_low'])}, {sign(s['ci_high'])}{pp(s['ci_high'])}], "
+                     f"public cost {sign(e['public_cost']['mean'])}{numbers.money(e['public_cost']['mean'], currency or 'scenario currency')}")
+    labels = result.get("labels") or {}
     for arm, box in result["failure_boxes"]["arms"].items():
         if box.get("box"):
-            limits = ", ".join(f"{k.removeprefix('in_')} in [{v['low']:.3g}, {v['high']:.3g}]" for k, v in box["box"].items())
-            lines.append(f"{arm} fails most when {limits} (failure rate {box['density']:.2f}, coverage {box['coverage']:.2f})")
+            limits = "; ".join(f"{labels.get(k, k.removeprefix('in_'))} in "
+                               f"[{numbers.number(v['low'])}, {numbers.number(v['high'])}]" for k, v in box["box"].items())
+            lines.append(f"{arm} fails most when {limits} (failure rate {numbers.percent(box['density'], 0)}, "
+                         f"coverage {numbers.percent(box['coverage'], 0)})")
     if result.get("sensitivity", {}).get("warning"):
         lines.append(f"sensitivity of the gap: {result['sensitivity']['warning']}")
     return "\n".join(lines)

@@ -92,7 +92,7 @@ def run_experiment_command(args: argparse.Namespace) -> int:
     else:
         print(f"experiment {report.experiment}: {report.runs} runs ({report.skipped} already done, {report.ran} run now), "
               f"{report.failed} failed, {report.seconds:.1f} s -> {db}")
-        print("\n".join(format_arms(summary)))
+        print("\n".join(format_arms(summary, scenario.settings.currency)))
         print(f"details: symbiosim summarize {db}")
     return 0
 
