@@ -12,7 +12,7 @@ ROOT = Path(__file__).parents[1] / "symbiosim"
 LAYERS: list[set[str]] = [
     {"errors", "progress", "store", "parallel", "report.jsonable", "report.numbers", "report.style", "__version__"},
     {"scenario"},
-    {"ledger", "plan"},
+    {"ledger", "plan", "ripple"},
     {"planner", "accounts", "report.figures"},
     {"simulator", "doctor"},
     {"compare"},
