@@ -496,7 +496,7 @@ def _sensitivity_figure(sensitivity: dict[str, Any], path: Path, labels: dict[st
 def format_arms(arms: dict[str, Any], currency: str = "") -> list[str]:
     """The per-arm table (a header and a line per arm) of ``experiment_summary`` or ``summarize()["arms"]``:
     shares in percent, money in one scale per column with the scenario's ``currency``, emissions in t CO2e."""
-    from symbiosim.report import numbers
+    import symbiosim.report.numbers as numbers
 
     names = list(arms)
     share = numbers.share_format([arms[a]["share_of_potential"][k] for a in names for k in ("mean", "ci_low", "ci_high")])
@@ -518,7 +518,7 @@ def format_arms(arms: dict[str, Any], currency: str = "") -> list[str]:
 
 def format_summary(result: dict[str, Any], currency: str | None = None) -> str:
     """A plain-text table of the per-arm summary (``currency``: default the one ``summarize`` found)."""
-    from symbiosim.report import numbers
+    import symbiosim.report.numbers as numbers
 
     currency = result.get("currency") or "" if currency is None else currency
     lines = [f"experiment {result['experiment']}: {result['finished']:,}/{result['runs']:,} runs finished, {result['failed']:,} failed"]
