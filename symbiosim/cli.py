@@ -441,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     from symbiosim.ripple.cli import add_parser as add_multipliers_parser  # input-output multipliers
 
     add_multipliers_parser(sub)
+    from symbiosim.ripple.ledgers_cli import add_parser as add_ledgers_parser  # firms' ledgers
+
+    add_ledgers_parser(sub)
 
     p = sub.add_parser("doctor", help="solve a built-in tiny model to prove HiGHS works")
     p.set_defaults(func=cmd_doctor)

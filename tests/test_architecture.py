@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"__main__"},
 ]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
-CLI = {"cli", "cli_args", "decide.cli", "experiments.cli", "app.cli", "ripple.cli"}  # the command line is one unit, wherever its parsers live
+CLI = {"cli", "cli_args", "decide.cli", "experiments.cli", "app.cli", "ripple.cli", "ripple.ledgers_cli"}  # the command line is one unit, wherever its parsers live
 
 
 def unit_of(module: str) -> str:

@@ -358,7 +358,9 @@ def read_actor_map(path: str | Path, scenario: Scenario, *, max_bytes: int | Non
     """``orgnr,actor[,role]`` -> DataFrame ``orgnr, actor, role``; located errors (``LedgerError``)."""
     raw = read_table(path, ("orgnr", "actor"), ("role",), max_bytes=max_bytes)
     actors = {a.id for a in scenario.actors}
-    issues, out, seen = [], [], {}
+    issues: list[Issue] = []
+    out: list[dict[str, str]] = []
+    seen: dict[str, Any] = {}
     for rec in raw.to_dict("records"):
         where = (rec["file"], f"row {rec['row']}")
         orgnr = normal_orgnr(rec["orgnr"])
@@ -383,7 +385,9 @@ def read_actor_map(path: str | Path, scenario: Scenario, *, max_bytes: int | Non
 def read_sector_map(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFrame:
     """``orgnr,sector`` -> DataFrame ``orgnr, sector``; located errors (``LedgerError``)."""
     raw = read_table(path, ("orgnr", "sector"), max_bytes=max_bytes)
-    issues, out, seen = [], [], {}
+    issues: list[Issue] = []
+    out: list[dict[str, str]] = []
+    seen: dict[str, Any] = {}
     for rec in raw.to_dict("records"):
         where = (rec["file"], f"row {rec['row']}")
         orgnr = normal_orgnr(rec["orgnr"])
@@ -451,7 +455,7 @@ def clean(rows: pd.DataFrame, scenario: Scenario, actor_map: pd.DataFrame | None
         other_actor, other_role = (None, None) if foreign else amap.get(rec["counterpart_orgnr"], (None, None))
         if other_role == "head_office":
             log.append(_log("head_office", rec, f"counterpart {rec['counterpart_name']}: a head office, attributed to "
-                                                f"{names[other_actor]}", rec["amount"]))
+                                                f"{names.get(str(other_actor), other_actor)}", rec["amount"]))
         if other_actor == firm_actor:
             log.append(_log("internal", rec, f"{names[firm_actor]} and {rec['counterpart_name']} are one actor", rec["amount"]))
             continue
@@ -478,6 +482,8 @@ def clean(rows: pd.DataFrame, scenario: Scenario, actor_map: pd.DataFrame | None
                 log.append(_log("mirror", r.to_dict(), f"{names[r['firm_actor']]} -> {names[r['counterpart_actor']]} "
                                                        f"{r['year']}: also in the buyer's supplier ledger", r["amount"]))
     log_cols = ["step", "file", "row", "column", "detail", "amount", "firm_orgnr", "counterpart_orgnr"]
+    order = list(STEPS)
+    log.sort(key=lambda r: (r["file"], r["row"], order.index(r["step"])))
     return cleaned.reset_index(drop=True), pd.DataFrame.from_records(log, columns=log_cols)
 
 
