@@ -62,13 +62,13 @@ def all_orgnrs() -> set[str]:
 def test_orgnr_check_digit():
     assert orgnr_problem("100000105") is None
     assert orgnr_problem("100 000 105") is None
-    assert "mod-11" in orgnr_problem("100000106")
-    assert "9 digits" in orgnr_problem("10000010")
-    assert "9 digits" in orgnr_problem("10000010X")
+    assert "mod-11" in str(orgnr_problem("100000106"))
+    assert "9 digits" in str(orgnr_problem("10000010"))
+    assert "9 digits" in str(orgnr_problem("10000010X"))
     # a real-world style example: weights 3 2 7 6 5 4 3 2, 11 - (sum mod 11)
     assert with_check_digit("92360901") == "923609016"
     assert orgnr_problem("923609016") is None
-    assert with_check_digit("10000001") is not None and with_check_digit("10000001").startswith("10000001")
+    assert str(with_check_digit("10000001")).startswith("10000001")
 
 
 # ---------------------------------------------------------------- located messages
@@ -193,10 +193,10 @@ def test_rasmussen_chain_of_three_by_hand():
     z = np.array([[0, 50, 0], [0, 0, 100], [0, 0, 0]], dtype=float)
     r = rasmussen(z, np.array([100.0, 200.0, 400.0]))
     # A: a12 = 50/200, a23 = 100/400; L = I + A + A^2, column sums 1, 5/4, 21/16; mean 19/16
-    np.testing.assert_allclose(r["L"], [[1, 0.25, 0.0625], [0, 1, 0.25], [0, 0, 1]])
+    np.testing.assert_allclose(r["L"], np.array([[1, 0.25, 0.0625], [0, 1, 0.25], [0, 0, 1]]))
     np.testing.assert_allclose(r["backward"], [16 / 19, 20 / 19, 21 / 19])
     # B: b12 = 50/100, b23 = 100/200; G = I + B + B^2, row sums 7/4, 3/2, 1; mean 17/12
-    np.testing.assert_allclose(r["G"], [[1, 0.5, 0.25], [0, 1, 0.5], [0, 0, 1]])
+    np.testing.assert_allclose(r["G"], np.array([[1, 0.5, 0.25], [0, 1, 0.5], [0, 0, 1]]))
     np.testing.assert_allclose(r["forward"], [21 / 17, 18 / 17, 12 / 17])
     np.testing.assert_allclose(r["forward_leontief"], [21 / 19, 20 / 19, 16 / 19])
 
