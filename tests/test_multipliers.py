@@ -220,6 +220,23 @@ def test_unproductive_table_is_refused():
     assert exc.value.issues[0].table == "intermediate"
 
 
+def test_households_spending_more_than_they_earn_is_located():
+    raw = doc(households={"wages": [300, 700], "consumption": [3000, 4000]})
+    multipliers(io_table_from_dict(raw), "I")  # the open model is fine
+    with pytest.raises(ScenarioError, match="closed with households") as exc:
+        multipliers(io_table_from_dict(raw), "II")
+    assert exc.value.issues[0].table == "households"
+
+
+def test_yaml_missing_keys_are_the_tables_own(tmp_path):
+    with pytest.raises(ScenarioError) as exc:
+        load_io_table(write(tmp_path, {"sectors": 5}))
+    found = {(i.table, i.row, i.column) for i in exc.value.issues}
+    assert found == {("sectors", None, None), ("intermediate", None, None), ("output", None, None),
+                     ("value_added", None, None), ("employment", None, None)}
+    assert "actors" not in exc.value.report()  # not a scenario's tables
+
+
 def test_type_ii_needs_households():
     raw = doc()
     del raw["households"]

@@ -89,7 +89,7 @@ def load_io_table(path: str | Path, *, max_bytes: int | None = None) -> IOTable:
         from symbiosim.scenario.load import read_yaml
 
         try:
-            raw = read_yaml(path, max_bytes=max_bytes, required=REQUIRED)
+            raw = read_yaml(path, max_bytes=max_bytes)  # (not required=: that names a scenario's tables)
         except ScenarioError as exc:
             raise ScenarioError(exc.issues, exc.source, what="input-output table") from None
     elif suffix == ".xlsx":

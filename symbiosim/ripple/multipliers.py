@@ -99,7 +99,12 @@ def technical_coefficients(Z: np.ndarray, x: np.ndarray) -> np.ndarray:  # noqa:
     return np.asarray(Z, dtype=float) / np.asarray(x, dtype=float)[None, :]
 
 
-def leontief_inverse(A: np.ndarray, *, table: str = "intermediate") -> np.ndarray:  # noqa: N803
+NOT_PRODUCTIVE = ("some sectors buy all their output's worth from each other (no value added, no imports)")
+HOUSEHOLDS_NOT_PRODUCTIVE = ("households spend on the table's products so much of the income they earn that "
+                             "every round of spending creates more than the last: check consumption against wages")
+
+
+def leontief_inverse(A: np.ndarray, *, table: str = "intermediate", why: str = NOT_PRODUCTIVE) -> np.ndarray:  # noqa: N803
     """``L = (I - A)⁻¹``.
 
     Raises:
@@ -112,9 +117,9 @@ def leontief_inverse(A: np.ndarray, *, table: str = "intermediate") -> np.ndarra
     rho = float(np.max(np.abs(np.linalg.eigvals(A)))) if n else 0.0
     if not rho < _PRODUCTIVE:
         raise ScenarioError([Issue(table, None, None,
-                                   f"the table is not productive: the spectral radius of the technical coefficients "
-                                   f"is {rho:.6g} (must be below 1), so (I - A) has no non-negative inverse; some "
-                                   "sectors buy all their output's worth from each other (no value added, no imports)")],
+                                   f"{'closed with households, ' if table == 'households' else ''}the table is not "
+                                   "productive: the spectral radius of the technical coefficients "
+                                   f"is {rho:.6g} (must be below 1), so (I - A) has no non-negative inverse: {why}")],
                             what="input-output table")
     try:
         return np.linalg.solve(np.eye(n) - A, np.eye(n))
@@ -158,11 +163,8 @@ def multipliers(table: IOTable, kind: str = "I", *, region: RegionTotals | None 
         closed[:n, :n] = A
         closed[n, :n] = wages / x
         closed[:n, n] = np.array(table.households.consumption) / income * np.minimum(slq, 1.0)
-        try:
-            L = leontief_inverse(closed, table="households")[:n, :n]  # noqa: N806
-        except ScenarioError as exc:
-            raise ScenarioError([Issue("households", None, None, "closed with households: " + i.message)
-                                 for i in exc.issues], what="input-output table") from None
+        L = leontief_inverse(A)  # noqa: N806 - the open model first: its own error if it is not productive
+        L = leontief_inverse(closed, table="households", why=HOUSEHOLDS_NOT_PRODUCTIVE)[:n, :n]  # noqa: N806
     return Multipliers(
         sectors=table.sectors, type=kind, output=L.sum(axis=0), value_added=v @ L, employment=e @ L, A=A, L=L,
         currency=table.currency, unit=table.unit, region=region.region if region else None,
@@ -243,7 +245,7 @@ def load_region_totals(path: str | Path, *, max_bytes: int | None = None) -> Reg
         from symbiosim.scenario.load import read_yaml
 
         try:
-            raw = read_yaml(path, max_bytes=max_bytes, required=("measure", "totals"))
+            raw = read_yaml(path, max_bytes=max_bytes)
         except ScenarioError as exc:
             raise ScenarioError(exc.issues, exc.source, what="regional totals") from None
         if not isinstance(raw, Mapping):
