@@ -34,7 +34,7 @@ def _circle(actors: list[str]) -> dict[str, tuple[float, float]]:
 
 def actor_labels(result: LedgerResult, actors: list[str], show_ids: bool = False) -> dict[str, str]:
     """Display names of ``actors``; with ``show_ids`` the organisation numbers their ledgers came from."""
-    short = style.unique_labels([result.names.get(a, a) for a in actors], 30)
+    short = style.unique_labels([result.names.get(a, a) for a in actors], 40)
     labels = dict(zip(actors, short, strict=True))
     if show_ids and len(result.cleaned):
         for a in actors:
@@ -101,7 +101,7 @@ def ledger_figure(result: LedgerResult, scenario: Scenario, path: str | Path, *,
         width = 1.0 + 5.0 * (r.amount / top if top > 0 else 0.0)
         a, b = pos[r.buyer], pos[r.seller]  # money goes from the buyer to the seller
         _arrow(ax_money, a, b, MONEY, width, r.amount <= 0, 0.15)
-        mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+        mx, my = (a[0] + b[0]) / 2 + 0.075 * (b[1] - a[1]), (a[1] + b[1]) / 2 - 0.075 * (b[0] - a[0])  # on the arc (rad 0.15)
         ax_money.text(mx, my, style.plain(r.amount / style.SCALES[scale], 1 if scale else 0), fontsize=7, ha="center",
                       va="center", color=MONEY, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     unit = f"{scale} {currency}".strip()
