@@ -20,6 +20,16 @@ from symbiosim.plan import Plan, empty_table, make_table
 from symbiosim.report import style
 from tests.tiny import HEAT_LINK, build
 
+
+@pytest.fixture(autouse=True)
+def _close_captured_figures():
+    """Captured figures stay open for inspection; close them after each test (else every later
+    figure of the session warns that more than 20 are open, and memory grows)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
 CURRENCY = "EUR"  # not the default NOK: a figure that ignores the scenario's currency fails
 
 
