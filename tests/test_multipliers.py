@@ -307,6 +307,28 @@ def test_excel_formula_is_located(tmp_path):
     assert ("intermediate", "row 3", "C") in {(i.table, i.row, i.column) for i in exc.value.issues}
 
 
+def test_excel_layout_errors_are_located(tmp_path):
+    import openpyxl
+
+    path = workbook(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb["intermediate"]["A3"] = "mining"  # the second seller is not the second buyer
+    wb["sectors"]["A3"] = "manufactures"
+    wb["sectors"]["E1"] = "jobs"
+    wb.create_sheet("notes").append(["x"])
+    wb.save(path)
+    with pytest.raises(ScenarioError) as exc:
+        load_io_table(path)
+    found = {(i.table, i.row, i.column) for i in exc.value.issues}
+    assert {("intermediate", "row 3", "A"), ("sectors", "row 1", "jobs"), ("notes", None, None)} <= found
+    wb["sectors"]["E1"] = None
+    wb.save(path)
+    with pytest.raises(ScenarioError) as exc:
+        load_io_table(path)
+    found = {(i.table, i.row, i.column) for i in exc.value.issues}
+    assert {("sectors", "row 3", "sector"), ("sectors", "manufacturing", None)} <= found
+
+
 # --------------------------------------------------------------------------- command line
 
 
