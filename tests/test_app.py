@@ -70,6 +70,11 @@ def test_a_typed_cell_is_data_for_the_schema(raw):
 def test_a_case_built_in_the_app_is_a_case_file_the_cli_reads(raw):
     process = raw["processes"][0]["id"]
     add = session.fictive_firm(raw, firm="newco", lat=63.3, lon=9.8, process=process, capacity=10, entry_cost=1e6)
+    defaults = session.recipe_prices(raw, process)
+    own = {side: {x: 123.0 for x in sides} for side, sides in defaults.items()}
+    mine = session.fictive_firm(raw, firm="newco", lat=63.3, lon=9.8, process=process, capacity=10, entry_cost=1e6, prices=own)
+    assert {r["price"] for r in mine["purchases"] + mine["sales"]} <= {123.0} and len(mine["purchases"] + mine["sales"]) == sum(
+        len(s) for s in defaults.values())
     specs = session.merge_case([], "c1", add=add, description="newco")
     target = session.price_targets(raw)[0]
     specs = session.merge_case(specs, "c1", set_={"target": target, "factor": 1.5})

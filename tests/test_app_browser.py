@@ -131,6 +131,10 @@ def test_a_plan_shows_the_key_figures_and_its_flows(page):
     TIMES["plan, click to key figures (s)"] = round(run_and_wait(page, ".run-plan"), 2)
     page.wait_for_function("() => [...document.querySelectorAll('.cluster-map path.leaflet-interactive')].length > 25", timeout=20_000)
     shot(page, "2-plan-map")
+    page.locator('.cluster-map path.leaflet-interactive[d*="a9,9"]').first.click(force=True)
+    card = page.locator(".actor-card")
+    card.wait_for(timeout=10_000)
+    assert "stand-alone" in card.inner_text() and "coordinated" in card.inner_text() and "M NOK" in card.inner_text()
     tab(page, "Results")
     figures = page.locator(".key-figures")
     figures.wait_for(timeout=20_000)
@@ -150,6 +154,8 @@ def test_a_fictive_firm_is_placed_run_and_compared_with_the_base(page):
     page.locator(".firm-id input").fill("fictive_feed_plant")
     page.locator(".firm-recipe").click()
     page.locator(".v-menu__content .v-list-item", has_text="feed_production").first.click()
+    price = page.locator(".firm-prices input").first
+    price.fill("123")  # the firm's own price for its first input or output
     page.locator(".add-firm").click()
     page.wait_for_selector(".case-list", timeout=10_000)
     page.locator(".price-factor input").fill("1.5")

@@ -68,7 +68,7 @@ form: dict[str, solara.Reactive[Any]] = {  # the case form (kept while the user 
     "firm": solara.reactive("new_firm"), "process": solara.reactive(""), "capacity": solara.reactive(1000.0),
     "entry": solara.reactive(10_000_000.0), "case_name": solara.reactive("my_case"), "price": solara.reactive(""),
     "price_factor": solara.reactive(1.0), "policy": solara.reactive(session.POLICIES[0]), "policy_value": solara.reactive(0.0),
-    "problems": solara.reactive([]),
+    "problems": solara.reactive([]), "firm_prices": solara.reactive({}),  # "inputs:gas" -> price typed by the user
 }
 job_key: solara.Reactive[int | None] = solara.reactive(None)  # the running job of this tab, in _jobs
 _jobs: dict[int, Job] = {}  # the process handles stay on the server; keys are never reused
@@ -454,6 +454,10 @@ def DataEditor() -> None:
 # ---------------------------------------------------------------- cases
 
 
+def _set_price(prices: solara.Reactive[Any], key: str, value: float | None) -> None:
+    prices.set({**prices.value, key: value if value is not None else 0.0})
+
+
 @solara.component
 def Cases() -> None:
     raw = _raw()
@@ -463,6 +467,7 @@ def Cases() -> None:
     firm, process, capacity, entry = form["firm"], form["process"], form["capacity"], form["entry"]
     case_name, price, price_factor = form["case_name"], form["price"], form["price_factor"]
     policy, policy_value, problems = form["policy"], form["policy_value"], form["problems"]
+    firm_prices = form["firm_prices"]
     if process.value not in processes and processes:
         process.value = processes[0]
     if price.value not in prices and prices:
@@ -479,8 +484,11 @@ def Cases() -> None:
     def add_firm() -> None:
         lat, lon = picked.value or (0.0, 0.0)
         try:
+            defaults = session.recipe_prices(raw, process.value)
+            chosen = {side: {x: float(firm_prices.value.get(f"{side}:{x}", v)) for x, v in sides.items()}
+                      for side, sides in defaults.items()}
             add = session.fictive_firm(raw, firm=firm.value, lat=lat, lon=lon, process=process.value, capacity=capacity.value,
-                                       entry_cost=entry.value)
+                                       entry_cost=entry.value, prices=chosen)
         except Exception as exc:  # a ScenarioError with its location
             problems.value = [str(exc)]
             return
@@ -505,6 +513,15 @@ def Cases() -> None:
             solara.Select("Recipe", value=process, values=processes, classes=["firm-recipe"])
             solara.InputFloat("Capacity (activity/yr)", value=capacity, classes=["firm-capacity"])
             solara.InputFloat(f"Entry cost ({currency})", value=entry, classes=["firm-entry"])
+        units = {x["id"]: x.get("unit", "unit") for x in raw.get("products") or []}
+        defaults = session.recipe_prices(raw, process.value)
+        with solara.Row(style={"flex-wrap": "wrap"}, classes=["firm-prices"]):
+            for side, sides in defaults.items():
+                for x, v in sides.items():
+                    key = f"{side}:{x}"
+                    label = f"{'buys' if side == 'inputs' else 'sells'} {x} at ({currency}/{units.get(x, 'unit')})"
+                    solara.InputFloat(label, value=float(firm_prices.value.get(key, v)), style={"max-width": "16em"},
+                                      on_value=functools.partial(_set_price, firm_prices, key))
         solara.Button("Add the firm to the case", on_click=add_firm, disabled=picked.value is None, classes=["add-firm"])
     with solara.Card("A price", classes=["case-price"]):
         with solara.Row(style={"flex-wrap": "wrap"}):
