@@ -324,3 +324,23 @@ def test_cli_argument_checks(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["ledgers", str(FILES[0]), "--scenario", str(SCENARIO), "--year", "19"])
     assert "--year" in capsys.readouterr().err
+
+
+def test_io_sectors_by_nace_code():
+    from symbiosim.ripple.ledgers import io_sector_of
+
+    table = ["A03_fishing_aquaculture", "C10_food", "C24_basic_metals", "D35_energy", "GN_market_services", "C_other"]
+    got = {c: io_sector_of(c, table) for c in ("C10.1", "C24", "D35.2", "G46", "H49", "C22", "B08", "foreign", "unmatched")}
+    assert got == {"C10.1": "C10_food", "C24": "C24_basic_metals", "D35.2": "D35_energy", "G46": "GN_market_services",
+                   "H49": "GN_market_services", "C22": "C_other", "B08": "unmatched", "foreign": "foreign",
+                   "unmatched": "unmatched"}
+
+
+def test_cli_io_table_adds_io_sectors(tmp_path, capsys):
+    io = ROOT / "scenarios" / "io" / "orkland_illustrative.yaml"
+    code, out, err = _run(capsys, *_args(tmp_path, "--io-table", str(io), "--json"))
+    assert code == 0, err
+    flows = pd.DataFrame(json.loads(out)["sector_flows"])
+    got = flows.query("year == 2024 and actor == 'elkem' and direction == 'purchases'").groupby("io_sector")["amount"].sum()
+    assert got.to_dict() == {"C16_wood": 14_000_000, "D35_energy": 120_000_000, "GN_market_services": 2_500_000,
+                             "unmatched": 30_000_000}  # quartz (B08) is in no sector of the table

@@ -545,6 +545,33 @@ def sector_flows(cleaned: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["year", "actor", "direction", "sector"], ignore_index=True)[cols]
 
 
+def io_sector_of(code: str, io_sectors: Sequence[str]) -> str:
+    """The input-output table sector of a NACE ``code`` (``C10.1``), by the table's sector names
+    ``CODE_words``: a name whose CODE is a prefix of the code (dots ignored: ``C10_food`` takes
+    ``C10.1`` and ``C10.2``), the longest such; a CODE of two letters is a range of NACE sections
+    (``GN_market_services`` takes G to N). ``foreign`` and ``unmatched`` stay as they are, and so
+    does a code no sector takes (returned as ``unmatched``)."""
+    if code in (FOREIGN, UNMATCHED):
+        return code
+    flat = code.replace(".", "").upper()
+    best, size = UNMATCHED, 0
+    for name in io_sectors:
+        head = name.split("_", 1)[0].upper()
+        if len(head) == 2 and head.isalpha() and flat[:1].isalpha():
+            if head[0] <= flat[0] <= head[1] and size < 1:
+                best, size = name, 1
+        elif flat.startswith(head.replace(".", "")) and len(head) > size:
+            best, size = name, len(head)
+    return best
+
+
+def with_io_sectors(flows: pd.DataFrame, io_sectors: Sequence[str]) -> pd.DataFrame:
+    """``sector_flows`` with the column ``io_sector`` (``io_sector_of`` each sector)."""
+    out = flows.copy()
+    out["io_sector"] = [io_sector_of(str(c), io_sectors) for c in out["sector"]]
+    return out
+
+
 # ---------------------------------------------------------------- linkages
 
 
@@ -683,7 +710,8 @@ class LedgerResult:
 
 def import_ledgers(paths: Sequence[str | Path], scenario: Scenario, *, actor_map: str | Path | None = None,
                    sector_map: str | Path | None = None, year: int | None = None, skip_invalid: bool = False,
-                   db: str | Path | None = None, max_bytes: int | None = None) -> LedgerResult:
+                   db: str | Path | None = None, max_bytes: int | None = None,
+                   io_sectors: Sequence[str] | None = None) -> LedgerResult:
     """Read, check, clean and link ledger files (see the module docstring).
 
     Args:
@@ -691,6 +719,8 @@ def import_ledgers(paths: Sequence[str | Path], scenario: Scenario, *, actor_map
         skip_invalid: drop rows with malformed or missing values (each logged, step ``invalid``)
             instead of raising.
         db: a DuckDB file to write the tables into (``LedgerResult.store``).
+        io_sectors: the sectors of an input-output table: ``sector_flows`` gains ``io_sector``
+            (``io_sector_of``).
 
     Raises:
         LedgerError: listing every problem, located by file, row and column.
@@ -720,7 +750,13 @@ def import_ledgers(paths: Sequence[str | Path], scenario: Scenario, *, actor_map
     else:
         links = pd.DataFrame(columns=["actor", "year", "output", "cluster_purchases", "cluster_sales", "backward",
                                       "forward", "forward_leontief"])
-    result = LedgerResult(raw=raw, cleaned=cleaned, log=log, actor_flows=flows, sector_flows=sector_flows(cleaned),
+    by_sector = sector_flows(cleaned)
+    if io_sectors is not None:
+        by_sector = with_io_sectors(by_sector, io_sectors)
+        left = sorted(set(by_sector.loc[by_sector["io_sector"] == UNMATCHED, "sector"]) - {UNMATCHED})
+        if left:
+            notes.append(f"sectors in no sector of the input-output table: {', '.join(left)}")
+    result = LedgerResult(raw=raw, cleaned=cleaned, log=log, actor_flows=flows, sector_flows=by_sector,
                           totals=tot, linkages=links, year=year, currency=scenario.settings.currency,
                           names={a.id: a.name or a.id for a in scenario.actors}, notes=notes)
     if db is not None:

@@ -72,6 +72,13 @@ def ledgers_text(result: Any, files: int, show_ids: bool = False) -> str:
                             {"seller": numbers.Column("text"), "buyer": numbers.Column("text"),
                              "amount": numbers.Column("money", cur), "reported_by": numbers.Column("text", title="reported by")},
                             empty="(none: no two actors' ledgers name each other)")]
+    if "io_sector" in result.sector_flows.columns:
+        sf = result.sector_flows
+        sf = sf[sf["year"] == result.year].groupby(["actor", "direction", "io_sector"], as_index=False)["amount"].sum()
+        lines += ["", f"purchases and sales by input-output sector, {result.year}:",
+                  numbers.table(_named(sf, result.names, "actor"),
+                                {"actor": numbers.Column("text"), "direction": numbers.Column("text"),
+                                 "io_sector": numbers.Column("text", title="sector"), "amount": numbers.Column("money", cur)})]
     links = result.linkages
     lines += ["", f"linkage indices, {result.year} (Rasmussen 1956; > 1: above the cluster's average):",
               numbers.table(_named(links, result.names, "actor"),
@@ -123,8 +130,13 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    io_sectors = None
+    if args.io_table:
+        from symbiosim.ripple.iotable import load_io_table
+
+        io_sectors = list(load_io_table(args.io_table).sectors)
     result = import_ledgers(args.ledger_files, scenario, actor_map=args.map_actors, sector_map=args.map_sectors,
-                            year=args.year, skip_invalid=args.skip_invalid, db=args.db)
+                            year=args.year, skip_invalid=args.skip_invalid, db=args.db, io_sectors=io_sectors)
     if args.json:
         print_json(ledgers_json(result, args.show_ids) | {"db": str(args.db)})
     else:
@@ -147,6 +159,8 @@ def add_parser(sub: Any) -> None:
                    help="CSV orgnr,actor[,role]: organisation numbers of the actors (role site or head_office)")
     p.add_argument("--map-sectors", type=mapping_file, metavar="FILE",
                    help="CSV orgnr,sector: the (NACE) sector of counterparts outside the cluster")
+    p.add_argument("--io-table", type=t.input_file, metavar="IO_FILE",
+                   help="an input-output table (as for symbiosim multipliers): each sector's flows also by the table's sectors")
     p.add_argument("--db", type=t.store_path, default="results/ledgers.duckdb",
                    help="DuckDB file for the tables (default results/ledgers.duckdb; its ledger tables are replaced)")
     p.add_argument("--out", type=t.output_dir, help="write CSV tables and the figure ledger_flows.png here (a directory)")
