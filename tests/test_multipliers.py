@@ -361,12 +361,22 @@ def test_cli_type_ii_without_households_exits_2(tmp_path, capsys):
     del raw["households"]
     assert main(["multipliers", str(write(tmp_path, raw)), "--type", "II"]) == 2
     err = capsys.readouterr()
-    assert "households" in err.err and err.out == ""
+    assert "households: type II multipliers need households" in err.err and err.out == ""
 
 
 def test_cli_bad_file_exits_2_with_located_errors(tmp_path, capsys):
     assert main(["multipliers", str(write(tmp_path, doc(output=[1000, -1])))]) == 2
     assert "output[manufacturing]" in capsys.readouterr().err
+
+
+def test_cli_delta_only_with_region_totals(tmp_path, capsys):
+    path = write(tmp_path, DOC)
+    assert main(["multipliers", str(path), "--delta", "0.2"]) == 2
+    assert "--delta" in capsys.readouterr().err
+    region = write(tmp_path, {"measure": "employment", "totals": {"agriculture": 2, "manufacturing": 3}}, "r.yaml")
+    assert main(["multipliers", str(path), "--region-totals", str(region), "--delta", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["output"]["agriculture"] == pytest.approx(1.06 / 0.791)  # test_flq_by_hand
 
 
 @pytest.mark.parametrize("argv", [["--delta", "1"], ["--delta", "-0.1"], ["--delta", "nan"], ["--type", "III"]])

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from symbiosim import cli_args as t
-from symbiosim.errors import ScenarioError
+from symbiosim.errors import Issue, ScenarioError
 from symbiosim.report.jsonable import print_json
 
 delta = t.number(0.0, 1.0, high_open=True)  # FLQ's δ in [0, 1)
@@ -24,16 +23,19 @@ def multiplier_type(text: str) -> str:
 
 def cmd_multipliers(args: argparse.Namespace) -> int:
     from symbiosim.ripple.iotable import load_io_table
-    from symbiosim.ripple.multipliers import load_region_totals, multipliers
+    from symbiosim.ripple.multipliers import DEFAULT_DELTA, load_region_totals, multipliers
 
+    if args.delta is not None and not args.region_totals:
+        raise t.ArgumentProblem("--delta", "only with --region-totals (δ is FLQ's, for regionalising the table)")
     table = load_io_table(args.io_file)
     if args.type == "II" and table.households is None:
-        print(f"symbiosim multipliers: {args.io_file}: type II multipliers need households (wages and consumption "
-              "per sector) in the table; it has none: use --type I or add households", file=sys.stderr)
-        return 2
+        raise ScenarioError([Issue("households", None, None,
+                                   "type II multipliers need households (wages and consumption per sector); the "
+                                   "table has none: use --type I or add households")], args.io_file,
+                            what="input-output table")
     region = load_region_totals(args.region_totals) if args.region_totals else None
     try:
-        m = multipliers(table, args.type, region=region, delta=args.delta)
+        m = multipliers(table, args.type, region=region, delta=DEFAULT_DELTA if args.delta is None else args.delta)
     except ScenarioError as exc:
         source = args.region_totals if exc.what == "regional totals" else args.io_file
         raise ScenarioError(exc.issues, source, what=exc.what) from None
@@ -77,7 +79,7 @@ def add_parser(sub: Any) -> None:
                    help="I (direct + indirect, default) or II (+ induced: needs households in the table)")
     p.add_argument("--region-totals", type=t.input_file, metavar="FILE",
                    help="regional output or employment per sector (.yaml or .csv): regionalise the table by FLQ")
-    p.add_argument("--delta", type=delta, default=0.3,
+    p.add_argument("--delta", type=delta,
                    help="FLQ's δ in [0, 1) (default 0.3, Flegg & Webber 1997; only with --region-totals)")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object {"sectors", "type", "output", "value_added", "employment"} '
