@@ -28,12 +28,15 @@ Formulas (Miller & Blair 2009, *Input-Output Analysis*, 2nd ed., ch. 2, 6 and 8)
   household column is regionalised with the simple LQ (``h_c,i min(SLQ_i, 1)``), since the
   cross-industry term has no household sector.
 
-pymrio (the field's library, v0.7.0) was evaluated: its ``calc_A`` and ``calc_L`` are the two
-numpy lines above (``Z * 1/x`` with 1/0 set to 0, ``np.linalg.inv(I - A)``), without a
-productivity check, while installing it brings pyarrow, xlrd, docutils and faker as hard
-dependencies, and its strength (MRIO databases such as EXIOBASE, satellite accounts,
-downloads) does not apply to a one-region table. It is not used; the few lines here are
-checked against the textbook values in tests/test_multipliers.py.
+pymrio (the field's library, v0.7.0) was evaluated: installed in a scratch directory, its
+``calc_A`` and ``calc_L`` give the same A and L as the code here (to 1e-16 on the bundled
+Orkland table): they are the two numpy lines above (``Z * 1/x`` with 1/0 set to 0,
+``np.linalg.inv(I - A)``), but without a productivity check (an A of spectral radius above 1
+silently gives a negative L; a singular one raises numpy's bare "Singular matrix"), and
+installing it requires pyarrow (already a dependency), xlrd, docutils and faker. Its
+strength (MRIO databases such as EXIOBASE, satellite accounts, downloads) does not apply to
+a one-region table. It is not used; the few lines here are checked against the textbook
+values in tests/test_multipliers.py.
 """
 
 from __future__ import annotations
