@@ -51,6 +51,7 @@ def ledgers_text(result: Any, files: int, show_ids: bool = False) -> str:
     import symbiosim.report.numbers as numbers
 
     cur = result.currency
+    when = result.year if result.year is not None else "(no year: no rows kept)"
     lines = [f"ledgers: {files} file{'s' if files != 1 else ''}, {len(result.raw)} rows read, {len(result.cleaned)} kept "
              f"after cleaning; money in {cur} (the scenario's currency)"]
     summary = result.summary
@@ -67,7 +68,7 @@ def ledgers_text(result: Any, files: int, show_ids: bool = False) -> str:
         lines += ["", "cleaning log:", numbers.table(log, cols, max_text=90, width=120)]
     flows = result.actor_flows
     flows = flows[flows["year"] == result.year] if result.year is not None else flows.iloc[:0]
-    lines += ["", f"money flows between actors, {result.year} (seller -> buyer: paid by the buyer):",
+    lines += ["", f"money flows between actors, {when} (seller -> buyer: paid by the buyer):",
               numbers.table(_named(flows, result.names, "seller", "buyer"),
                             {"seller": numbers.Column("text"), "buyer": numbers.Column("text"),
                              "amount": numbers.Column("money", cur), "reported_by": numbers.Column("text", title="reported by")},
@@ -75,12 +76,12 @@ def ledgers_text(result: Any, files: int, show_ids: bool = False) -> str:
     if "io_sector" in result.sector_flows.columns:
         sf = result.sector_flows
         sf = sf[sf["year"] == result.year].groupby(["actor", "direction", "io_sector"], as_index=False)["amount"].sum()
-        lines += ["", f"purchases and sales by input-output sector, {result.year}:",
+        lines += ["", f"purchases and sales by input-output sector, {when}:",
                   numbers.table(_named(sf, result.names, "actor"),
                                 {"actor": numbers.Column("text"), "direction": numbers.Column("text"),
                                  "io_sector": numbers.Column("text", title="sector"), "amount": numbers.Column("money", cur)})]
     links = result.linkages
-    lines += ["", f"linkage indices, {result.year} (Rasmussen 1956; > 1: above the cluster's average):",
+    lines += ["", f"linkage indices, {when} (Rasmussen 1956; > 1: above the cluster's average):",
               numbers.table(_named(links, result.names, "actor"),
                             {"actor": numbers.Column("text"), "output": numbers.Column("money", cur, "output (sales)"),
                              "cluster_purchases": numbers.Column("money", cur, "bought in cluster"),
