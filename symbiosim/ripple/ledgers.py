@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import symbiosim.report.numbers as numbers
 from symbiosim.errors import Issue, ScenarioError
 from symbiosim.scenario import Scenario
 from symbiosim.scenario.load import XLSX_UNZIPPED_FACTOR, check_file_size, max_scenario_bytes, too_large
@@ -427,6 +428,7 @@ def clean(rows: pd.DataFrame, scenario: Scenario, actor_map: pd.DataFrame | None
     smap = {} if sector_map is None else dict(zip(sector_map["orgnr"], sector_map["sector"], strict=True))
     actor_sector = actor_sector_code(scenario)
     names = {a.id: a.name or a.id for a in scenario.actors}
+    cur = scenario.settings.currency
     log: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
     exact: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -475,12 +477,18 @@ def clean(rows: pd.DataFrame, scenario: Scenario, actor_map: pd.DataFrame | None
     # mirror: the seller's customer-ledger row and the buyer's supplier-ledger row of one flow and year
     if len(cleaned):
         pair = cleaned[cleaned["in_actor_flows"]]
-        bought = {(r.counterpart_actor, r.firm_actor, r.year) for r in pair.itertuples() if r.kind == "supplier"}
+        bought: dict[tuple[Any, ...], float] = {}
+        for r in pair.itertuples():
+            if r.kind == "supplier":
+                key3 = (r.counterpart_actor, r.firm_actor, r.year)
+                bought[key3] = bought.get(key3, 0.0) + float(r.amount)
         for i, r in pair.iterrows():
             if r["kind"] == "customer" and (r["firm_actor"], r["counterpart_actor"], r["year"]) in bought:
                 cleaned.loc[i, "in_actor_flows"] = False
                 log.append(_log("mirror", r.to_dict(), f"{names[r['firm_actor']]} -> {names[r['counterpart_actor']]} "
-                                                       f"{r['year']}: also in the buyer's supplier ledger", r["amount"]))
+                                                       f"{r['year']}: also in the buyer's supplier ledger (buyer's figure "
+                                                       f"{numbers.money(bought[(r['firm_actor'], r['counterpart_actor'], r['year'])], cur)}, "
+                                                       f"seller's {numbers.money(r['amount'], cur)})", r["amount"]))
     log_cols = ["step", "file", "row", "column", "detail", "amount", "firm_orgnr", "counterpart_orgnr"]
     order = list(STEPS)
     log.sort(key=lambda r: (r["file"], r["row"], order.index(r["step"])))
