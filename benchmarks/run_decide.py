@@ -45,9 +45,11 @@ def run(name: str, count: int, points: int, alt_time_limit: float, time_limit: f
         "mip_gap": gap,
         "alternatives": {
             "first_solve_seconds": first,
-            "extra_solve_seconds": extra,
-            "extra_status": [t.get("status") for t in alt.timings[1:]],
-            "mean_extra_over_first": (sum(extra) / len(extra) / first) if extra and first else None,
+            # one row per solve after the optimum (each alternative: a SPORES solve, a max-min solve, a polish)
+            "solves": [{k: t.get(k) for k in ("plan", "seconds", "status", "min_distance")} for t in alt.timings[1:]],
+            "seconds_per_alternative": (sum(extra) / alt.meta["alternatives_found"]) if alt.meta["alternatives_found"] else None,
+            "per_alternative_over_first": (sum(extra) / alt.meta["alternatives_found"] / first)
+            if alt.meta["alternatives_found"] and first else None,
             "found": alt.meta["alternatives_found"],
             "stopped": alt.meta["stopped"],
             "alt_time_limit": alt_time_limit,
@@ -86,8 +88,11 @@ def main() -> None:
             results.append({"case": name, "status": "error", "error": str(exc)})
             continue
         a, p = r["alternatives"], r["pareto"]
-        print(f"{name} (gap {r['mip_gap']}): alternatives: first solve {a['first_solve_seconds']:.2f} s, extra "
-              f"{', '.join(f'{x:.2f}' for x in a['extra_solve_seconds'])} s ({a['found']} found; {a['stopped'] or 'all'})")
+        per = a["seconds_per_alternative"]
+        solves = ", ".join(f"{s['plan']} {s['seconds']:.1f}" for s in a["solves"])
+        print(f"{name} (gap {r['mip_gap']}): alternatives: first solve {a['first_solve_seconds']:.2f} s, then "
+              f"{len(a['solves'])} solves ({solves} s), "
+              f"{a['found']} found ({'n/a' if per is None else f'{per:.1f} s each'}); {a['stopped'] or 'all'}")
         print(f"{name}: pareto: first solve {p['first_solve_seconds']:.2f} s, further "
               f"{', '.join(f'{x:.2f}' for x in p['further_solve_seconds'])} s ({p['points']} points)")
         results.append(r)

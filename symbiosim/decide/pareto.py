@@ -144,10 +144,10 @@ def _tables(
     pm: PlannerModel,
 ) -> ParetoFront:
     f1, f2 = objectives
-    ref = decisions_of(found[0][1])
+    ref = decisions_of(found[0][1], pm.data)  # relays of bought goods are not decisions (as in alternatives)
     rows = []
     for i, (name, plan, eps) in enumerate(found):
-        chosen = decisions_of(plan)
+        chosen = decisions_of(plan, pm.data)
         k = kpi_row(pm.data, plan)
         added = sorted(set(chosen) - set(ref))
         removed = sorted(set(ref) - set(chosen))
@@ -173,4 +173,4 @@ def _tables(
         "first_solve_seconds": first,
         "note": "jobs is mean annual jobs over the horizon (jobs_final_year: the final year's)",
     }
-    return ParetoFront(objectives, plans, points, decision_matrix(plans), timings, meta)
+    return ParetoFront(objectives, plans, points, decision_matrix(plans, pm.data), timings, meta)
