@@ -344,3 +344,16 @@ def test_cli_io_table_adds_io_sectors(tmp_path, capsys):
     got = flows.query("year == 2024 and actor == 'elkem' and direction == 'purchases'").groupby("io_sector")["amount"].sum()
     assert got.to_dict() == {"C16_wood": 14_000_000, "D35_energy": 120_000_000, "GN_market_services": 2_500_000,
                              "unmatched": 30_000_000}  # quartz (B08) is in no sector of the table
+
+
+def test_material_flows_from_links_or_a_plan(scenario):
+    from symbiosim.ripple.ledgers import material_flows
+
+    links = material_flows(scenario)
+    assert set(zip(links["source"], links["target"], links["product"], strict=True)) == {
+        ("elkem", "orkland_dh", "waste_heat"), ("orkland_dh", "norsk_kylling", "district_heat"),
+        ("allskog", "elkem", "wood_chips"), ("isfjord", "con_form", "eps")}
+    plan = pd.DataFrame({"source": ["elkem", "elkem", "elkem"], "target": ["orkland_dh"] * 3,
+                         "product": ["waste_heat"] * 3, "period": [0, 1, 0], "year": [0, 0, 1], "value": [10.0, 5.0, 99.0]})
+    got = material_flows(scenario, plan)
+    assert got["quantity"].tolist() == [15.0]  # year 0, summed over its periods
