@@ -134,10 +134,12 @@ SPECS: dict[str, tuple[str | None, dict[str, str]]] = {
     "cases": ("scenario", {"--cases": "cases", "--store": "store", "--no-store": FLAG, "--no-base": FLAG, "--region": "region",
                            **COMMON_DECIDE}),
     "robustness": ("scenario", {"--perturb": "perturb", "--samples": "count", "--seed": "seed", **COMMON_DECIDE}),
+    "report": ("scenario", {"--seed": "seed", "--out": "out_dir", "--incentives": "instrument", "--target": "share",
+                            "--seeds": "count", "--no-decomposition": FLAG}),
     "doctor": (None, {}),
 }
 POSITIONAL_NAMES = {"validate": "file", "template": "file", "summarize": "db", "cases": "base"}
-SOLVES = {"plan", "simulate", "compare", "incentives", "experiment", "alternatives", "pareto", "cases", "robustness", "doctor"}
+SOLVES = {"plan", "simulate", "compare", "incentives", "experiment", "alternatives", "pareto", "cases", "robustness", "doctor", "report"}
 
 # Values that keep a real run on the tiny scenario short (subprocess vectors).
 SMALL = {"count": ["1", "2"], "parallel": ["1", "2"], "points": ["2", "3"], "seconds": ["5", "30"], "mip_gap": ["0", "1e-4", "0.5"],
@@ -213,7 +215,7 @@ def vectors(draw: Callable[[Any], Any], commands: tuple[str, ...] = tuple(SPECS)
     mode = "one_wrong" if wrong_only else draw(st.sampled_from(["right", "one_wrong", "any"]))
     positional, spec = SPECS[command]
     names = draw(st.lists(st.sampled_from(sorted(spec)), unique=True, max_size=len(spec))) if spec else []
-    for required in {"incentives": "--instrument", "cases": "--cases"}.get(command, "").split():
+    for required in {"incentives": "--instrument", "cases": "--cases", "report": "--out"}.get(command, "").split():
         if required not in names and (mode == "right" or draw(st.integers(0, 5))):
             names.append(required)
     valued = [n for n in names if spec[n] != FLAG]
