@@ -8,6 +8,7 @@ and run times are printed (``pytest -s``) and written next to them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,17 +40,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def serving(cmd: list[str], what: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """Start a web server command on a free port (``{port}`` in ``cmd``), wait until it answers, stop it after.
+    Yields the URL, the process (its own process group) and the seconds until it answered."""
     port = _free_port()
     t0 = time.monotonic()
-    proc = subprocess.Popen([str(EXE), "app", str(SCENARIO), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen([a.format(port=port) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"symbiosim app ended: {proc.stdout.read().decode(errors='replace')[-3000:] if proc.stdout else ''}")
+                pytest.fail(f"{what} ended: {proc.stdout.read().decode(errors='replace')[-3000:] if proc.stdout else ''}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as r:
                     if r.status == 200:
@@ -56,16 +60,24 @@ def server():
             except OSError:
                 pass
             if time.monotonic() - t0 > 90:
-                pytest.fail("symbiosim app did not answer within 90 s")
+                pytest.fail(f"{what} did not answer within 90 s")
             time.sleep(0.2)
-        TIMES["server up (s)"] = round(time.monotonic() - t0, 2)
-        yield url, proc
+        yield url, proc, time.monotonic() - t0
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server():
+    try:
+        with serving([str(EXE), "app", str(SCENARIO), "--port", "{port}"], "symbiosim app") as (url, proc, up):
+            TIMES["server up (s)"] = round(up, 2)
+            yield url, proc
+    finally:
         SHOTS.mkdir(parents=True, exist_ok=True)
         (SHOTS / "times.json").write_text(json.dumps(TIMES, indent=2))
         print("app times:", TIMES)

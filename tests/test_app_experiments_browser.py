@@ -5,51 +5,25 @@ whether or not the main page shows it yet. Screenshots go where the app's do."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 pytest.importorskip("solara")
 pytest.importorskip("playwright.sync_api")
 
-from tests.test_app_browser import SHOTS, _free_port, browser, shot  # noqa: E402, F401  (browser: a fixture)
+from tests.test_app_browser import SHOTS, browser, serving, shot  # noqa: E402, F401  (browser: a fixture)
 from tests.test_app_explore import make_db  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def tab_server():
     """The Experiments tab alone, as ``solara run`` serves it."""
-    port = _free_port()
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
-    cmd = [sys.executable, "-m", "solara", "run", "symbiosim.app.experiments_tab", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "solara", "run", "symbiosim.app.experiments_tab", "--host", "127.0.0.1", "--port", "{port}",
            "--production", "--no-open", "--no-check-version"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    t0 = time.monotonic()
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"solara run ended: {proc.stdout.read().decode(errors='replace')[-3000:] if proc.stdout else ''}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() - t0 > 90:
-                pytest.fail("solara run did not answer within 90 s")
-            time.sleep(0.2)
+    with serving(cmd, "solara run", env) as (url, _, _):
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -355,6 +355,19 @@ def read_ledgers(paths: Iterable[str | Path], *, max_bytes: int | None = None) -
 # ---------------------------------------------------------------- mapping files
 
 
+def _mapped_orgnr(rec: dict[str, Any], seen: dict[str, Any], issues: list[Issue]) -> tuple[tuple[str, str], str]:
+    """The row's location and organisation number of a mapping file; a bad or repeated number is an issue."""
+    where = (rec["file"], f"row {rec['row']}")
+    orgnr = normal_orgnr(rec["orgnr"])
+    problem = orgnr_problem(orgnr) if orgnr else "missing value: expected an organisation number"
+    if problem:
+        issues.append(Issue(*where, "orgnr", problem))
+    elif orgnr in seen:
+        issues.append(Issue(*where, "orgnr", f"this organisation number is already mapped on row {seen[orgnr]}"))
+    seen.setdefault(orgnr, rec["row"])
+    return where, orgnr
+
+
 def read_actor_map(path: str | Path, scenario: Scenario, *, max_bytes: int | None = None) -> pd.DataFrame:
     """``orgnr,actor[,role]`` -> DataFrame ``orgnr, actor, role``; located errors (``LedgerError``)."""
     raw = read_table(path, ("orgnr", "actor"), ("role",), max_bytes=max_bytes)
@@ -363,20 +376,13 @@ def read_actor_map(path: str | Path, scenario: Scenario, *, max_bytes: int | Non
     out: list[dict[str, str]] = []
     seen: dict[str, Any] = {}
     for rec in raw.to_dict("records"):
-        where = (rec["file"], f"row {rec['row']}")
-        orgnr = normal_orgnr(rec["orgnr"])
-        p = orgnr_problem(orgnr) if orgnr else "missing value: expected an organisation number"
-        if p:
-            issues.append(Issue(*where, "orgnr", p))
+        where, orgnr = _mapped_orgnr(rec, seen, issues)
         actor = rec["actor"].strip()
         if actor not in actors:
             issues.append(Issue(*where, "actor", f"expected an actor of the scenario ({', '.join(sorted(actors))}), got {actor!r}"))
         role = (rec.get("role") or "site").strip().lower() or "site"
         if role not in ROLES:
             issues.append(Issue(*where, "role", f"expected site or head_office, got {role!r}"))
-        if not p and orgnr in seen:
-            issues.append(Issue(*where, "orgnr", f"this organisation number is already mapped on row {seen[orgnr]}"))
-        seen.setdefault(orgnr, rec["row"])
         out.append({"orgnr": orgnr, "actor": actor, "role": role})
     if issues:
         raise LedgerError(issues, what="actor mapping")
@@ -390,17 +396,10 @@ def read_sector_map(path: str | Path, *, max_bytes: int | None = None) -> pd.Dat
     out: list[dict[str, str]] = []
     seen: dict[str, Any] = {}
     for rec in raw.to_dict("records"):
-        where = (rec["file"], f"row {rec['row']}")
-        orgnr = normal_orgnr(rec["orgnr"])
-        p = orgnr_problem(orgnr) if orgnr else "missing value: expected an organisation number"
-        if p:
-            issues.append(Issue(*where, "orgnr", p))
+        where, orgnr = _mapped_orgnr(rec, seen, issues)
         sector = rec["sector"].strip()
         if not sector:
             issues.append(Issue(*where, "sector", "missing value: expected a sector code such as C24 (NACE)"))
-        if not p and orgnr in seen:
-            issues.append(Issue(*where, "orgnr", f"this organisation number is already mapped on row {seen[orgnr]}"))
-        seen.setdefault(orgnr, rec["row"])
         out.append({"orgnr": orgnr, "sector": sector})
     if issues:
         raise LedgerError(issues, what="sector mapping")
