@@ -18,7 +18,14 @@ from typing import Any
 
 from symbiosim import cli_args as t
 from symbiosim import progress
-from symbiosim.errors import BaselineInfeasibleError, InfeasibleError, ModelError, ScenarioError, UnboundedError
+from symbiosim.errors import (
+    BaselineInfeasibleError,
+    InfeasibleError,
+    ModelError,
+    OutputError,
+    ScenarioError,
+    UnboundedError,
+)
 from symbiosim.report.jsonable import print_json
 
 log = logging.getLogger("symbiosim")
@@ -496,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             print_json({"status": "invalid", "errors": [str(i) for i in exc.issues]})
         print(exc.report(), file=sys.stderr)
+        return 2
+    except OutputError as exc:  # e.g. a table too long for --format xlsx: nothing is wrong with the inputs' meaning
+        print(f"symbiosim: {exc}", file=sys.stderr)
         return 2
     except ModelError as exc:
         if getattr(args, "json", False):

@@ -57,6 +57,10 @@ class ScenarioError(SymbiosimError):
         return "\n".join(lines)
 
 
+class OutputError(SymbiosimError):
+    """An output cannot be written as asked (e.g. a table longer than an Excel sheet holds); says what to do instead."""
+
+
 class ModelError(SymbiosimError):
     """The optimisation model could not be built or solved as asked."""
 

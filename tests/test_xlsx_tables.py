@@ -195,3 +195,16 @@ def test_other_formats_are_unchanged(tmp_path: Path, fmt: str) -> None:
     assert {f"{t}.{fmt}" for t in PLAN_TABLES} <= names
     assert {"actors.csv", "products.csv", "kpis.json", "meta.json", "flows.png"} <= names
     assert not any(n.endswith(".xlsx") for n in names)
+
+
+def test_a_table_longer_than_a_sheet_is_a_clear_error_not_a_crash(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Excel holds 1,048,576 rows a sheet; with the limit lowered to 3 rows, plan's flows table (more
+    than 2 rows on HEAT_LINK) does not fit: exit 2 and a message that says what to use instead."""
+    from symbiosim.report import workbook
+
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)
+    scenario = _scenario(tmp_path, HEAT_LINK)
+    assert main(["plan", scenario, "--out", str(tmp_path / "xlsx"), "--format", "xlsx"]) == 2
+    err = capsys.readouterr().err
+    assert "more than an Excel sheet holds" in err and "--format csv or parquet" in err and "internal error" not in err
+    assert not list((tmp_path / "xlsx").glob("*.xlsx"))  # checked before any workbook is written

@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from symbiosim.errors import OutputError
 from symbiosim.scenario.excel.write import exact_numbers
 
 ABOUT = "about"
@@ -233,10 +234,14 @@ def _header(ws: WriteOnlyWorksheet, names: list[str]) -> list[Any]:
     return cells
 
 
-def _write_table(wb: Workbook, sheet: str, frame: pd.DataFrame) -> None:
+def _check_rows(sheet: str, frame: pd.DataFrame) -> None:
     if len(frame) + 1 > MAX_ROWS:
-        raise ValueError(f"table {sheet!r} has {len(frame):,} rows: more than an Excel sheet holds "
-                         f"({MAX_ROWS - 1:,}); use --format csv or parquet")
+        raise OutputError(f"table {sheet!r} has {len(frame):,} rows: more than an Excel sheet holds "
+                          f"({MAX_ROWS - 1:,}); use --format csv or parquet")
+
+
+def _write_table(wb: Workbook, sheet: str, frame: pd.DataFrame) -> None:
+    _check_rows(sheet, frame)
     ws = wb.create_sheet(sheet)
     names = [str(c) for c in frame.columns]
     columns = [[cell_value(v) for v in frame.iloc[:, i].tolist()] for i in range(frame.shape[1])]
@@ -309,11 +314,13 @@ def write_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame], about: 
     sheet ``about``. Returns the path.
 
     Raises:
-        ValueError: a table has more rows than an Excel sheet holds.
+        OutputError: a table has more rows than an Excel sheet holds (checked before anything is written).
     """
     path = Path(path)
-    wb = Workbook(write_only=True)
     names = sheet_names(tables)
+    for name, frame in tables.items():
+        _check_rows(names[name], frame)
+    wb = Workbook(write_only=True)
     with exact_numbers():  # a write-only sheet writes its rows as they are appended
         _write_about(wb, about, tables, names)
         for name, frame in tables.items():
