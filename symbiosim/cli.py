@@ -91,14 +91,40 @@ def cmd_plan(args: argparse.Namespace) -> int:
         else:
             print(f"{args.scenario}: {r.error}", file=sys.stderr)
         return 1
+    obj, effects = r.json, None
+    if args.io_table:
+        from symbiosim.ripple.effects import effects_text
+
+        assert r.accounts is not None  # a plan was found (r.error is None)
+        effects = _ripple_effects(scenario, r.accounts.actors, args)
+        obj = {**obj, "effects": effects.to_json()}
     if args.json:
-        print_json(r.json)
+        print_json(obj)
     else:
         print(r.summary())
+        if effects is not None:
+            print("\n" + effects_text(effects, scenario.settings.currency))
     if args.out:
-        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, r.json, about=_about("plan", scenario, args))
+        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, obj, about=_about("plan", scenario, args))
         _written(args)
     return 0
+
+
+def _ripple_effects(scenario: Any, actors: Any, args: argparse.Namespace) -> Any:
+    """``--io-table`` (``--region-totals``, ``--delta``): the actors' direct, indirect and induced effects."""
+    from symbiosim.ripple.effects import ripple_effects
+    from symbiosim.ripple.iotable import load_io_table
+    from symbiosim.ripple.multipliers import DEFAULT_DELTA, load_region_totals
+
+    if args.delta is not None and not args.region_totals:
+        raise t.ArgumentProblem("--delta", "only with --region-totals (δ is FLQ's, for regionalising the table)")
+    table = load_io_table(args.io_table)
+    region = load_region_totals(args.region_totals) if args.region_totals else None
+    try:
+        return ripple_effects(scenario, actors, table, region=region, delta=DEFAULT_DELTA if args.delta is None else args.delta)
+    except ScenarioError as exc:
+        source = args.region_totals if exc.what == "regional totals" else args.io_table
+        raise ScenarioError(exc.issues, source, what=exc.what) from None
 
 
 def _about(command: str, scenario: Any, args: argparse.Namespace) -> Any:
@@ -339,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=t.seconds, help="seconds (> 0); the best plan found is returned, flagged")
     p.add_argument("--threads", type=t.parallel, help=f"HiGHS threads (1 to {t.MAX_PARALLEL}; default: HiGHS decides)")
     p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap (>= 0, default 1e-4)")
+    from symbiosim.ripple.cli import delta
+
+    p.add_argument("--io-table", type=t.input_file, metavar="IO_FILE",
+                   help="input-output table (contract v1.2): also report each actor's direct, indirect and induced "
+                        "value added and jobs (actors link to its sectors by the NACE code of their sector)")
+    p.add_argument("--region-totals", type=t.input_file, metavar="FILE",
+                   help="with --io-table: regional totals per sector, for regional effects (FLQ)")
+    p.add_argument("--delta", type=delta, help="FLQ's δ in [0, 1) (default 0.3; only with --region-totals)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("simulate", help="run the agent-based (decentralised) model")

@@ -1,0 +1,109 @@
+"""Ripple effects of actors: direct figures from the accounts, indirect and induced by the sector's ratio multipliers."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from symbiosim.ripple.effects import nace_code, ripple_effects
+from symbiosim.ripple.iotable import io_table_from_dict
+from symbiosim.ripple.multipliers import RegionTotals
+from tests.tiny import HEAT_LINK, build
+
+# Miller & Blair's two sectors (as in docs/scenario-format.md), named by NACE code, with households.
+TABLE = {
+    "name": "two_sectors", "currency": "NOK", "unit": 1,
+    "sectors": ["C24_metals", "D35_energy"],
+    "intermediate": [[150, 500], [200, 100]],
+    "output": [1000, 2000],
+    "value_added": [650, 1400],
+    "employment": [10, 30],
+    "households": {"wages": [300, 700], "consumption": [100, 400]},
+}
+
+
+def scenario():
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    raw["actors"][1]["sector"] = "A01.1 greenhouse vegetables"  # no sector of the table takes A01
+    return build(raw)
+
+
+def test_effects_scale_the_direct_figures_by_the_sectors_ratio_multipliers():
+    """A = [[.15, .25], [.2, .05]], L = [[1.2541, .3300], [.2640, 1.1221]] (Miller & Blair).
+    C24: v = 650/1000 = .65; value-added multiplier m = .65 x 1.2541 + .70 x .2640 = .99994 (= 1: every
+    unit of final demand ends as value added, the table has no imports); ratio m / v = 1.5384.
+    An actor of C24 with direct value added 100 has indirect 100 x (1.5384 - 1) = 53.84.
+    Jobs: e = (.01, .015); m_E = .01 x 1.2541 + .015 x .2640 = .016502; ratio 1.6502; direct 10 jobs -> indirect 6.502."""
+    table = io_table_from_dict(TABLE)
+    actors = pd.DataFrame({"actor": ["smelter", "greenhouse"], "value_added": [100.0, 40.0], "jobs": [10.0, 2.0]})
+    fx = ripple_effects(scenario(), actors, table)
+    smelter = fx.actors.set_index("actor").loc["smelter"]
+    assert smelter.io_sector == "C24_metals"
+    assert smelter.value_added_direct == 100.0  # the accounts' own figure stays the direct one
+    assert smelter.value_added_indirect_national == pytest.approx(100 * (0.99994 / 0.65 - 1), rel=1e-3)
+    assert smelter.jobs_indirect_national == pytest.approx(10 * (0.016502 / 0.01 - 1), rel=1e-3)
+    assert smelter.value_added_induced_national > 0 and smelter.jobs_induced_national > 0  # households spend wages
+    greenhouse = fx.actors.set_index("actor").loc["greenhouse"]
+    assert pd.isna(greenhouse.io_sector) and math.isnan(greenhouse.value_added_indirect_national)
+    assert any("greenhouse (A01.1)" in n for n in fx.notes)
+    assert math.isnan(smelter.value_added_indirect_regional) and any("regional" in n for n in fx.notes)
+    assert fx.totals["value_added_direct"] == 140.0
+
+
+def test_regional_effects_are_smaller_than_national_ones():
+    """A region with a small energy sector buys less of its energy locally (FLQ < 1): the regional
+    indirect effects are at most the national ones, and at least 0."""
+    table = io_table_from_dict(TABLE)
+    region = RegionTotals("north", "employment", {"C24_metals": 5.0, "D35_energy": 1.0})
+    actors = pd.DataFrame({"actor": ["smelter"], "value_added": [100.0], "jobs": [10.0]})
+    row = ripple_effects(scenario(), actors, table, region=region).actors.iloc[0]
+    assert 0 <= row.value_added_indirect_regional < row.value_added_indirect_national
+    assert 0 <= row.jobs_indirect_regional < row.jobs_indirect_national
+
+
+def test_without_households_there_is_no_induced_effect():
+    raw = {k: v for k, v in TABLE.items() if k != "households"}
+    actors = pd.DataFrame({"actor": ["smelter"], "value_added": [100.0], "jobs": [10.0]})
+    fx = ripple_effects(scenario(), actors, io_table_from_dict(raw))
+    assert math.isnan(fx.actors.iloc[0].value_added_induced_national) and any("households" in n for n in fx.notes)
+    assert np.isfinite(fx.actors.iloc[0].value_added_indirect_national)
+
+
+def test_nace_code_is_the_first_word():
+    assert nace_code("C24 basic metals (silicon)") == "C24" and nace_code("") == "" and nace_code("  D35.2 gas") == "D35.2"
+
+
+def test_plan_reports_the_effects_with_io_table(tmp_path):
+    """``plan --io-table``: the JSON gains ``effects`` whose direct value added per actor is the accounts' own;
+    ``--delta`` without ``--region-totals`` is an argument error (exit 2, nothing solved)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    exe = str(Path(sys.executable).parent / "symbiosim")
+    done = subprocess.run([exe, "plan", str(scen), "--io-table", str(io), "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    obj = json.loads(done.stdout)
+    by_actor = {a["actor"]: a for a in obj["effects"]["actors"]}
+    assert by_actor["smelter"]["io_sector"] == "C24_metals"
+    from symbiosim.runs import run_plan
+
+    own = run_plan(build(raw)).accounts.actors.set_index("actor").value_added
+    assert by_actor["smelter"]["value_added_direct"] == pytest.approx(own["smelter"])
+    assert obj["effects"]["totals"]["value_added_direct"] == pytest.approx(own.sum())
+    bad = subprocess.run([exe, "plan", str(scen), "--io-table", str(io), "--delta", "0.2"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--delta" in bad.stderr
