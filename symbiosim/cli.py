@@ -83,6 +83,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    io = _io_inputs(args)  # a bad table is reported before the solve
     r = run_plan(scenario, args.objective, weights=t.as_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp,
                  time_limit=args.time_limit, threads=args.threads, mip_gap=args.mip_gap)
     if r.error is not None:
@@ -92,11 +93,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(f"{args.scenario}: {r.error}", file=sys.stderr)
         return 1
     obj, effects = r.json, None
-    if args.io_table:
+    if io is not None:
         from symbiosim.ripple.effects import effects_text
 
         assert r.accounts is not None  # a plan was found (r.error is None)
-        effects = _ripple_effects(scenario, r.accounts.actors, args)
+        effects = _ripple_effects(scenario, r.accounts.actors, io, args)
         obj = {**obj, "effects": effects.to_json()}
     if args.json:
         print_json(obj)
@@ -110,21 +111,40 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ripple_effects(scenario: Any, actors: Any, args: argparse.Namespace) -> Any:
-    """``--io-table`` (``--region-totals``, ``--delta``): the actors' direct, indirect and induced effects."""
-    from symbiosim.ripple.effects import ripple_effects
+def _io_inputs(args: argparse.Namespace) -> tuple[Any, Any, float] | None:
+    """``--io-table`` (``--region-totals``, ``--delta``), read and checked before anything is solved; None without it."""
+    if not getattr(args, "io_table", None):
+        return None
     from symbiosim.ripple.iotable import load_io_table
     from symbiosim.ripple.multipliers import DEFAULT_DELTA, load_region_totals
 
     if args.delta is not None and not args.region_totals:
         raise t.ArgumentProblem("--delta", "only with --region-totals (δ is FLQ's, for regionalising the table)")
-    table = load_io_table(args.io_table)
     region = load_region_totals(args.region_totals) if args.region_totals else None
+    return load_io_table(args.io_table), region, DEFAULT_DELTA if args.delta is None else args.delta
+
+
+def _ripple_effects(scenario: Any, actors: Any, io: tuple[Any, Any, float], args: argparse.Namespace) -> Any:
+    """The actors' direct, indirect and induced effects (``symbiosim.ripple.effects``), errors named by their file."""
+    from symbiosim.ripple.effects import ripple_effects
+
+    table, region, delta = io
     try:
-        return ripple_effects(scenario, actors, table, region=region, delta=DEFAULT_DELTA if args.delta is None else args.delta)
+        return ripple_effects(scenario, actors, table, region=region, delta=delta)
     except ScenarioError as exc:
         source = args.region_totals if exc.what == "regional totals" else args.io_table
         raise ScenarioError(exc.issues, source, what=exc.what) from None
+
+
+def _add_io_arguments(p: argparse.ArgumentParser) -> None:
+    from symbiosim.ripple.cli import delta
+
+    p.add_argument("--io-table", type=t.input_file, metavar="IO_FILE",
+                   help="input-output table (contract v1.2): also report each actor's direct, indirect and induced "
+                        "value added and jobs (actors link to its sectors by the NACE code of their sector)")
+    p.add_argument("--region-totals", type=t.input_file, metavar="FILE",
+                   help="with --io-table: regional totals per sector, for regional effects (FLQ)")
+    p.add_argument("--delta", type=delta, help="FLQ's δ in [0, 1) (default 0.3; only with --region-totals)")
 
 
 def _about(command: str, scenario: Any, args: argparse.Namespace) -> Any:
@@ -182,6 +202,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     t.check_players(args.players, [a.id for a in scenario.actors])  # before any solve
+    io = _io_inputs(args)
     try:
         r = run_compare(scenario, args.seed, players=args.players, decomposition=not args.no_decomposition)
     except BaselineInfeasibleError as exc:
@@ -189,12 +210,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except (InfeasibleError, UnboundedError) as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1
+    obj, effects = r.json, None
+    if io is not None:
+        from symbiosim.ripple.effects import comparison_text
+
+        effects = {src: _ripple_effects(scenario, acc.actors, io, args) for src, acc in r.result.accounts.items()}
+        obj = {**obj, "effects": {src: fx.to_json() for src, fx in effects.items()}}
     if args.json:
-        print_json(r.json)
+        print_json(obj)
     else:
         print(r.summary())
+        if effects is not None:
+            print("\n" + comparison_text(effects, scenario.settings.currency))
     if args.out:
-        write_compare_outputs(r.result, r.decomposition, r.json, Path(args.out), scenario.settings.currency, args.format,
+        write_compare_outputs(r.result, r.decomposition, obj, Path(args.out), scenario.settings.currency, args.format,
                               _about("compare", scenario, args))
         _written(args)
     return 0
@@ -365,14 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=t.seconds, help="seconds (> 0); the best plan found is returned, flagged")
     p.add_argument("--threads", type=t.parallel, help=f"HiGHS threads (1 to {t.MAX_PARALLEL}; default: HiGHS decides)")
     p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap (>= 0, default 1e-4)")
-    from symbiosim.ripple.cli import delta
-
-    p.add_argument("--io-table", type=t.input_file, metavar="IO_FILE",
-                   help="input-output table (contract v1.2): also report each actor's direct, indirect and induced "
-                        "value added and jobs (actors link to its sectors by the NACE code of their sector)")
-    p.add_argument("--region-totals", type=t.input_file, metavar="FILE",
-                   help="with --io-table: regional totals per sector, for regional effects (FLQ)")
-    p.add_argument("--delta", type=delta, help="FLQ's δ in [0, 1) (default 0.3; only with --region-totals)")
+    _add_io_arguments(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("simulate", help="run the agent-based (decentralised) model")
@@ -393,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write tables, compare.json and figures here (a directory)")
     p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
+    _add_io_arguments(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("incentives", help="least level of an instrument reaching a target share of the potential")

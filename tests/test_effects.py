@@ -107,3 +107,36 @@ def test_plan_reports_the_effects_with_io_table(tmp_path):
     assert obj["effects"]["totals"]["value_added_direct"] == pytest.approx(own.sum())
     bad = subprocess.run([exe, "plan", str(scen), "--io-table", str(io), "--delta", "0.2"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--delta" in bad.stderr
+
+
+def test_compare_reports_the_effects_of_each_outcome_and_a_bad_table_stops_before_any_solve(tmp_path, monkeypatch, capsys):
+    """``compare --io-table``: effects for baseline, decentralised and optimum, each with the direct value added
+    of that outcome's accounts. A broken table is a located error (exit 2) before the planner runs."""
+    import json
+
+    import yaml
+
+    from symbiosim import cli
+    from symbiosim.planner import PlannerModel
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    raw["actors"][1]["sector"] = "D35 heat"
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    assert cli.main(["compare", str(scen), "--seed", "0", "--no-decomposition", "--io-table", str(io), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert set(obj["effects"]) == {"baseline", "decentralised", "optimum"}
+    for src in ("baseline", "optimum"):
+        assert obj["effects"][src]["totals"]["value_added_direct"] == pytest.approx(obj[src]["value_added"])
+    broken = dict(TABLE, output=[1000, -5])
+    io.write_text(yaml.safe_dump(broken))
+
+    def no_solve(*a, **k):
+        raise AssertionError("solved before the table was checked")
+
+    monkeypatch.setattr(PlannerModel, "solve", no_solve)
+    assert cli.main(["compare", str(scen), "--io-table", str(io)]) == 2
+    assert "output[D35_energy]" in capsys.readouterr().err

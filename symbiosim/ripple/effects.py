@@ -151,3 +151,34 @@ def effects_text(fx: Effects, currency: str) -> str:
         lines += [f"{label}:", numbers.table(frame.fillna({"io_sector": "-"}), columns)]
     lines += [f"  note: {n}" for n in fx.notes]
     return "\n".join(lines)
+
+
+SOURCES = {"baseline": "stand-alone", "decentralised": "decentralised", "optimum": "coordinated"}
+
+
+def comparison_text(effects: dict[str, Effects], currency: str) -> str:
+    """The cluster's totals per outcome (stand-alone, decentralised, coordinated) and the gap between the last two."""
+    import symbiosim.report.numbers as numbers
+
+    any_fx = next(iter(effects.values()))
+    scopes = ["national"] + (["regional"] if any_fx.region else [])
+    rows = []
+    for src, label in SOURCES.items():
+        if src in effects:
+            rows.append({"outcome": label, **effects[src].totals})
+    if {"decentralised", "optimum"} <= set(effects):
+        rows.append({"outcome": "gap (coordinated - decentralised)",
+                     **{k: effects["optimum"].totals[k] - effects["decentralised"].totals[k] for k in any_fx.totals}})
+    frame = pd.DataFrame(rows)
+    lines = [f"Ripple effects of each outcome (input-output table {any_fx.table}"
+             + (f", region {any_fx.region} by FLQ" if any_fx.region else "") + "), all actors:"]
+    kinds: tuple[tuple[str, str, numbers.Kind], ...] = (("value_added", currency, "money"), ("jobs", "jobs/yr", "quantity"))
+    for name, unit, kind in kinds:
+        cols = [f"{name}_direct", *(f"{name}_{part}_{s}" for s in scopes for part in ("indirect", "induced"))]
+        columns: dict[str, Any] = {"outcome": numbers.Column("text")}
+        for c in cols:
+            columns[c] = numbers.Column(kind, unit, c.removeprefix(f"{name}_").replace("_", " "))
+        label = "Value added, NPV over the horizon" if name == "value_added" else "Jobs, mean per year"
+        lines += [f"{label}:", numbers.table(frame[["outcome", *cols]], columns)]
+    lines += [f"  note: {n}" for n in any_fx.notes]
+    return "\n".join(lines)
