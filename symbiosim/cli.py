@@ -84,8 +84,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     io = _io_inputs(args)  # a bad table is reported before the solve
+    solved = None
+    if args.effects == "total":
+        from symbiosim.ripple.effects import total_ratios, weighted_for_totals
+
+        if io is None or args.objective not in ("value_added", "jobs"):
+            raise t.ArgumentProblem("--effects", "total needs --io-table and --objective value_added or jobs")
+        solved = weighted_for_totals(scenario, total_ratios(scenario, io[0], region=io[1], delta=io[2]))
     r = run_plan(scenario, args.objective, weights=t.as_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp,
-                 time_limit=args.time_limit, threads=args.threads, mip_gap=args.mip_gap)
+                 time_limit=args.time_limit, threads=args.threads, mip_gap=args.mip_gap, objective_scenario=solved)
     if r.error is not None:
         if args.json:
             print_json(r.json)
@@ -395,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=t.parallel, help=f"HiGHS threads (1 to {t.MAX_PARALLEL}; default: HiGHS decides)")
     p.add_argument("--mip-gap", type=t.mip_gap, default=1e-4, help="relative MIP gap (>= 0, default 1e-4)")
     _add_io_arguments(p)
+    p.add_argument("--effects", choices=("direct", "total"), default="direct",
+                   help="what --objective value_added or jobs maximises: the actors' own figures (default) or with "
+                        "their indirect and induced effects (needs --io-table; regional with --region-totals)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("simulate", help="run the agent-based (decentralised) model")

@@ -85,8 +85,12 @@ def run_plan(
     time_limit: float | None = None,
     threads: int | None = None,
     mip_gap: float = 1e-4,
+    objective_scenario: Scenario | None = None,
 ) -> PlanRun:
     """Solve the requested problem once, then (unless ``baseline``) the stand-alone baseline once.
+
+    ``objective_scenario``: solve this variant instead (same structure, other objective
+    coefficients, e.g. ``--effects total``), and value the plans with ``scenario``.
 
     An infeasible or unbounded requested problem is returned as ``error``;
     a stand-alone baseline without a plan as ``baseline_error``. Other
@@ -96,15 +100,16 @@ def run_plan(
 
     options: dict[str, Any] = {"time_limit": time_limit, "threads": threads, "mip_gap": mip_gap}
     run = PlanRun(scenario, objective, baseline)
+    solved = objective_scenario if objective_scenario is not None else scenario
     try:
-        run.plan = optimise(scenario, objective, weights=weights, baseline=baseline, save_lp=save_lp, **options)
+        run.plan = optimise(solved, objective, weights=weights, baseline=baseline, save_lp=save_lp, **options)
     except (InfeasibleError, UnboundedError) as exc:
         run.error = exc
         return run
     baseline_plan = None
     if not baseline:
         try:
-            baseline_plan = optimise(scenario, objective, weights=weights, baseline=True, **options)
+            baseline_plan = optimise(solved, objective, weights=weights, baseline=True, **options)
         except BaselineInfeasibleError as exc:  # the optimum stands; gains against the baseline are undefined
             run.baseline_error = exc
     run.accounts = evaluate(scenario, run.plan, baseline_plan)

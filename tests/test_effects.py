@@ -140,3 +140,46 @@ def test_compare_reports_the_effects_of_each_outcome_and_a_bad_table_stops_befor
     monkeypatch.setattr(PlannerModel, "solve", no_solve)
     assert cli.main(["compare", str(scen), "--io-table", str(io)]) == 2
     assert "output[D35_energy]" in capsys.readouterr().err
+
+
+def test_effects_total_scales_the_objective_not_the_accounts():
+    """``--effects total`` maximises value added with each actor's indirect and induced effects: with both
+    actors in C24, every unit of value added counts m^II / v times (one number r > 1 for the whole cluster),
+    so the optimum keeps its decisions, its objective is r times the direct one, and the accounts, valued
+    with the scenario as given, keep the direct figures."""
+    from symbiosim.ripple.effects import total_ratios, weighted_for_totals
+    from symbiosim.runs import run_plan
+
+    raw = copy.deepcopy(HEAT_LINK)
+    for a in raw["actors"]:
+        a["sector"] = "C24 metals"
+    raw["actor_processes"][0]["value_added_per_unit"] = 500.0  # smelt
+    raw["actor_processes"][3]["value_added_per_unit"] = 20.0  # grow
+    raw["actor_processes"][3]["jobs_per_unit"] = 0.1
+    s = build(raw)
+    table = io_table_from_dict(TABLE)
+    ratios = total_ratios(s, table)
+    r = ratios["smelter"]["value_added"]
+    assert r > 1 and ratios["greenhouse"]["value_added"] == r
+    weighted = weighted_for_totals(s, ratios)
+    assert weighted.actor_processes[0].value_added_per_unit == pytest.approx(500.0 * r)
+    assert weighted.actor_processes[3].jobs_per_unit == pytest.approx(0.1 * ratios["greenhouse"]["jobs"])
+    direct = run_plan(s, "value_added")
+    total = run_plan(s, "value_added", objective_scenario=weighted)
+    assert total.plan.meta["objective_value"] == pytest.approx(r * direct.plan.meta["objective_value"], rel=1e-6)
+    assert total.accounts.kpis["value_added"] == pytest.approx(direct.accounts.kpis["value_added"], rel=1e-6)
+    assert set(total.plan.builds.itertuples(index=False)) == set(direct.plan.builds.itertuples(index=False))
+
+
+def test_effects_total_needs_a_table_and_a_value_added_or_jobs_objective(tmp_path, capsys):
+    import yaml
+
+    from symbiosim import cli
+
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(copy.deepcopy(HEAT_LINK)).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    assert cli.main(["plan", str(scen), "--objective", "value_added", "--effects", "total"]) == 2
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    assert cli.main(["plan", str(scen), "--effects", "total", "--io-table", str(io)]) == 2  # objective cluster_npv
+    assert "--effects" in capsys.readouterr().err

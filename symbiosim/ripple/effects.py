@@ -80,13 +80,12 @@ def _ratios(m: Multipliers, direct: np.ndarray, measure: str) -> np.ndarray:
         return np.where(direct > 0, simple / direct, np.nan)
 
 
-def ripple_effects(scenario: Scenario, actors: pd.DataFrame, table: IOTable, *, region: RegionTotals | None = None,
-                   delta: float = DEFAULT_DELTA) -> Effects:
-    """Direct, indirect and induced value added and jobs of every actor of ``actors`` (an ``Accounts.actors`` frame)."""
+def _sector_ratios(table: IOTable, region: RegionTotals | None, delta: float) -> dict[tuple[str, str, str], np.ndarray]:
+    """(scope, type, measure) -> total over direct effect per sector (national; regional with ``region``)."""
     x = table.x
     coef = {"value_added": np.array(table.value_added) / x, "employment": np.array(table.employment) / x}
     kinds = ["I", "II"] if table.households is not None else ["I"]
-    ratios: dict[tuple[str, str, str], np.ndarray] = {}  # (scope, kind, measure) -> ratio per sector
+    ratios: dict[tuple[str, str, str], np.ndarray] = {}
     for scope, reg in (("national", None), ("regional", region)):
         if scope == "regional" and reg is None:
             continue
@@ -94,6 +93,51 @@ def ripple_effects(scenario: Scenario, actors: pd.DataFrame, table: IOTable, *, 
             m = multipliers(table, kind, region=reg, delta=delta)
             for measure in MEASURES.values():
                 ratios[(scope, kind, measure)] = _ratios(m, coef[measure], measure)
+    return ratios
+
+
+def total_ratios(scenario: Scenario, table: IOTable, *, region: RegionTotals | None = None,
+                 delta: float = DEFAULT_DELTA) -> dict[str, dict[str, float]]:
+    """actor -> {"value_added": r, "jobs": r}: direct + indirect + induced over direct (type II when the table
+    has households, else I; regional with ``region``, else national); 1 for an actor no sector takes."""
+    ratios = _sector_ratios(table, region, delta)
+    scope = "regional" if region is not None else "national"
+    kind = "II" if table.households is not None else "I"
+    index = {s: i for i, s in enumerate(table.sectors)}
+    out = {}
+    for a in scenario.actors:
+        code = nace_code(a.sector)
+        i = index.get(io_sector_of(code, table.sectors)) if code else None
+        row = {}
+        for name, measure in MEASURES.items():
+            r = ratios[(scope, kind, measure)][i] if i is not None else math.nan
+            row[name] = float(r) if math.isfinite(r) else 1.0
+        out[a.id] = row
+    return out
+
+
+def weighted_for_totals(scenario: Scenario, ratios: dict[str, dict[str, float]]) -> Scenario:
+    """The scenario with each actor's ``value_added_per_unit`` and ``jobs_per_unit`` scaled by its total ratio:
+    what the ``value_added`` and ``jobs`` objectives maximise under ``--effects total`` (the plan is then
+    valued with the scenario as given: the accounts keep the direct figures)."""
+    from symbiosim.scenario.edit import Cell, set_cells
+
+    changes = []
+    for i, row in enumerate(scenario.actor_processes):
+        r = ratios.get(row.actor)
+        if r is None:
+            continue
+        if row.value_added_per_unit:
+            changes.append((Cell("actor_processes", i, "value_added_per_unit"), row.value_added_per_unit * r["value_added"]))
+        if row.jobs_per_unit:
+            changes.append((Cell("actor_processes", i, "jobs_per_unit"), row.jobs_per_unit * r["jobs"]))
+    return set_cells(scenario, changes, name="--effects total") if changes else scenario
+
+
+def ripple_effects(scenario: Scenario, actors: pd.DataFrame, table: IOTable, *, region: RegionTotals | None = None,
+                   delta: float = DEFAULT_DELTA) -> Effects:
+    """Direct, indirect and induced value added and jobs of every actor of ``actors`` (an ``Accounts.actors`` frame)."""
+    ratios = _sector_ratios(table, region, delta)
     index = {s: i for i, s in enumerate(table.sectors)}
     sector_of = {a.id: a.sector for a in scenario.actors}
     rows, unmatched = [], []
