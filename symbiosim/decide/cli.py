@@ -107,6 +107,25 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_without(args: argparse.Namespace) -> int:
+    from symbiosim.decide.without import region_without, without_summary
+    from symbiosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.actor not in {a.id for a in scenario.actors}:
+        raise t.ArgumentProblem("actor", f"expected an actor of the scenario ({', '.join(a.id for a in scenario.actors)}), got {args.actor!r}")
+    r = region_without(scenario, args.actor, mip_gap=args.mip_gap)
+    obj = r.to_json()
+    if args.json:
+        print_json(obj)
+    else:
+        print(without_summary(r))
+    if args.out:
+        write_tables(args.out, "without", {"kpis": r.kpis, "actors": r.actors, "inputs_lost": r.inputs_lost}, obj,
+                     fmt=args.format, about=About.of("without", scenario, vars(args)))
+    return 0
+
+
 DEFAULT_STORE = "results/cases.duckdb"
 
 
@@ -162,3 +181,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0")
     _common(p)
     p.set_defaults(func=cmd_robustness)
+
+    p = sub.add_parser("without", help="what the region loses without one actor: the optimum with and without it")
+    p.add_argument("scenario")
+    p.add_argument("actor", type=t.text, help="the actor taken out (an actor id of the scenario)")
+    _common(p)
+    p.set_defaults(func=cmd_without)

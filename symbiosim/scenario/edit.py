@@ -19,6 +19,9 @@ expected greater than or equal to 0, got -5`` or ``case gas_80: ...``).
   resolved (perturbations).
 * ``add_rows(scenario, tables, policies=..., name=...)``: rows appended to
   tables, profiles and policy instruments merged in.
+* ``without_actor(scenario, actor, name=...)``: the cluster without one actor (its
+  rows in every table, the links to and from it, its behaviour rows and the
+  uncertain inputs that select it), validated like a file.
 * ``distributions(scenario)``: each ``uncertainty`` row as an
   ``UncertainInput``: its target, cells and a frozen ``scipy.stats``
   distribution; the one place where rows become distributions (the design
@@ -224,6 +227,29 @@ def add_rows(
             raw["profiles"] = {**raw.get("profiles", {}), **_plain(rows)}
         else:
             raw[table] = [*raw.get(table, []), *_plain(rows)]
+    try:
+        return scenario_from_dict(raw, source=name)
+    except ScenarioError as exc:
+        raise ScenarioError([_named(i, name) for i in exc.issues], what=name) from None
+
+
+ACTOR_COLUMNS = {"actors": ("id",), "actor_processes": ("actor",), "purchases": ("actor",), "sales": ("actor",),
+                 "links": ("from", "to"), "storage": ("actor",), "behaviour": ("actor",)}
+
+
+def without_actor(scenario: Scenario, actor: str, *, name: str) -> Scenario:
+    """The scenario without ``actor``: its rows in every table go, and so do the uncertain inputs
+    whose target selects it (``...[actor=x]``, ``[from=x]``, ``[to=x]``, ``[id=x]``); validated like a file."""
+    from symbiosim.scenario.load import scenario_from_dict
+
+    if actor not in {a.id for a in scenario.actors}:
+        raise ScenarioError([Issue("actors", actor, "id", "no such actor in the scenario", name)], what=name)
+    raw = scenario.to_dict()
+    for table, columns in ACTOR_COLUMNS.items():
+        raw[table] = [r for r in raw.get(table, []) if all(r.get(c) != actor for c in columns)]
+    selectors = {f"{c}={actor}" for c in ("actor", "from", "to", "id")}
+    raw["uncertainty"] = [u for u in raw.get("uncertainty", [])
+                          if not any(s in str(u.get("target", "")).replace(" ", "") for s in selectors)]
     try:
         return scenario_from_dict(raw, source=name)
     except ScenarioError as exc:
