@@ -423,7 +423,8 @@ def test_every_option_that_takes_a_value_is_typed_or_has_choices() -> None:
     """Go through every option of every command: each value is checked when parsed
     (a ``type=``, ``choices=`` or, for scenario and case files, the loader's own checks)."""
     untyped_ok = {("validate", "file"), *((c, "scenario") for c in
-                  ("plan", "simulate", "compare", "incentives", "experiment", "calibrate", "alternatives", "pareto", "robustness")),
+                  ("plan", "simulate", "compare", "incentives", "experiment", "calibrate", "alternatives", "pareto", "robustness",
+                   "without")),
                   ("cases", "base")}
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
