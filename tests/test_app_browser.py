@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from symbiosim.app import mapview
+
 pytest.importorskip("solara")
 playwright_api = pytest.importorskip("playwright.sync_api")
 psutil = pytest.importorskip("psutil")
@@ -179,7 +181,11 @@ def test_a_fictive_firm_is_placed_run_and_compared_with_the_base(page):
     shot(page, "3-case-compared")
     text = page.locator(".case-comparison").inner_text()
     assert "base" in text and "fictive_firm" in text and "M NOK" in text
-    assert "fictive_feed_plant" in page.content()  # the new firm on the map, as a fictive firm
+    actors = yaml.safe_load(SCENARIO.read_text())["actors"]
+    assert actor_markers(page) == len(actors) + 1  # the new firm on the map, as a fictive firm
+    fill = page.evaluate("() => [...document.querySelectorAll('.cluster-map path.leaflet-interactive')]"
+                         ".filter(p => (p.getAttribute('d') || '').includes('a9,9')).map(p => p.getAttribute('fill'))")
+    assert mapview.KIND_COLOURS["fictive"] in fill
 
 
 def test_a_broken_upload_shows_located_errors_and_keeps_the_scenario(page):

@@ -63,6 +63,13 @@ def markers(raw: dict[str, Any], fictive: set[str] = frozenset()) -> list[Marker
     return out
 
 
+def with_case_actors(raw: dict[str, Any], specs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``raw`` with the actors the cases add (fictive firms), for drawing: a case's firm is not in the base."""
+    known = {a["id"] for a in raw.get("actors") or []}
+    extra = [a for s in specs for a in (s.get("add") or {}).get("actors", []) if a.get("id") not in known]
+    return {**raw, "actors": [*(raw.get("actors") or []), *extra]} if extra else raw
+
+
 def links(raw: dict[str, Any]) -> list[tuple[str, str, str, str, tuple[tuple[float, float], tuple[float, float]]]]:
     """(from, to, product, existing|candidate, ((lat, lon), (lat, lon))) of every link of the scenario."""
     pos = positions(raw)

@@ -23,13 +23,14 @@ import solara
 import solara.lab
 from reacton import ipywidgets as widgets
 
+import symbiosim.report.numbers as numbers
 from symbiosim.app import jobs, mapview, results, session
 from symbiosim.app.experiments_tab import ExperimentsTab
 from symbiosim.app.jobs import Job, JobState
+from symbiosim.compare.incentives import INSTRUMENTS
 
 SCENARIO_ENV = "SYMBIOSIM_APP_SCENARIO"
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "orkanger.yaml"
-INSTRUMENTS = ("exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy", "facilitator")
 RUN_LABELS = {"plan": "Plan (coordinated optimum)", "simulate": "Simulate (firms on their own)",
               "compare": "Compare", "incentives": "Incentives", "cases": "Case vs base"}
 
@@ -84,22 +85,15 @@ def _raw() -> dict[str, Any]:
 
 
 def _money(x: Any, currency: str) -> str:
-    if x is None or (isinstance(x, float) and x != x):
-        return "–"
-    v = float(x)
-    if abs(v) < 0.5:
-        v = 0.0
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:,.1f} M {currency}"
-    return f"{v:,.0f} {currency}"
+    """One amount as the CLI prints it (``report.numbers``: ``4,991 M NOK``; noise as 0)."""
+    return numbers.money(x, currency)
 
 
-def _plain(x: Any, unit: str = "") -> str:
-    if x is None:
-        return "–"
-    v = float(x)
-    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
-    return f"{text} {unit}".strip()
+def _money_column(values: Any, currency: str) -> list[str]:
+    """A column of amounts in one scale (``report.numbers``), each with its currency."""
+    vals = list(values)
+    f = numbers.money_format(vals, currency)
+    return [f.with_unit(v) for v in vals]
 
 
 def Table(frame: pd.DataFrame, cls: str) -> None:
@@ -210,7 +204,8 @@ def ClusterMap() -> None:
     horizon = int((raw.get("settings") or {}).get("years", 1))
     run, flows = _flows_for_view()
     year = None if year_index.value < 0 else year_index.value
-    marks = mapview.markers(raw, fictive.value)
+    with_cases = mapview.with_case_actors(raw, case_specs.value)  # the cases' fictive firms on the map too
+    marks = mapview.markers(with_cases, fictive.value)
     centre, zoom = mapview.view(raw)
 
     layers: list[Any] = [ipyleaflet.TileLayer.element(url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -218,7 +213,7 @@ def ClusterMap() -> None:
     for _sender, _receiver, _product, kind, pts in mapview.links(raw):
         layers.append(ipyleaflet.Polyline.element(locations=[list(pts[0]), list(pts[1])], color=mapview.LINK_COLOURS[kind], weight=2,
                                                   dash_array=None if kind == "existing" else "4 6", fill=False, opacity=0.8))
-    for arrow in mapview.arrows(raw, flows, year, run):
+    for arrow in mapview.arrows(with_cases, flows, year, run):
         layers.append(ipyleaflet.Polyline.element(locations=[list(p) for p in arrow.points], color=arrow.colour, weight=arrow.weight,
                                                   fill=False, opacity=0.75, name=f"{arrow.sender}->{arrow.receiver} {arrow.product}"))
     marker_elements = []
@@ -327,7 +322,7 @@ def KeyFigures() -> None:
     units = {"cluster_npv": currency, "value_added": currency, "public_cost": currency, "jobs": "jobs", "emissions": "t CO2e"}
     shown = table.copy()
     for col in shown.columns[1:]:
-        shown[col] = [(_money(v, currency) if units[k] == currency else _plain(v, units[k]))
+        shown[col] = [(_money(v, currency) if units[k] == currency else numbers.quantity(v, units[k]))
                       for k, v in zip(table["key figure"], table[col], strict=True)]
     shown["key figure"] = shown["key figure"].str.replace("_", " ")
     solara.Markdown("#### Key figures (table 12)")
@@ -361,10 +356,10 @@ def WinnersLosers() -> None:
     actors = pd.DataFrame(compared["actors"])
     table = pd.DataFrame({
         "actor": actors.actor,
-        "stand-alone": [_money(v, currency) for v in actors.baseline_profit],
-        "decentralised": [_money(v, currency) for v in actors.decentralised_profit],
-        "coordinated": [_money(v, currency) for v in actors.coordinated_profit],
-        "decentralised vs stand-alone": [_money(d - b, currency) for d, b in zip(actors.decentralised_profit, actors.baseline_profit, strict=True)],
+        "stand-alone": _money_column(actors.baseline_profit, currency),
+        "decentralised": _money_column(actors.decentralised_profit, currency),
+        "coordinated": _money_column(actors.coordinated_profit, currency),
+        "decentralised vs stand-alone": _money_column(actors.decentralised_profit - actors.baseline_profit, currency),
     })
     solara.Markdown("#### Winners and losers per actor (NPV)")
     Table(table, "winners-losers")
@@ -555,12 +550,12 @@ def Cases() -> None:
             money = [c for c in ("cluster_profit", "value_added_regional", "value_added_national", "public_cost") if c in comp]
             shown = comp.copy()
             for c in money:
-                shown[c] = [_money(v, currency) for v in comp[c]]
+                shown[c] = _money_column(comp[c], currency)
             Table(shown, "case-comparison")
         dist = pd.DataFrame(done.get("distribution", []))
         if len(dist):
             ex = dist[dist.channel == "exchange"].groupby(["case_id", "actor", "receiver", "product"], as_index=False).quantity.sum()
-            ex["quantity"] = [_plain(v) for v in ex.quantity]
+            ex["quantity"] = [numbers.number(v) for v in ex.quantity]
             solara.Markdown("#### Who sends what to whom (table 11, totals over the horizon)")
             Table(ex, "case-distribution")
 

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from symbiosim.errors import Issue, ScenarioError
-from symbiosim.scenario.schema import Scenario
+from symbiosim.scenario.schema import Policies, Scenario
 
 UPLOAD_LIMIT = 4 * 1024 * 1024  # bytes; a cluster's scenario is tens of kB
 SUFFIXES = (".yaml", ".yml", ".xlsx")
@@ -226,7 +226,7 @@ def price_targets(raw: dict[str, Any]) -> list[str]:
     return out
 
 
-POLICIES = ("exchange_subsidy", "disposal_tax", "virgin_tax", "carbon_price", "investment_subsidy")
+POLICIES = tuple(Policies.model_fields)  # the instruments a case may set (the schema's, in its order)
 
 
 def merge_case(specs: list[dict[str, Any]], name: str, *, add: dict[str, Any] | None = None, set_: dict[str, Any] | None = None,
