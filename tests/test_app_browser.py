@@ -149,6 +149,8 @@ def test_a_plan_shows_the_key_figures_and_its_flows(page):
     card = page.locator(".actor-card")
     card.wait_for(timeout=10_000)
     assert "stand-alone" in card.inner_text() and "coordinated" in card.inner_text() and "M NOK" in card.inner_text()
+    tab(page, "Cases")
+    assert "not picked" in page.locator(".picked-location").inner_text()  # selecting an actor picks no place
     tab(page, "Results")
     figures = page.locator(".key-figures")
     figures.wait_for(timeout=20_000)

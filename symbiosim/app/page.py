@@ -31,6 +31,7 @@ from symbiosim.compare.incentives import INSTRUMENTS
 
 SCENARIO_ENV = "SYMBIOSIM_APP_SCENARIO"
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "orkanger.yaml"
+MARKER_DEG = 0.0004  # about a marker's radius at the map's zoom (degrees of latitude; longitude twice that at 63 N)
 RUN_LABELS = {"plan": "Plan (coordinated optimum)", "simulate": "Simulate (firms on their own)",
               "compare": "Compare", "incentives": "Incentives", "cases": "Case vs base"}
 
@@ -238,8 +239,10 @@ def ClusterMap() -> None:
 
         def interact(**kwargs: Any) -> None:
             if kwargs.get("type") == "click" and kwargs.get("coordinates"):
-                lat, lon = kwargs["coordinates"]
-                picked.value = (round(float(lat), 5), round(float(lon), 5))
+                lat, lon = (float(c) for c in kwargs["coordinates"])
+                # a click on an actor's marker reaches the map too: it selects the actor, it picks no place
+                if not any(abs(lat - m.lat) < MARKER_DEG and abs(lon - m.lon) < 2 * MARKER_DEG for m in marks):
+                    picked.value = (round(lat, 5), round(lon, 5))
 
         try:
             map_widget = solara.get_widget(lmap)
