@@ -184,6 +184,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    io = _io_inputs(args)  # a bad table is reported before the run
     try:
         r = run_simulation(scenario, args.seed, facilitator=args.facilitator)
     except BaselineInfeasibleError as exc:
@@ -191,12 +192,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except UnboundedError as exc:
         print(f"{args.scenario}: the stand-alone (baseline) problem has no plan: {exc}", file=sys.stderr)
         return 1
+    obj, effects = r.json, None
+    if io is not None:
+        from symbiosim.ripple.effects import effects_text
+
+        effects = _ripple_effects(scenario, r.accounts.actors, io, args)
+        obj = {**obj, "effects": effects.to_json()}
     if args.json:
-        print_json(r.json)
+        print_json(obj)
     else:
         print(r.summary())
+        if effects is not None:
+            print("\n" + effects_text(effects, scenario.settings.currency))
     if args.out:
-        write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, r.json,
+        write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, obj,
                                  about=_about("simulate", scenario, args))
         _written(args)
     return 0
@@ -272,15 +281,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     from symbiosim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
+    io = _io_inputs(args)  # a bad table is reported before anything is solved
     try:
         r = run_report(scenario, args.seed, instruments=args.incentives, target=args.target, seeds=args.seeds,
-                       decomposition=not args.no_decomposition)
+                       decomposition=not args.no_decomposition,
+                       effects=None if io is None else lambda actors: _ripple_effects(scenario, actors, io, args))
     except BaselineInfeasibleError as exc:
         return _no_baseline(scenario, "report", exc, False)
     except (InfeasibleError, UnboundedError) as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 1
-    path = r.write(args.out, scenario_path=args.scenario)
+    path = r.write(args.out, scenario_path=args.scenario, io_path=args.io_table)
     print(f"report written to {path}")
     return 0
 
@@ -414,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=t.output_dir, help="write plan tables, time series, kpis.json, links.png and flows.png here")
     p.add_argument("--format", default="csv", choices=t.FORMATS)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_io_arguments(p)
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("compare", help="baseline vs decentralised vs optimum, winners and losers, why the gap")
@@ -421,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=t.seed, default=0, help="random seed, an integer >= 0")
     p.add_argument("--players", type=t.names,
                    help="actors of the scenario playing the coalition game, comma separated (default: actors trading in the optimum)")
-    p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
+    p.add_argument("--no-decomposition", action="store_true", help="skip the 64 simulator runs of the gap decomposition")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=t.output_dir, help="write tables, compare.json and figures here (a directory)")
     p.add_argument("--format", default="csv", choices=t.FORMATS, help="table format for --out (xlsx: one workbook)")
@@ -449,7 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also search the least level of these instruments (the choices of symbiosim incentives --instrument)")
     p.add_argument("--target", type=t.share, default=0.8, help="share of the potential the incentives aim at, in [0, 1] (default 0.8)")
     p.add_argument("--seeds", type=t.count, default=3, help="seeds of each incentive search, from --seed (default 3)")
-    p.add_argument("--no-decomposition", action="store_true", help="skip the 32 simulator runs of the gap decomposition")
+    p.add_argument("--no-decomposition", action="store_true", help="skip the 64 simulator runs of the gap decomposition")
+    _add_io_arguments(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("experiment", help="Monte Carlo batch: uncertain inputs x policy arms x replications, into DuckDB")

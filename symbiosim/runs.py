@@ -10,6 +10,7 @@ no plan the optimum still stands, with the baseline's diagnosis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -308,19 +309,23 @@ class ReportRun:
     seed: int
     compare: CompareRun
     incentives: list[IncentiveSearch | str] = field(default_factory=list)
+    effects: dict[str, Any] | None = None  # outcome -> ripple.effects.Effects, with an input-output table
 
-    def write(self, out: str | Path, scenario_path: str | Path | None = None) -> Path:
+    def write(self, out: str | Path, scenario_path: str | Path | None = None, io_path: str | Path | None = None) -> Path:
         """``DIR/report.html`` (``symbiosim.report.html``); returns its path."""
         from symbiosim.report.html import write_scenario_report
 
         return write_scenario_report(self.scenario, self.compare.result, self.compare.decomposition, out, self.incentives,
-                                     seed=self.seed, scenario_path=scenario_path)
+                                     seed=self.seed, scenario_path=scenario_path, effects=self.effects, io_path=io_path)
 
 
 def run_report(scenario: Scenario, seed: int = 0, *, instruments: list[str] | None = None, target: float = 0.8,
-               seeds: int = 3, decomposition: bool = True) -> ReportRun:
+               seeds: int = 3, decomposition: bool = True,
+               effects: Callable[[pd.DataFrame], Any] | None = None) -> ReportRun:
     """Everything ``symbiosim report`` shows: ``run_compare`` and, per instrument, ``incentive_search``
     over seeds ``seed .. seed + seeds - 1`` (the reference runs solved once for all instruments).
+    ``effects`` maps an outcome's ``Accounts.actors`` to its ripple effects (``ripple.effects.ripple_effects``
+    with a table bound), applied to the stand-alone, decentralised and coordinated outcomes.
 
     Raises:
         BaselineInfeasibleError: the stand-alone baseline has no plan.
@@ -329,6 +334,8 @@ def run_report(scenario: Scenario, seed: int = 0, *, instruments: list[str] | No
     from symbiosim.compare.incentives import Reference, least_cost_level
 
     run = ReportRun(scenario, seed, run_compare(scenario, seed, decomposition=decomposition))
+    if effects is not None:
+        run.effects = {src: effects(acc.actors) for src, acc in run.compare.result.accounts.items()}
     if instruments:
         seed_list = list(range(seed, seed + seeds))
         ref = Reference.build(scenario, seed_list)

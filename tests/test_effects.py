@@ -183,3 +183,46 @@ def test_effects_total_needs_a_table_and_a_value_added_or_jobs_objective(tmp_pat
     io.write_text(yaml.safe_dump(TABLE))
     assert cli.main(["plan", str(scen), "--effects", "total", "--io-table", str(io)]) == 2  # objective cluster_npv
     assert "--effects" in capsys.readouterr().err
+
+
+def test_simulate_reports_the_effects_of_the_decentralised_outcome(tmp_path, monkeypatch, capsys):
+    """``simulate --io-table``: the effects' direct value added and jobs are the simulated plan's own key figures,
+    and the smelter's indirect value added is its direct one times (m_I / v - 1) of its sector; a broken table
+    is a located error (exit 2) before the simulator runs."""
+    import json
+
+    import yaml
+
+    from symbiosim import cli
+    from symbiosim.ripple.iotable import io_table_from_dict
+    from symbiosim.ripple.multipliers import multipliers
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    for row in raw["actor_processes"]:
+        row.update(value_added_per_unit=3.0, jobs_per_unit=0.01)
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    assert cli.main(["simulate", str(scen), "--seed", "0", "--io-table", str(io), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    fx = obj["effects"]
+    assert fx["totals"]["value_added_direct"] == pytest.approx(obj["kpis"]["value_added"])
+    assert fx["totals"]["jobs_direct"] == pytest.approx(obj["kpis"]["jobs"])
+    smelter = next(a for a in fx["actors"] if a["actor"] == "smelter")
+    m = multipliers(io_table_from_dict(TABLE), "I")
+    ratio = m.value_added[0] / (650 / 1000)  # C24_metals: type I value-added multiplier over direct coefficient
+    assert smelter["value_added_direct"] > 0
+    assert smelter["value_added_indirect_national"] == pytest.approx(smelter["value_added_direct"] * (ratio - 1))
+    assert cli.main(["simulate", str(scen), "--io-table", str(io)]) == 0
+    assert "Ripple effects (input-output table two_sectors)" in capsys.readouterr().out
+
+    io.write_text(yaml.safe_dump(dict(TABLE, output=[1000, -5])))
+
+    def no_run(*a, **k):
+        raise AssertionError("simulated before the table was checked")
+
+    monkeypatch.setattr("symbiosim.runs.run_simulation", no_run)
+    assert cli.main(["simulate", str(scen), "--io-table", str(io)]) == 2
+    assert "output[D35_energy]" in capsys.readouterr().err

@@ -371,3 +371,29 @@ def test_enough_samples_draw_no_warning(tmp_path):
     with style.capture_figures() as figs:
         figures(frame, result, tmp_path)
     assert "WARNING" not in " ".join(t.get_text() for t in figs[2].texts)
+
+
+def test_ripple_figure_stacks_the_parts_with_units_and_a_legend(tmp_path):
+    """Per outcome and scope, the bars stack direct + indirect + induced: each bar's top is their sum (a missing
+    regional part counts 0); money axis in the currency, jobs in jobs/yr, the parts in a legend."""
+    from symbiosim.report.ripple_figures import ripple_figure
+
+    def totals(d: float) -> dict[str, float]:
+        return {"value_added_direct": d, "value_added_indirect_national": 2 * d, "value_added_induced_national": d,
+                "value_added_indirect_regional": 0.5 * d, "value_added_induced_regional": float("nan"),
+                "jobs_direct": d / 1e6, "jobs_indirect_national": d / 1e6, "jobs_induced_national": 0.0,
+                "jobs_indirect_regional": 0.0, "jobs_induced_regional": 0.0}
+
+    with style.capture_figures() as figs:
+        ripple_figure({"baseline": totals(1e8), "optimum": totals(2e8)}, tmp_path / "ripple.png", CURRENCY, regional=True)
+    fig = _one(figs)
+    _check(fig)
+    va, jobs = fig.axes
+    assert f"M {CURRENCY}" in va.get_ylabel() and "jobs/yr" in jobs.get_ylabel()
+    tops: dict[float, float] = {}
+    for p in va.patches:
+        x = round(p.get_x() + p.get_width() / 2, 6)
+        tops[x] = max(tops.get(x, 0.0), p.get_y() + p.get_height())
+    # baseline national, regional (NaN induced counts 0), optimum national, regional
+    assert [round(tops[x]) for x in sorted(tops)] == [400_000_000, 150_000_000, 800_000_000, 300_000_000]
+    assert {t.get_text() for t in _legends(fig)[0].get_texts()} == {"direct (the actors' own)", "indirect", "induced"}

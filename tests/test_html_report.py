@@ -15,7 +15,12 @@ from tests.browser import A4_POINTS, Chromium, pdf_pages
 from tests.tiny import HEAT_LINK, edit
 
 EVIL = "<script>alert('x')</script>Smelter & Co"
-SECTIONS = ("cluster", "optimum", "decentralised", "gap", "incentives", "method")
+SECTIONS = ("cluster", "optimum", "decentralised", "gap", "ripple", "incentives", "method")
+# Miller & Blair's two sectors with households (as tests/test_effects.py), and regional employment for FLQ
+IO_TABLE = {"name": "two_sectors", "currency": "EUR", "unit": 1, "sectors": ["C24_metals", "D35_energy"],
+            "intermediate": [[150, 500], [200, 100]], "output": [1000, 2000], "value_added": [650, 1400],
+            "employment": [10, 30], "households": {"wages": [300, 700], "consumption": [100, 400]}}
+REGION = {"region": "Tinyland", "measure": "employment", "totals": {"C24_metals": 4, "D35_energy": 3}}
 # added to a copy of the page: after the load event, how many images did not load, and how many tables,
 # figures and images reach beyond the body (at the width of an A4 page, 794 CSS pixels)
 PROBE = ("<script>window.addEventListener('load', () => {"
@@ -30,12 +35,19 @@ PROBE = ("<script>window.addEventListener('load', () => {"
 def report(tmp_path_factory) -> Path:
     """The report of the heat link, whose smelter has a name and description with markup in them."""
     folder = tmp_path_factory.mktemp("report")
-    raw = edit(HEAT_LINK, "actors", 0, name=EVIL, description='<img src="https://example.com/x.png"> [S example.org]')
+    raw = edit(HEAT_LINK, "actors", 0, name=EVIL, description='<img src="https://example.com/x.png"> [S example.org]',
+               sector="C24 silicon")
+    raw["actors"][1]["sector"] = "<i>A01</i> greenhouse"  # no sector of the table takes it: a note, escaped
+    for row in raw["actor_processes"]:  # direct figures for the ripple effects
+        row.update(value_added_per_unit=2.0, jobs_per_unit=0.001)
     raw["settings"]["description"] = "A tiny <b>test</b> cluster."
     raw["settings"]["currency"] = "EUR"
     path = folder / "evil.yaml"
     path.write_text(yaml.safe_dump(raw))
-    assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out"), "--incentives", "exchange_subsidy"]) == 0
+    (folder / "io.yaml").write_text(yaml.safe_dump(IO_TABLE))
+    (folder / "region.yaml").write_text(yaml.safe_dump(REGION))
+    assert main(["report", str(path), "--seed", "1", "--out", str(folder / "out"), "--incentives", "exchange_subsidy",
+                 "--io-table", str(folder / "io.yaml"), "--region-totals", str(folder / "region.yaml")]) == 0
     return folder / "out" / "report.html"
 
 
@@ -48,8 +60,8 @@ def test_report_has_its_sections_and_is_self_contained(report):
     for section in SECTIONS:
         assert f'<section id="{section}"' in html
     for heading in ("The cluster", "The coordinated optimum", "The decentralised outcome", "The gap", "Winners and losers",
-                    "Transfers per sharing rule", "Core check", "Incentives", "<h3>exchange_subsidy</h3>", "Method notes",
-                    "Versions", "Sources"):
+                    "Transfers per sharing rule", "Core check", "5. Ripple effects", "6. Incentives",
+                    "<h3>exchange_subsidy</h3>", "7. Method, seed", "Method notes", "Versions", "Sources"):
         assert heading in html
     images = _images(html)
     assert len(images) >= 5 and all(src.startswith("data:image/") for src in images)
@@ -64,6 +76,21 @@ def test_report_has_its_sections_and_is_self_contained(report):
         assert f"<td>{name}</td>" in html
     assert "seed</dt><dd class=\"mono\">1</dd>" in html
     assert "S example.org" in html  # the scenario's sources
+    assert "--io-table io.yaml" in html and "<dt>input-output table</dt>" in html  # what exactly was run
+
+
+def test_report_shows_the_ripple_effects_of_each_outcome(report):
+    """The ripple section: per outcome and part (direct, indirect and induced, national and regional), the
+    cluster's totals; the smelter's direct value added is the optimum's own, and the greenhouse, whose NACE code
+    no sector takes, is named in a note (escaped)."""
+    html = report.read_text()
+    section = html[html.index('<section id="ripple"'):html.index("</section>", html.index('<section id="ripple"'))]
+    for text in ("two_sectors", "Tinyland", "direct (the actors&#39; own)", "indirect, national", "induced, national",
+                 "indirect, regional", "induced, regional", "total, regional", "stand-alone", "decentralised",
+                 "coordinated", "gap (coordinated - decentralised)", "Per actor, coordinated optimum", "C24_metals"):
+        assert text in section, text
+    assert "takes greenhouse (&lt;i&gt;A01&lt;/i&gt;)" in section and "<i>A01</i>" not in section
+    assert len(_images(section)) == 1
 
 
 def test_scenario_text_is_escaped(report):

@@ -404,9 +404,70 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
     return {"instrument": search.instrument, "verdict": verdict, "table": table, "figure": figure}
 
 
+RIPPLE_OUTCOMES = {"baseline": "stand-alone", "decentralised": "decentralised", "optimum": "coordinated"}
+
+
+def _ripple_section(effects: dict[str, Any], m: Money, make: FigureMaker, currency: str) -> dict[str, Any]:
+    """The ripple effects (``symbiosim.ripple.effects.Effects`` per outcome): per outcome, value added and jobs
+    as direct, indirect and induced, national and regional; per actor for the optimum; the figure; the notes."""
+    from symbiosim.report.ripple_figures import has_regional, ripple_figure
+
+    totals = {o: effects[o].totals for o in RIPPLE_OUTCOMES if o in effects}
+    regional = has_regional(totals)
+    scopes = ["national", "regional"] if regional else ["national"]
+
+    def total(row: dict[str, Any], name: str, scope: str) -> float:
+        parts = [row.get(f"{name}_direct"), row.get(f"{name}_indirect_{scope}"), row.get(f"{name}_induced_{scope}")]
+        return sum(float(v) for v in parts if v is not None and math.isfinite(float(v)))
+
+    def outcome_table(name: str, fmt: Callable[[Any], str], unit: str) -> Table:
+        """Rows: the parts (direct, indirect and induced per scope, and totals); columns: the outcomes and the gap."""
+        keyed = list(totals.items())
+        if {"decentralised", "optimum"} <= set(totals):
+            keyed.append(("gap", {k: totals["optimum"][k] - totals["decentralised"][k] for k in totals["optimum"]}))
+        header = [f"part ({unit})", *["gap (coordinated - decentralised)" if o == "gap" else RIPPLE_OUTCOMES[o]
+                                      for o, _ in keyed]]
+        rows = [["direct (the actors' own)", *[fmt(t.get(f"{name}_direct")) for _, t in keyed]]]
+        for scope in scopes:
+            rows += [[f"indirect, {scope}", *[fmt(t.get(f"{name}_indirect_{scope}")) for _, t in keyed]],
+                     [f"induced, {scope}", *[fmt(t.get(f"{name}_induced_{scope}")) for _, t in keyed]],
+                     [f"total, {scope}", *[fmt(total(t, name, scope)) for _, t in keyed]]]
+        return Table(header, rows, set(range(1, len(header))))
+
+    jobs: Callable[[Any], str] = lambda x: plain(x, 1) if x is not None and math.isfinite(float(x)) else "-"  # noqa: E731
+    money: Callable[[Any], str] = lambda x: m(x) if x is not None and math.isfinite(float(x)) else "-"  # noqa: E731
+    optimum = effects.get("optimum")
+    actors = None
+    if optimum is not None:
+        frame = optimum.actors
+        frame = frame[(frame.value_added_direct.abs() > 0) | (frame.jobs_direct.abs() > 0)]
+        va_total = f"value_added_total_{scopes[-1]}"
+        frame = frame.assign(**{va_total: [total(r, "value_added", scopes[-1]) for r in frame.to_dict("records")],
+                                "jobs_total": [total(r, "jobs", scopes[-1]) for r in frame.to_dict("records")]})
+        actors = _table(frame.fillna({"io_sector": "-"}),
+                        {"actor": str, "io_sector": str, "value_added_direct": money, va_total: money,
+                         "jobs_direct": jobs, "jobs_total": jobs},
+                        {"io_sector": "table sector", "value_added_direct": f"value added, direct ({m.unit})",
+                         va_total: f"value added, total {scopes[-1]} ({m.unit})", "jobs_direct": "jobs, direct (jobs/yr)",
+                         "jobs_total": f"jobs, total {scopes[-1]} (jobs/yr)"})
+    any_fx = next(iter(effects.values()))
+    return {
+        "table": any_fx.table,
+        "region": any_fx.region,
+        "value_added": outcome_table("value_added", money, m.unit),
+        "jobs": outcome_table("jobs", jobs, "jobs/yr"),
+        "actors": actors,
+        "figure": make(lambda p: ripple_figure(totals, p, currency, regional=regional),
+                       "Value added (NPV) and jobs (mean per year) of each outcome: the actors' own (direct), their "
+                       "suppliers' round after round (indirect) and the households' spending of the wages (induced)."),
+        "notes": list(any_fx.notes),
+    }
+
+
 def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: pd.DataFrame | None,
                             incentives: Iterable[Any] = (), *, seed: int, scenario_path: str | Path | None = None,
-                            folder: Path) -> dict[str, Any]:
+                            folder: Path, effects: dict[str, Any] | None = None,
+                            io_path: str | Path | None = None) -> dict[str, Any]:
     """Everything the template ``report.html.j2`` shows, formatted (figures drawn into ``folder``)."""
     from symbiosim.compare.gap import RULES
     from symbiosim.report.compare_figures import actors_figure, decomposition_figure, gap_figure
@@ -499,6 +560,8 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
         "decentralised": decentralised,
         "gap": gap,
         "incentives": [_incentive_section(i, m, make) for i in incentives],
+        "ripple": _ripple_section(effects, m, make, cur) if effects else None,
+        "io_file": file_record(io_path),
         "money_unit": m.unit,
         "versions": versions(),
         "file": file_record(scenario_path),
@@ -507,11 +570,14 @@ def scenario_report_context(scenario: Scenario, comparison: Any, decomposition: 
 
 
 def write_scenario_report(scenario: Scenario, comparison: Any, decomposition: pd.DataFrame | None, out: str | Path,
-                          incentives: Iterable[Any] = (), *, seed: int, scenario_path: str | Path | None = None) -> Path:
-    """``symbiosim report --out DIR``: ``DIR/report.html``; returns its path."""
+                          incentives: Iterable[Any] = (), *, seed: int, scenario_path: str | Path | None = None,
+                          effects: dict[str, Any] | None = None, io_path: str | Path | None = None) -> Path:
+    """``symbiosim report --out DIR``: ``DIR/report.html``; returns its path. ``effects``: the ripple effects
+    per outcome (``symbiosim.ripple.effects.Effects``), from the input-output table ``io_path``."""
     with tempfile.TemporaryDirectory(prefix="symbiosim-report-") as tmp:
         context = scenario_report_context(scenario, comparison, decomposition, incentives, seed=seed,
-                                          scenario_path=scenario_path, folder=Path(tmp))
+                                          scenario_path=scenario_path, folder=Path(tmp), effects=effects,
+                                          io_path=io_path)
         return _write(out, render("report.html.j2", **context))
 
 
