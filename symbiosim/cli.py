@@ -90,7 +90,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         if io is None or args.objective not in ("value_added", "jobs"):
             raise t.ArgumentProblem("--effects", "total needs --io-table and --objective value_added or jobs")
-        solved = weighted_for_totals(scenario, total_ratios(scenario, io[0], region=io[1], delta=io[2]))
+        solved = weighted_for_totals(scenario, total_ratios(scenario, io[0], region=io[1], delta=io[2], own=io[3]))
     r = run_plan(scenario, args.objective, weights=t.as_weights(args.weights), baseline=args.baseline, save_lp=args.save_lp,
                  time_limit=args.time_limit, threads=args.threads, mip_gap=args.mip_gap, objective_scenario=solved)
     if r.error is not None:
@@ -118,9 +118,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _io_inputs(args: argparse.Namespace) -> tuple[Any, Any, float] | None:
-    """``--io-table`` (``--region-totals``, ``--delta``), read and checked before anything is solved; None without it."""
+def _io_inputs(args: argparse.Namespace) -> tuple[Any, Any, float, Any] | None:
+    """``--io-table`` (``--region-totals``, ``--delta``, ``--ledgers``), read and checked before anything is
+    solved: (table, regional totals, δ, the actors' own inputs); None without a table."""
     if not getattr(args, "io_table", None):
+        for option in ("region_totals", "delta", "ledgers"):
+            if getattr(args, option, None) is not None:
+                raise t.ArgumentProblem(f"--{option.replace('_', '-')}", "only with --io-table")
         return None
     from symbiosim.ripple.iotable import load_io_table
     from symbiosim.ripple.multipliers import DEFAULT_DELTA, load_region_totals
@@ -128,16 +132,22 @@ def _io_inputs(args: argparse.Namespace) -> tuple[Any, Any, float] | None:
     if args.delta is not None and not args.region_totals:
         raise t.ArgumentProblem("--delta", "only with --region-totals (δ is FLQ's, for regionalising the table)")
     region = load_region_totals(args.region_totals) if args.region_totals else None
-    return load_io_table(args.io_table), region, DEFAULT_DELTA if args.delta is None else args.delta
+    table = load_io_table(args.io_table)
+    own = None
+    if args.ledgers:
+        from symbiosim.ripple.ledgers import own_inputs, read_cleaned
+
+        own, _ = own_inputs(read_cleaned(args.ledgers), table.sectors)
+    return table, region, DEFAULT_DELTA if args.delta is None else args.delta, own
 
 
-def _ripple_effects(scenario: Any, actors: Any, io: tuple[Any, Any, float], args: argparse.Namespace) -> Any:
+def _ripple_effects(scenario: Any, actors: Any, io: tuple[Any, Any, float, Any], args: argparse.Namespace) -> Any:
     """The actors' direct, indirect and induced effects (``symbiosim.ripple.effects``), errors named by their file."""
     from symbiosim.ripple.effects import ripple_effects
 
-    table, region, delta = io
+    table, region, delta, own = io
     try:
-        return ripple_effects(scenario, actors, table, region=region, delta=delta)
+        return ripple_effects(scenario, actors, table, region=region, delta=delta, own=own)
     except ScenarioError as exc:
         source = args.region_totals if exc.what == "regional totals" else args.io_table
         raise ScenarioError(exc.issues, source, what=exc.what) from None
@@ -152,6 +162,9 @@ def _add_io_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region-totals", type=t.input_file, metavar="FILE",
                    help="with --io-table: regional totals per sector, for regional effects (FLQ)")
     p.add_argument("--delta", type=delta, help="FLQ's δ in [0, 1) (default 0.3; only with --region-totals)")
+    p.add_argument("--ledgers", type=t.input_file, metavar="DB",
+                   help="with --io-table: the DuckDB file of `symbiosim ledgers --db`; an actor with customer and "
+                        "supplier ledgers gets its indirect effects from its own purchases (else its sector's average)")
 
 
 def _about(command: str, scenario: Any, args: argparse.Namespace) -> Any:

@@ -226,3 +226,131 @@ def test_simulate_reports_the_effects_of_the_decentralised_outcome(tmp_path, mon
     monkeypatch.setattr("symbiosim.runs.run_simulation", no_run)
     assert cli.main(["simulate", str(scen), "--io-table", str(io)]) == 2
     assert "output[D35_energy]" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ indirect effects from an actor's own ledgers
+
+
+def _own(rows):
+    return pd.DataFrame([{"actor": "smelter", "year": 2023, "io_sector": s, "in_cluster": c, "coefficient": a}
+                         for s, c, a in rows])
+
+
+@pytest.mark.parametrize("with_region", [False, True])
+def test_own_inputs_equal_to_the_sectors_column_give_the_sectors_effects(with_region):
+    """m_s = v_s + sum_i A_is m_i, so an actor that buys exactly its sector's column of A (C24: .15 from C24,
+    .2 from D35; none from the cluster, so regionally q = FLQ) has the sector-average indirect effects."""
+    table = io_table_from_dict(TABLE)
+    region = RegionTotals("north", "employment", {"C24_metals": 5.0, "D35_energy": 1.0}) if with_region else None
+    actors = pd.DataFrame({"actor": ["smelter"], "value_added": [100.0], "jobs": [10.0]})
+    by_sector = ripple_effects(scenario(), actors, table, region=region).actors.iloc[0]
+    own = ripple_effects(scenario(), actors, table, region=region,
+                         own=_own([("C24_metals", False, 0.15), ("D35_energy", False, 0.2)])).actors.iloc[0]
+    assert own.basis == "own ledgers 2023" and by_sector.basis == "sector average"
+    scopes = ["national", "regional"] if with_region else ["national"]
+    for column in [f"{m}_{p}_{s}" for m in ("value_added", "jobs") for p in ("indirect", "induced") for s in scopes]:
+        assert own[column] == pytest.approx(by_sector[column], rel=1e-9), column
+
+
+def test_own_inputs_by_hand_imports_leak_and_the_cluster_is_regional():
+    """The smelter (C24, v = .65, e = .01) buys .1 per unit of sales from the cluster's D35 actor and .3 abroad.
+    Nationally: indirect value added = 100 x .1 x m_D35 / .65, with m_D35 = .65 x .3300 + .70 x 1.1221 = 1.0000
+    (Miller & Blair's L), = 15.38; jobs 10 x .1 x (.01 x .3300 + .015 x 1.1221) / .01 = 2.0132. Imports
+    create nothing. Regionally the cluster purchase counts whole (q = 1) at the regional multiplier."""
+    from symbiosim.ripple.multipliers import multipliers
+
+    table = io_table_from_dict(TABLE)
+    region = RegionTotals("north", "employment", {"C24_metals": 5.0, "D35_energy": 1.0})
+    actors = pd.DataFrame({"actor": ["smelter"], "value_added": [100.0], "jobs": [10.0]})
+    own = _own([("D35_energy", True, 0.1), ("foreign", False, 0.3)])
+    row = ripple_effects(scenario(), actors, table, region=region, own=own).actors.iloc[0]
+    assert row.value_added_indirect_national == pytest.approx(100 * 0.1 * 1.0000 / 0.65, rel=1e-3)
+    assert row.jobs_indirect_national == pytest.approx(10 * 0.1 * (0.01 * 0.3300 + 0.015 * 1.1221) / 0.01, rel=1e-3)
+    m_r = multipliers(table, "I", region=region).value_added[1]
+    assert row.value_added_indirect_regional == pytest.approx(100 * 0.1 * m_r / 0.65)
+    # the same purchase from outside the cluster is regional only in FLQ's share of it
+    outside = ripple_effects(scenario(), actors, table, region=region,
+                             own=_own([("D35_energy", False, 0.1)])).actors.iloc[0]
+    assert outside.value_added_indirect_regional < row.value_added_indirect_regional
+    assert outside.value_added_indirect_national == pytest.approx(row.value_added_indirect_national)
+
+
+def test_own_inputs_are_purchases_per_unit_of_sales_from_the_latest_year_with_both_ledgers():
+    """A: 2022 sales 1000, purchases 100 (C24) + 50 (from actor B, D35); 2023 sales 2000, purchases 300 (C24)
+    -> 2023: C24 .15. With year=2022: C24 .1, D35 .05 in the cluster. B has only a supplier ledger: left out."""
+    from symbiosim.ripple.ledgers import own_inputs
+
+    def row(firm, kind, sector, year, amount, other=""):
+        return {"firm_actor": firm, "kind": kind, "counterpart_actor": other, "counterpart_sector": sector,
+                "year": year, "amount": amount}
+
+    cleaned = pd.DataFrame([row("A", "customer", "G46", 2022, 1000.0), row("A", "supplier", "C24.1", 2022, 100.0),
+                            row("A", "supplier", "D35", 2022, 50.0, other="B"),
+                            row("A", "customer", "G46", 2023, 2000.0), row("A", "supplier", "C24", 2023, 300.0),
+                            row("B", "supplier", "C24", 2023, 10.0)])
+    sectors = ("C24_metals", "D35_energy")
+    latest, notes = own_inputs(cleaned, sectors)
+    assert latest.to_dict("records") == [{"actor": "A", "year": 2023, "io_sector": "C24_metals", "in_cluster": False,
+                                          "coefficient": 0.15}]
+    assert any("B" in n for n in notes)
+    early, _ = own_inputs(cleaned, sectors, year=2022)
+    got = {(r["io_sector"], r["in_cluster"]): r["coefficient"] for r in early.to_dict("records")}
+    assert got == {("C24_metals", False): pytest.approx(0.1), ("D35_energy", True): pytest.approx(0.05)}
+
+
+def test_read_cleaned_takes_only_the_ledger_database(tmp_path):
+    """The file of ``ledgers --db`` is read; a non-DuckDB file, a view in place of the table and a missing
+    column are refused with the table and column named."""
+    import duckdb
+
+    from symbiosim.ripple.ledgers import LedgerError, read_cleaned
+
+    good = tmp_path / "l.duckdb"
+    con = duckdb.connect(str(good))
+    con.execute("create table ledger_clean as select 'a' as firm_actor, 'supplier' as kind, '' as counterpart_actor, "
+                "'C24' as counterpart_sector, 2023 as year, 10.0 as amount")
+    con.close()
+    assert read_cleaned(good)["amount"].tolist() == [10.0]
+    (tmp_path / "x.duckdb").write_text("not a database")
+    with pytest.raises(LedgerError, match="not a DuckDB database"):
+        read_cleaned(tmp_path / "x.duckdb")
+    view = tmp_path / "v.duckdb"
+    con = duckdb.connect(str(view))
+    con.execute("create view ledger_clean as select 1 as firm_actor")
+    con.close()
+    with pytest.raises(LedgerError, match="is a view, not a table"):
+        read_cleaned(view)
+    short = tmp_path / "s.duckdb"
+    con = duckdb.connect(str(short))
+    con.execute("create table ledger_clean as select 'a' as firm_actor")
+    con.close()
+    with pytest.raises(LedgerError) as info:
+        read_cleaned(short)
+    assert "ledger_clean" in str(info.value) and "kind" in str(info.value)
+
+
+def test_plan_with_the_bundled_ledgers_takes_own_inputs_and_ledgers_need_a_table(tmp_path, capsys):
+    """Orkanger with the illustrative table and ledgers: the actors with both ledgers (Elkem, Norsk Kylling, ...)
+    get their indirect effects from their own purchases, the rest from their sector; --ledgers alone is an
+    argument error (exit 2) before anything is solved."""
+    import json
+    from pathlib import Path
+
+    from symbiosim import cli
+
+    root = Path(__file__).parents[1]
+    led = root / "scenarios" / "ledgers"
+    db = tmp_path / "l.duckdb"
+    files = [str(p) for p in sorted(led.glob("*.csv")) if p.name not in ("actors.csv", "sectors.csv")]
+    assert cli.main(["ledgers", *files, "--scenario", str(root / "scenarios" / "orkanger.yaml"), "--map-actors",
+                     str(led / "actors.csv"), "--map-sectors", str(led / "sectors.csv"), "--db", str(db), "--json"]) == 0
+    capsys.readouterr()
+    io = root / "scenarios" / "io" / "orkland_illustrative.yaml"
+    assert cli.main(["plan", str(root / "scenarios" / "orkanger.yaml"), "--io-table", str(io), "--ledgers", str(db),
+                     "--json"]) == 0
+    fx = json.loads(capsys.readouterr().out)["effects"]
+    basis = {a["actor"]: a["basis"] for a in fx["actors"]}
+    assert basis["elkem"].startswith("own ledgers") and basis["furumoen_feed"] == "sector average"
+    assert any("own purchases" in n for n in fx["notes"])
+    assert cli.main(["plan", str(root / "scenarios" / "orkanger.yaml"), "--ledgers", str(db)]) == 2
+    assert "--ledgers: only with --io-table" in capsys.readouterr().err

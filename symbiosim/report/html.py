@@ -444,10 +444,11 @@ def _ripple_section(effects: dict[str, Any], m: Money, make: FigureMaker, curren
         va_total = f"value_added_total_{scopes[-1]}"
         frame = frame.assign(**{va_total: [total(r, "value_added", scopes[-1]) for r in frame.to_dict("records")],
                                 "jobs_total": [total(r, "jobs", scopes[-1]) for r in frame.to_dict("records")]})
+        basis = {"basis": str} if frame["basis"].str.startswith("own").any() else {}
         actors = _table(frame.fillna({"io_sector": "-"}),
-                        {"actor": str, "io_sector": str, "value_added_direct": money, va_total: money,
+                        {"actor": str, "io_sector": str, **basis, "value_added_direct": money, va_total: money,
                          "jobs_direct": jobs, "jobs_total": jobs},
-                        {"io_sector": "table sector", "value_added_direct": f"value added, direct ({m.unit})",
+                        {"io_sector": "table sector", "basis": "indirect from", "value_added_direct": f"value added, direct ({m.unit})",
                          va_total: f"value added, total {scopes[-1]} ({m.unit})", "jobs_direct": "jobs, direct (jobs/yr)",
                          "jobs_total": f"jobs, total {scopes[-1]} (jobs/yr)"})
     any_fx = next(iter(effects.values()))

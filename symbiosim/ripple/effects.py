@@ -18,8 +18,12 @@ ratio ``m_s^I / v_s`` is total over direct value added when the sector's
 output grows, so
 
 * indirect = direct x (m_s^I / v_s - 1): the sector's average purchases from
-  the other sectors, round after round (the actor's own purchases, when its
-  ledgers are known, are a refinement for later);
+  the other sectors, round after round; or, when the actor's ledgers are given
+  (``own``: its purchases per unit of its sales, by sector, ``ledgers.own_inputs``),
+  direct x sum_i a_i q_i m_i^I / v_s: its own purchases, where q_i is the share
+  bought within the scope (regionally: 1 from the cluster's actors, else FLQ's
+  regional purchase coefficient). With the sector's own column of the table as
+  ``a`` the two agree exactly (m_s = v_s + sum_i A_is m_i);
 * induced = direct x (m_s^II - m_s^I) / v_s: the households' spending of the
   wages (type II; only when the table has households).
 
@@ -43,9 +47,9 @@ from symbiosim.ripple.multipliers import DEFAULT_DELTA, Multipliers, RegionTotal
 from symbiosim.scenario.schema import Scenario
 
 MEASURES = {"value_added": "value_added", "jobs": "employment"}
-COLUMNS = ("actor", "sector", "io_sector",
-           *(f"{m}_{part}" for m in MEASURES for part in
-             ("direct", "indirect_national", "induced_national", "indirect_regional", "induced_regional")))
+NUMBERS = tuple(f"{m}_{part}" for m in MEASURES for part in
+                ("direct", "indirect_national", "induced_national", "indirect_regional", "induced_regional"))
+COLUMNS = ("actor", "sector", "io_sector", "basis", *NUMBERS)
 
 
 @dataclass(frozen=True)
@@ -80,38 +84,91 @@ def _ratios(m: Multipliers, direct: np.ndarray, measure: str) -> np.ndarray:
         return np.where(direct > 0, simple / direct, np.nan)
 
 
-def _sector_ratios(table: IOTable, region: RegionTotals | None, delta: float) -> dict[tuple[str, str, str], np.ndarray]:
-    """(scope, type, measure) -> total over direct effect per sector (national; regional with ``region``)."""
-    x = table.x
-    coef = {"value_added": np.array(table.value_added) / x, "employment": np.array(table.employment) / x}
-    kinds = ["I", "II"] if table.households is not None else ["I"]
-    ratios: dict[tuple[str, str, str], np.ndarray] = {}
-    for scope, reg in (("national", None), ("regional", region)):
-        if scope == "regional" and reg is None:
-            continue
-        for kind in kinds:
-            m = multipliers(table, kind, region=reg, delta=delta)
-            for measure in MEASURES.values():
-                ratios[(scope, kind, measure)] = _ratios(m, coef[measure], measure)
-    return ratios
+@dataclass(frozen=True)
+class _Economy:
+    """The table's direct coefficients and its multipliers per (scope, type): what every actor's ratios read."""
+
+    table: IOTable
+    coef: dict[str, np.ndarray]  # measure -> direct effect per unit of output, per sector
+    mult: dict[tuple[str, str], Multipliers]  # (scope, type) -> multipliers (regional by FLQ)
+
+    @classmethod
+    def of(cls, table: IOTable, region: RegionTotals | None, delta: float) -> _Economy:
+        x = table.x
+        coef = {"value_added": np.array(table.value_added) / x, "employment": np.array(table.employment) / x}
+        kinds = ["I", "II"] if table.households is not None else ["I"]
+        mult = {(scope, kind): multipliers(table, kind, region=reg, delta=delta)
+                for scope, reg in (("national", None), ("regional", region)) if scope == "national" or reg is not None
+                for kind in kinds}
+        return cls(table, coef, mult)
+
+    def ratio(self, scope: str, kind: str, measure: str) -> np.ndarray | None:
+        m = self.mult.get((scope, kind))
+        return None if m is None else _ratios(m, self.coef[measure], measure)
+
+    def own_indirect(self, scope: str, measure: str, s: int, own: pd.DataFrame) -> float:
+        """Indirect over direct effect of an actor in sector ``s`` with its own input coefficients ``own``
+        (rows of ``ledgers.own_inputs``): ``sum_i a_i q_i m_i / d_s``, with ``m_i`` the sector's type I
+        multiplier (effect per unit of final demand), ``d_s`` the direct effect per unit of output of the
+        actor's sector, and ``q_i`` the share bought within the scope: 1 nationally and from the cluster's
+        own actors; regionally otherwise FLQ's ``min(FLQ_is, 1)`` (Flegg & Webber 1997), the share of what
+        sector ``s`` buys from sector ``i`` that the region supplies. Imports and unmatched sectors count 0."""
+        m = self.mult[(scope, "I")]
+        simple = m.value_added if measure == "value_added" else m.employment
+        index = {name: i for i, name in enumerate(self.table.sectors)}
+        total = 0.0
+        for rec in own.to_dict("records"):
+            i = index.get(str(rec["io_sector"]))
+            if i is None:
+                continue
+            q = 1.0 if scope == "national" or rec["in_cluster"] or m.flq is None else min(float(m.flq[i, s]), 1.0)
+            total += float(rec["coefficient"]) * q * float(simple[i])
+        d = float(self.coef[measure][s])
+        return total / d if d > 0 else math.nan
+
+
+def _actor_ratios(eco: _Economy, i: int | None, own: pd.DataFrame | None) -> dict[tuple[str, str], tuple[float, float]]:
+    """(scope, measure) -> (indirect, induced) over direct effect of one actor in table sector ``i``: its own
+    inputs (``own``) when given, else its sector's average; induced always its sector's (the wages); NaN where
+    the table says nothing (no sector, no households, no regional totals)."""
+    out = {}
+    for scope in ("national", "regional"):
+        for measure in MEASURES.values():
+            r1, r2 = eco.ratio(scope, "I", measure), eco.ratio(scope, "II", measure)
+            if r1 is None or i is None or not math.isfinite(r1[i]):
+                out[(scope, measure)] = (math.nan, math.nan)
+                continue
+            indirect = eco.own_indirect(scope, measure, i, own) if own is not None and len(own) else r1[i] - 1.0
+            induced = r2[i] - r1[i] if r2 is not None else math.nan
+            out[(scope, measure)] = (float(indirect), float(induced))
+    return out
+
+
+def _own_of(own: pd.DataFrame | None, actor: str) -> pd.DataFrame | None:
+    if own is None or not len(own):
+        return None
+    mine = own[own["actor"] == actor]
+    return mine if len(mine) else None
 
 
 def total_ratios(scenario: Scenario, table: IOTable, *, region: RegionTotals | None = None,
-                 delta: float = DEFAULT_DELTA) -> dict[str, dict[str, float]]:
+                 delta: float = DEFAULT_DELTA, own: pd.DataFrame | None = None) -> dict[str, dict[str, float]]:
     """actor -> {"value_added": r, "jobs": r}: direct + indirect + induced over direct (type II when the table
-    has households, else I; regional with ``region``, else national); 1 for an actor no sector takes."""
-    ratios = _sector_ratios(table, region, delta)
+    has households, else I; regional with ``region``, else national; indirect from the actor's own inputs
+    when ``own`` has them); 1 for an actor no sector takes."""
+    eco = _Economy.of(table, region, delta)
     scope = "regional" if region is not None else "national"
-    kind = "II" if table.households is not None else "I"
     index = {s: i for i, s in enumerate(table.sectors)}
     out = {}
     for a in scenario.actors:
         code = nace_code(a.sector)
         i = index.get(io_sector_of(code, table.sectors)) if code else None
+        ratios = _actor_ratios(eco, i, _own_of(own, a.id))
         row = {}
         for name, measure in MEASURES.items():
-            r = ratios[(scope, kind, measure)][i] if i is not None else math.nan
-            row[name] = float(r) if math.isfinite(r) else 1.0
+            indirect, induced = ratios[(scope, measure)]
+            total = 1.0 + indirect + (induced if math.isfinite(induced) else 0.0)
+            row[name] = float(total) if math.isfinite(total) else 1.0
         out[a.id] = row
     return out
 
@@ -135,36 +192,44 @@ def weighted_for_totals(scenario: Scenario, ratios: dict[str, dict[str, float]])
 
 
 def ripple_effects(scenario: Scenario, actors: pd.DataFrame, table: IOTable, *, region: RegionTotals | None = None,
-                   delta: float = DEFAULT_DELTA) -> Effects:
-    """Direct, indirect and induced value added and jobs of every actor of ``actors`` (an ``Accounts.actors`` frame)."""
-    ratios = _sector_ratios(table, region, delta)
+                   delta: float = DEFAULT_DELTA, own: pd.DataFrame | None = None) -> Effects:
+    """Direct, indirect and induced value added and jobs of every actor of ``actors`` (an ``Accounts.actors`` frame).
+
+    ``own``: actors' own input coefficients from their ledgers (``ledgers.own_inputs``); an actor found there
+    gets its indirect effects from its own purchases instead of its sector's average (column ``basis``).
+    """
+    eco = _Economy.of(table, region, delta)
     index = {s: i for i, s in enumerate(table.sectors)}
     sector_of = {a.id: a.sector for a in scenario.actors}
-    rows, unmatched = [], []
+    rows, unmatched, from_ledgers = [], [], []
     for rec in actors.to_dict("records"):
         actor = str(rec["actor"])
         code = nace_code(sector_of.get(actor, ""))
         io = io_sector_of(code, table.sectors) if code else UNMATCHED
-        row: dict[str, Any] = {"actor": actor, "sector": sector_of.get(actor, ""), "io_sector": None if io == UNMATCHED else io}
+        mine = _own_of(own, actor) if io != UNMATCHED else None
+        basis = (f"own ledgers {int(mine['year'].iloc[0])}" if mine is not None
+                 else "sector average" if io != UNMATCHED else "-")
+        row: dict[str, Any] = {"actor": actor, "sector": sector_of.get(actor, ""),
+                               "io_sector": None if io == UNMATCHED else io, "basis": basis}
+        ratios = _actor_ratios(eco, index.get(io), mine)
         for name, measure in MEASURES.items():
             direct = float(rec.get(name, 0.0) or 0.0)
             row[f"{name}_direct"] = direct
             for scope in ("national", "regional"):
-                r1 = ratios.get((scope, "I", measure))
-                r2 = ratios.get((scope, "II", measure))
-                i = index.get(io)
-                if r1 is None or i is None or not math.isfinite(r1[i]):
-                    row[f"{name}_indirect_{scope}"] = math.nan
-                    row[f"{name}_induced_{scope}"] = math.nan
-                    continue
-                row[f"{name}_indirect_{scope}"] = direct * (r1[i] - 1.0)
-                row[f"{name}_induced_{scope}"] = direct * (r2[i] - r1[i]) if r2 is not None else math.nan
+                indirect, induced = ratios[(scope, measure)]
+                row[f"{name}_indirect_{scope}"] = direct * indirect if math.isfinite(indirect) else math.nan
+                row[f"{name}_induced_{scope}"] = direct * induced if math.isfinite(induced) else math.nan
         if io == UNMATCHED and (row["value_added_direct"] or row["jobs_direct"]):
             unmatched.append(f"{actor} ({code or 'no sector'})")
+        if mine is not None:
+            from_ledgers.append(f"{actor} ({int(mine['year'].iloc[0])})")
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    totals = {c: float(frame[c].sum(min_count=1)) for c in COLUMNS[3:]}
+    totals = {c: float(frame[c].sum(min_count=1)) for c in NUMBERS}
     notes = []
+    if from_ledgers:
+        notes.append(f"indirect effects from the actors' own purchases in their ledgers: {', '.join(from_ledgers)}; "
+                     "the others' from their sector's average inputs")
     if unmatched:
         notes.append(f"no sector of the table {table.name} takes {', '.join(unmatched)}: direct figures only")
     if region is None:
@@ -179,15 +244,20 @@ def effects_text(fx: Effects, currency: str) -> str:
     import symbiosim.report.numbers as numbers
 
     scopes = ["national"] + (["regional"] if fx.region else [])
+    own = bool(fx.actors["basis"].str.startswith("own").any()) if len(fx.actors) else False
     lines = [f"Ripple effects (input-output table {fx.table}"
              + (f", region {fx.region} by FLQ" if fx.region else "") + "): direct = the actor's own; "
-             "indirect = its sector's purchases, round after round; induced = households spending the wages"]
+             "indirect = its " + ("own (ledgers) or its sector's" if own else "sector's")
+             + " purchases, round after round; induced = households spending the wages"]
     kinds: tuple[tuple[str, str, numbers.Kind], ...] = (("value_added", currency, "money"), ("jobs", "jobs/yr", "quantity"))
     for name, unit, kind in kinds:
         cols = [f"{name}_direct", *(f"{name}_{part}_{s}" for s in scopes for part in ("indirect", "induced"))]
-        frame = fx.actors[["actor", "io_sector", *cols]].copy()
-        frame.loc[len(frame)] = {"actor": "all actors", "io_sector": "", **{c: fx.totals[c] for c in cols}}
+        keep = ["actor", "io_sector", *(["basis"] if own else [])]
+        frame = fx.actors[[*keep, *cols]].copy()
+        frame.loc[len(frame)] = {**{k: "" for k in keep}, "actor": "all actors", **{c: fx.totals[c] for c in cols}}
         columns: dict[str, Any] = {"actor": numbers.Column("text"), "io_sector": numbers.Column("text", "", "table sector")}
+        if own:
+            columns["basis"] = numbers.Column("text", "", "indirect from")
         for c in cols:
             title = c.removeprefix(f"{name}_").replace("_", " ")
             columns[c] = numbers.Column(kind, unit, title)

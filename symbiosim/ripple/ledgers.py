@@ -665,6 +665,103 @@ def linkages(flows: pd.DataFrame, tot: pd.DataFrame, year: int) -> tuple[pd.Data
     return frame[cols], notes
 
 
+# ---------------------------------------------------------------- an actor's own inputs
+
+
+CLEAN_COLUMNS = ("firm_actor", "kind", "counterpart_actor", "counterpart_sector", "year", "amount")
+
+
+def read_cleaned(db: str | Path) -> pd.DataFrame:
+    """The ``ledger_clean`` table of a DuckDB file written by ``symbiosim ledgers --db`` (``CLEAN_COLUMNS``).
+
+    The file is untrusted: opened read-only with DuckDB's access to other files off, and only a plain
+    table with those columns is read (a view or computed column is refused).
+
+    Raises:
+        LedgerError: the file is not such a database, located by table and column.
+    """
+    import duckdb
+
+    from symbiosim.store import is_duckdb_file
+
+    name = Path(db).name
+
+    def problem(message: str, column: str | None = None) -> LedgerError:
+        return LedgerError([Issue("ledger_clean", None, column, message)], str(db), what="ledger database")
+
+    if not Path(db).is_file() or not is_duckdb_file(db):
+        raise problem(f"{name} is not a DuckDB database (expected the file `symbiosim ledgers --db` writes)")
+    try:
+        con = duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})
+    except duckdb.Error as exc:
+        raise problem(f"cannot open the DuckDB database ({str(exc).splitlines()[0]})") from None
+    try:
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_schema = 'main'").fetchall())
+        if "ledger_clean" not in kinds:
+            raise problem(f"{name} has no table ledger_clean (expected the file `symbiosim ledgers --db` writes)")
+        if kinds["ledger_clean"] != "BASE TABLE":
+            raise problem(f"ledger_clean is a {str(kinds['ledger_clean']).lower()}, not a table")
+        cols = {c: g for c, g in con.execute("select column_name, is_generated from duckdb_columns() "
+                                              "where schema_name = 'main' and table_name = 'ledger_clean'").fetchall()}
+        for c in CLEAN_COLUMNS:
+            if c not in cols:
+                raise problem("missing column", c)
+            if cols[c]:
+                raise problem("a computed column; expected stored values", c)
+        frame = con.execute(f"select {', '.join(CLEAN_COLUMNS)} from ledger_clean").df()
+    except duckdb.Error as exc:
+        raise problem(f"cannot read the table ({str(exc).splitlines()[0]})") from None
+    finally:
+        con.close()
+    frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce")
+    frame["year"] = pd.to_numeric(frame["year"], errors="coerce")
+    bad = frame[~np.isfinite(frame["amount"].astype(float)) | (frame["amount"] < 0) | frame["year"].isna()]
+    if len(bad):
+        raise LedgerError([Issue("ledger_clean", int(i) + 1, None, "expected an amount >= 0 and a year")
+                           for i in bad.index[:20]], str(db), what="ledger database")
+    frame["year"] = frame["year"].astype(int)
+    frame["counterpart_actor"] = frame["counterpart_actor"].fillna("").astype(str)
+    return frame
+
+
+def own_inputs(cleaned: pd.DataFrame, io_sectors: Sequence[str], year: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Each actor's own input coefficients: its purchases (supplier ledger) per unit of its sales (customer
+    ledger) in one year, by sector of an input-output table: ``actor, year, io_sector, in_cluster, coefficient``.
+
+    ``in_cluster``: bought from another actor of the cluster (certainly within the region). ``io_sector`` is
+    ``foreign`` for imports and ``unmatched`` for counterparts of no known sector (both create no effect in
+    the table's economy). The year is ``year`` or, per actor, the latest year with both ledgers; an actor
+    without both is left out (the notes say so): its sector's average inputs stand in for its own.
+    """
+    cols = ["actor", "year", "io_sector", "in_cluster", "coefficient"]
+    notes: list[str] = []
+    if not len(cleaned):
+        return pd.DataFrame(columns=cols), notes
+    tot = totals(cleaned)
+    both = tot[(tot["sales"] > 0) & (tot["purchases"] > 0)]
+    rows = []
+    one_sided = sorted(set(tot["actor"]) - set(both["actor"]))
+    if one_sided:
+        notes.append(f"own inputs need a customer and a supplier ledger in one year: {', '.join(one_sided)} "
+                     "keep their sector's average inputs")
+    for actor, mine in both.groupby("actor"):
+        if year is not None and year not in set(mine["year"]):
+            notes.append(f"{actor}: no customer and supplier ledgers for {year}: its sector's average inputs are used")
+            continue
+        y = int(year if year is not None else mine["year"].max())
+        sales = float(mine.loc[mine["year"] == y, "sales"].iloc[0])
+        bought = cleaned[(cleaned["firm_actor"] == actor) & (cleaned["kind"] == "supplier") & (cleaned["year"] == y)]
+        for (sector, in_cluster), amount in bought.groupby(
+                [bought["counterpart_sector"].astype(str), bought["counterpart_actor"].astype(str) != ""])["amount"].sum().items():
+            rows.append({"actor": actor, "year": y, "io_sector": io_sector_of(sector, io_sectors),
+                         "in_cluster": bool(in_cluster), "coefficient": float(amount) / sales})
+    frame = pd.DataFrame.from_records(rows, columns=cols)
+    if len(frame):
+        frame = frame.groupby(["actor", "year", "io_sector", "in_cluster"], as_index=False)["coefficient"].sum()[cols]
+    return frame, notes
+
+
 # ---------------------------------------------------------------- material flows
 
 
