@@ -8,6 +8,8 @@ CONSTRAINTS := requirements/constraints.txt
 LATEST := .venv-latest
 SCENARIO ?= scenarios/orkanger.yaml
 OUT ?= out/orkanger
+# the ILLUSTRATIVE input-output table and regional totals (made-up numbers) for the ripple effects
+RIPPLE ?= --io-table scenarios/io/orkland_illustrative.yaml --region-totals scenarios/io/orkland_illustrative_region.yaml
 
 .PHONY: setup demo app test test-all test-latest lock lint bench clean
 
@@ -22,10 +24,10 @@ setup: $(BIN)/symbiosim
 demo: setup
 	$(BIN)/symbiosim doctor
 	$(BIN)/symbiosim validate $(SCENARIO)
-	$(BIN)/symbiosim plan $(SCENARIO) --out $(OUT)/plan
+	$(BIN)/symbiosim plan $(SCENARIO) $(RIPPLE) --out $(OUT)/plan
 	$(BIN)/symbiosim simulate $(SCENARIO) --seed 1 --out $(OUT)/simulate
 	$(BIN)/symbiosim compare $(SCENARIO) --seed 1 --out $(OUT)/compare
-	$(BIN)/symbiosim report $(SCENARIO) --seed 1 --no-decomposition --out $(OUT)/report
+	$(BIN)/symbiosim report $(SCENARIO) --seed 1 --no-decomposition $(RIPPLE) --out $(OUT)/report
 
 # The web app on the default scenario (Ctrl-C stops it); setup installs its extra packages too.
 app: setup
