@@ -357,3 +357,39 @@ def test_material_flows_from_links_or_a_plan(scenario):
                          "product": ["waste_heat"] * 3, "period": [0, 1, 0], "year": [0, 0, 1], "value": [10.0, 5.0, 99.0]})
     got = material_flows(scenario, plan)
     assert got["quantity"].tolist() == [15.0]  # year 0, summed over its periods
+
+
+def test_cli_material_beside_money_is_the_baseline_or_the_links(tmp_path, capsys):
+    """--out draws the material flows of the stand-alone baseline's first year (material_flows.csv: the plan's
+    own quantities, e.g. Allskog's 30,000 t of chips to Elkem), labelled in the figure; --material links draws
+    the existing links without solving or writing quantities."""
+    from symbiosim.planner import optimise
+    from symbiosim.ripple.ledgers import material_flows
+    from symbiosim.scenario import load_scenario
+
+    code, _, err = _run(capsys, *_args(tmp_path, "--out", str(tmp_path / "base")))
+    assert code == 0, err
+    got = pd.read_csv(tmp_path / "base" / "material_flows.csv")
+    plan = optimise(load_scenario(SCENARIO), baseline=True)
+    want = material_flows(load_scenario(SCENARIO), plan.flows, year=0)
+    merged = got.merge(want, on=["source", "target", "product"], suffixes=("", "_plan"))
+    assert len(merged) == len(want) == len(got) > 0
+    assert np.allclose(merged["quantity"], merged["quantity_plan"])
+    assert got.set_index(["source", "target"]).loc[("allskog", "elkem"), "quantity"] == pytest.approx(30_000)
+
+    def no_solve(*a, **k):
+        raise AssertionError("--material links solved a plan")
+
+    import symbiosim.planner as planner
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(planner, "optimise", no_solve)
+    try:
+        with style.capture_figures() as figs:
+            code, _, err = _run(capsys, *_args(tmp_path, "--out", str(tmp_path / "links"), "--material", "links"))
+    finally:
+        monkey.undo()
+    assert code == 0, err
+    assert not (tmp_path / "links" / "material_flows.csv").exists()
+    text = _figure_text(figs[0])
+    assert "existing links" in text and "t/yr" not in text

@@ -47,10 +47,13 @@ def actor_labels(result: LedgerResult, actors: list[str], show_ids: bool = False
 def _network(ax: Axes, pos: dict[str, tuple[float, float]], labels: dict[str, str]) -> None:
     for a, (x, y) in pos.items():
         ax.scatter([x], [y], s=260, color=style.ACTOR_KIND_COLOURS["existing"], edgecolor="black", zorder=3)
-        ax.annotate(labels[a], (x, y), xytext=(0, 13 if y >= 0 else -13), textcoords="offset points", ha="center",
-                    va="bottom" if y >= 0 else "top", fontsize=7, zorder=4)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.55, 1.55)
+        # names point away from the circle's centre, so they clear the arrows inside it
+        ha = "left" if x > 0.3 else "right" if x < -0.3 else "center"
+        va = "bottom" if y > 0.3 else "top" if y < -0.3 else "center"
+        ax.annotate(style.wrap(labels[a], 22), (x, y), xytext=(14 * x, 14 * y), textcoords="offset points", ha=ha, va=va, fontsize=7,
+                    zorder=4, bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+    ax.set_xlim(-2.0, 2.0)
+    ax.set_ylim(-1.45, 1.45)
     ax.set_aspect("equal")
     ax.axis("off")
 
@@ -73,7 +76,7 @@ def _where(result: LedgerResult, year: int) -> pd.DataFrame:
 
 
 def ledger_figure(result: LedgerResult, scenario: Scenario, path: str | Path, *, material: pd.DataFrame | None = None,
-                  show_ids: bool = False) -> Path:
+                  material_title: str = "existing links", show_ids: bool = False) -> Path:
     """``path``: the money paid between actors in the result's year (arrows buyer -> seller, width by
     amount) beside the material and energy delivered (``material``: ``source, target, product,
     quantity``, e.g. ``ripple.ledgers.material_flows``), and under them each actor's sales and
@@ -90,8 +93,8 @@ def ledger_figure(result: LedgerResult, scenario: Scenario, path: str | Path, *,
     labels = actor_labels(result, actors, show_ids)
     currency = result.currency
 
-    fig = plt.figure(figsize=(13, 9.5))
-    grid = fig.add_gridspec(2, 2, height_ratios=[1.25, 1])
+    fig = plt.figure(figsize=(13, 8.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=[1.15, 1])
     ax_money, ax_mat, ax_bar = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
 
     scale = style.money_scale(flows["amount"]) if len(flows) else ""
@@ -105,15 +108,29 @@ def ledger_figure(result: LedgerResult, scenario: Scenario, path: str | Path, *,
         ax_money.text(mx, my, style.plain(r.amount / style.SCALES[scale], 1 if scale else 0), fontsize=7, ha="center",
                       va="center", color=MONEY, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     unit = f"{scale} {currency}".strip()
-    style.fit_title(ax_money, f"money paid between actors, {year} ({unit}; buyer -> seller, dashed: nothing paid)",
-                    fontsize=10, share=0.42)
+    style.fit_title(ax_money, f"money paid between actors, {year}\n({unit}; buyer -> seller; dashed: nothing paid)",
+                    fontsize=10, share=0.4)
 
     _network(ax_mat, pos, labels)
     units = {p.id: p.unit for p in scenario.products}
+    biggest = material.groupby("product")["quantity"].max().to_dict() if len(material) else {}
     for i, r in enumerate(material.itertuples()):
-        if r.source in pos and r.target in pos:
-            _arrow(ax_mat, pos[r.source], pos[r.target], style.product_colour(r.product), 2.5, False, 0.15 + 0.1 * (i % 2))
-    style.fit_title(ax_mat, "material and energy delivered (existing links; source -> receiver)", fontsize=10, share=0.42)
+        if r.source not in pos or r.target not in pos:
+            continue
+        q = float(r.quantity)
+        top_q = float(biggest.get(r.product, math.nan))
+        known = math.isfinite(q) and math.isfinite(top_q) and top_q > 0
+        width = 1.0 + 5.0 * q / top_q if known else 2.5  # widths compare flows of one product (units differ)
+        rad = 0.15 + 0.1 * (i % 2)
+        a, b = pos[r.source], pos[r.target]
+        _arrow(ax_mat, a, b, style.product_colour(r.product), width, False, rad)
+        if math.isfinite(q):
+            mx, my = (a[0] + b[0]) / 2 + rad / 2 * (b[1] - a[1]), (a[1] + b[1]) / 2 - rad / 2 * (b[0] - a[0])
+            ax_mat.text(mx, my, f"{style.plain(q)} {units.get(r.product, '')}/yr".strip(), fontsize=7, ha="center",
+                        va="center", color="#333333",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    style.fit_title(ax_mat, f"material and energy delivered\n({material_title}; source -> receiver)", fontsize=10,
+                    share=0.4)
     if len(material):
         style.product_legend(ax_mat, list(material["product"]), units, where="below")
 
@@ -128,5 +145,6 @@ def ledger_figure(result: LedgerResult, scenario: Scenario, path: str | Path, *,
     ax_bar.set_yticks(range(len(rows)), [f"{labels[a].splitlines()[0]}: {d}" for a, d in rows], fontsize=7)
     ax_bar.invert_yaxis()
     style.money_axis(ax_bar, currency, what=f"ledger totals {year}", axis="x", values=list(left) or [0.0])
+    ax_bar.set_xlim(0, 1.05 * max([*left, 1.0]))  # the largest bar clear of the frame
     style.legend_outside(ax_bar, style.patch_handles(WHERE_COLOURS), title="counterpart")
     return save_figure(fig, path)

@@ -110,8 +110,24 @@ def ledgers_json(result: Any, show_ids: bool = False) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: Any, scenario: Any, out: Path, show_ids: bool = False) -> list[Path]:
-    """CSV tables and the figure into ``out``."""
+def baseline_material(scenario: Any) -> tuple[pd.DataFrame | None, str]:
+    """The material and energy the firms deliver each other today: the stand-alone baseline's flows in the
+    plan's first year (existing exchanges only), and what the figure's title says of them; (None, why)
+    when the baseline has no plan (the figure then shows the existing links without quantities)."""
+    from symbiosim.errors import InfeasibleError, ModelError, UnboundedError
+    from symbiosim.planner import optimise
+    from symbiosim.ripple.ledgers import material_flows
+
+    try:
+        plan = optimise(scenario, baseline=True)
+    except (InfeasibleError, UnboundedError, ModelError) as exc:
+        return None, f"the stand-alone baseline has no plan ({exc}): existing links shown without quantities"
+    return material_flows(scenario, plan.flows, year=0), f"stand-alone baseline, {scenario.settings.start_year}"
+
+
+def write_outputs(result: Any, scenario: Any, out: Path, show_ids: bool = False, material: str = "baseline") -> list[Path]:
+    """CSV tables and the figure into ``out``; ``material``: ``baseline`` (quantities the stand-alone plan
+    delivers in its first year; one solve) or ``links`` (the existing links, no quantities, nothing solved)."""
     from symbiosim.report.ledger_figures import ledger_figure
 
     out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +138,15 @@ def write_outputs(result: Any, scenario: Any, out: Path, show_ids: bool = False)
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False)
         written.append(path)
-    written.append(ledger_figure(result, scenario, out / "ledger_flows.png", show_ids=show_ids))
+    flows, what = (None, "existing links") if material == "links" else baseline_material(scenario)
+    if flows is None and material != "links":
+        result.notes.append(what)
+        what = "existing links"
+    if flows is not None:
+        flows.to_csv(out / "material_flows.csv", index=False)
+        written.append(out / "material_flows.csv")
+    written.append(ledger_figure(result, scenario, out / "ledger_flows.png", material=flows, material_title=what,
+                                 show_ids=show_ids))
     return written
 
 
@@ -144,7 +168,7 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
         print(ledgers_text(result, len(args.ledger_files), args.show_ids))
         print(f"\ntables (raw, cleaned, cleaning_log, flows, linkages) written to {args.db}")
     if args.out:
-        write_outputs(result, scenario, Path(args.out), args.show_ids)
+        write_outputs(result, scenario, Path(args.out), args.show_ids, args.material)
         if not args.json:
             print(f"results written to {args.out}/")
     return 0
@@ -165,6 +189,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--db", type=t.store_path, default="results/ledgers.duckdb",
                    help="DuckDB file for the tables (default results/ledgers.duckdb; its ledger tables are replaced)")
     p.add_argument("--out", type=t.output_dir, help="write CSV tables and the figure ledger_flows.png here (a directory)")
+    p.add_argument("--material", choices=("baseline", "links"), default="baseline",
+                   help="material flows beside the money flows in --out's figure: baseline (default: the quantities "
+                        "the stand-alone plan delivers in its first year; one solve) or links (existing links, no solve)")
     p.add_argument("--year", type=year, help="year of the flows and linkages printed (default: the latest in the ledgers)")
     p.add_argument("--skip-invalid", action="store_true",
                    help="drop rows with malformed or missing values (each logged) instead of stopping with their list")
