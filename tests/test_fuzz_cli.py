@@ -1,9 +1,9 @@
 """Fuzzing the command line: random argument vectors for every command.
 
-Hypothesis draws a command, a value for its positional argument and a random
-subset of its options, each with a right or a wrong value (negative, zero,
-huge, nan, inf, text, a missing value, paths to existing files and
-directories) or with random text. Every draw knows whether it is right, so
+Hypothesis draws a command, a value for each of its positional arguments (one
+to three files where it takes several) and a random subset of its options,
+each with a right or a wrong value (negative, zero, huge, nan, inf, text, a
+missing value, paths to existing files and directories) or with random text. Every draw knows whether it is right, so
 the test checks more than "no crash":
 
 * the outcome is exit code 0, 1 or 2, never another exception, never a
@@ -12,9 +12,9 @@ the test checks more than "no crash":
   and writes nothing; a vector of right values gets as far as the solve (or
   exits 0 for commands that do not solve) and writes nothing before it.
 
-In-process runs replace every solver by a stub (``tests/test_cli_args.py``),
-so huge but valid counts cost nothing; a few vectors go through the real
-entry point ``symbiosim`` in a subprocess (wrong ones, or right ones with
+In-process runs replace every solver by a stub (``tests/test_cli_args.py``;
+``without``'s ``region_without`` here), so huge but valid counts cost nothing;
+a few vectors go through the real entry point ``symbiosim`` in a subprocess (wrong ones, or right ones with
 small values on a tiny scenario) to catch crashes by signal. The default
 suite runs a cheap sample; ``-m slow`` runs many more.
 """
@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+import yaml
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+import symbiosim.decide.without  # imported here, unstubbed: it binds the planner's optimise when imported
 from symbiosim.cli_args import MAX_COUNT, MAX_PARALLEL, MAX_RUNS, MAX_SEED
-from tests.test_cli_args import make_workspace, run_main, snapshot
+from tests.test_cli_args import Outcome, Solved, make_workspace, run_main, snapshot
 
 EXE = Path(sys.executable).parent / "symbiosim"
 IN_PROCESS_SECONDS = 30.0  # per vector (the first one imports Pyomo, Mesa, ...)
@@ -72,13 +74,21 @@ POOLS: dict[str, Pool] = {
     "region": (["north", "south", "east"], ["mars", "", "  "]),
     "name": (["run_1", "a.b-c", "X"], ["../x", "", "a/b", ".hidden", "x" * 101]),
     "dask": (["local", "tcp://127.0.0.1:8786"], ["", "not an address", "tcp:// x"]),
+    "actor": (["smelter", "greenhouse"], ["nobody", "", "  ", "Smelter", "smelter,greenhouse"]),
+    "io_type": (["I", "II", "i", " ii "], ["III", "", "1", "I,II"]),
+    "delta": (["0", "0.3", "0.999"], ["1", "-0.1", "nan", "inf", "", "x"]),
+    "year": (["2024", "2023", "1900", "2100"], ["1899", "2101", "-1", "2024.5", "", "x"]),
+    "material": (["baseline", "links"], ["", "Links", "none"]),
 }
 
 # paths in the workspace (``make_workspace``): which kinds of path argument each one suits
 PATHS = ["s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "dir", "file.txt",
          "new", "new/sub", "file.txt/sub", "missing.yaml", "", "dir/new.duckdb", "new.duckdb", "m.lp", "dir/m.mps", "nodir/m.lp",
-         "t.xlsx", "dir/t.xlsx", "nodir/t.xlsx"]
-EXISTING_FILES = {"s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "file.txt"}
+         "t.xlsx", "dir/t.xlsx", "nodir/t.xlsx", "io.yaml", "io_nohh.yaml", "region.yaml", "led_a.csv", "led_b.csv", "led_bad.csv",
+         "map_actors.csv", "map_other.csv", "map_sectors.csv", "missing.csv"]
+EXISTING_FILES = {"s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "file.txt",
+                  "io.yaml", "io_nohh.yaml", "region.yaml", "led_a.csv", "led_b.csv", "led_bad.csv", "map_actors.csv", "map_other.csv",
+                  "map_sectors.csv"}
 DUCKDB = {"exp.duckdb", "other.duckdb"}
 
 
@@ -104,42 +114,72 @@ def path_ok(kind: str, p: str) -> bool:
         return p in ("m.lp", "dir/m.mps")
     if kind == "xlsx":
         return p in ("t.xlsx", "dir/t.xlsx")
+    if kind == "io_table":
+        return p in ("io.yaml", "io_nohh.yaml")  # io_nohh.yaml: not for --type II (_combinations_right)
+    if kind == "region_totals":
+        return p == "region.yaml"
+    if kind == "ledger":
+        return p in ("led_a.csv", "led_b.csv", "led_bad.csv")  # led_bad.csv: only with --skip-invalid
+    if kind == "actor_map":
+        return p == "map_actors.csv"
+    if kind == "sector_map":
+        return p == "map_sectors.csv"
     raise KeyError(kind)
 
 
-PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "history", "arms", "cases", "save_lp", "xlsx"}
+PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "history", "arms", "cases", "save_lp", "xlsx", "io_table",
+              "region_totals", "ledger", "actor_map", "sector_map"}
 FLAG = "flag"
+MANY = "+"  # a positional kind ending in it: one or more values (nargs="+")
 
 COMMON_DECIDE = {"--json": FLAG, "--out": "out_dir", "--format": "format", "--mip-gap": "mip_gap", "--time-limit": "seconds"}
-SPECS: dict[str, tuple[str | None, dict[str, str]]] = {
-    "validate": ("scenario", {"--history": "history"}),
-    "template": ("xlsx", {"--force": FLAG}),
-    "plan": ("scenario", {"--objective": "objective", "--weights": "weights", "--baseline": FLAG, "--out": "out_dir",
-                          "--format": "format", "--json": FLAG, "--save-lp": "save_lp", "--time-limit": "seconds",
-                          "--threads": "parallel", "--mip-gap": "mip_gap"}),
-    "simulate": ("scenario", {"--seed": "seed", "--facilitator": FLAG, "--out": "out_dir", "--format": "format", "--json": FLAG}),
-    "compare": ("scenario", {"--seed": "seed", "--players": "players", "--no-decomposition": FLAG, "--json": FLAG, "--out": "out_dir",
-                            "--format": "format"}),
-    "incentives": ("scenario", {"--instrument": "instrument", "--target": "share", "--seeds": "count", "--seed": "seed",
-                                "--upper": "upper", "--levels": "levels", "--json": FLAG, "--out": "out_dir",
-                                "--format": "format"}),
-    "experiment": ("scenario", {"--samples": "count", "--method": "method", "--arms": "arms", "--replications": "count",
-                                "--jobs": "parallel", "--dask": "dask", "--workers": "parallel", "--chunk": "count", "--seed": "seed",
-                                "--out": "store", "--name": "name", "--parquet": "out_dir", "--no-reuse": FLAG, "--mip-gap": "mip_gap",
-                                "--json": FLAG}),
-    "summarize": ("experiment_db", {"--target": "share", "--json": FLAG, "--out": "out_dir"}),
-    "alternatives": ("scenario", {"--slack": "slack", "--count": "count", "--objective": "objective", "--weights": "weights",
-                                  "--no-exchanges": FLAG, "--alt-mip-gap": "mip_gap", "--alt-time-limit": "seconds", **COMMON_DECIDE}),
-    "pareto": ("scenario", {"--objectives": "objectives", "--points": "points", **COMMON_DECIDE}),
-    "cases": ("scenario", {"--cases": "cases", "--store": "store", "--no-store": FLAG, "--no-base": FLAG, "--region": "region",
-                           **COMMON_DECIDE}),
-    "robustness": ("scenario", {"--perturb": "perturb", "--samples": "count", "--seed": "seed", **COMMON_DECIDE}),
-    "report": ("scenario", {"--seed": "seed", "--out": "out_dir", "--incentives": "instrument", "--target": "share",
-                            "--seeds": "count", "--no-decomposition": FLAG}),
-    "doctor": (None, {}),
+# command: (the kinds of its positional arguments, in order; {option: kind})
+SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "validate": (("scenario",), {"--history": "history"}),
+    "template": (("xlsx",), {"--force": FLAG}),
+    "export": (("scenario", "xlsx"), {"--force": FLAG}),
+    "plan": (("scenario",), {"--objective": "objective", "--weights": "weights", "--baseline": FLAG, "--out": "out_dir",
+                             "--format": "format", "--json": FLAG, "--save-lp": "save_lp", "--time-limit": "seconds",
+                             "--threads": "parallel", "--mip-gap": "mip_gap"}),
+    "simulate": (("scenario",), {"--seed": "seed", "--facilitator": FLAG, "--out": "out_dir", "--format": "format", "--json": FLAG}),
+    "compare": (("scenario",), {"--seed": "seed", "--players": "players", "--no-decomposition": FLAG, "--json": FLAG, "--out": "out_dir",
+                               "--format": "format"}),
+    "incentives": (("scenario",), {"--instrument": "instrument", "--target": "share", "--seeds": "count", "--seed": "seed",
+                                   "--upper": "upper", "--levels": "levels", "--json": FLAG, "--out": "out_dir",
+                                   "--format": "format"}),
+    "experiment": (("scenario",), {"--samples": "count", "--method": "method", "--arms": "arms", "--replications": "count",
+                                   "--jobs": "parallel", "--dask": "dask", "--workers": "parallel", "--chunk": "count", "--seed": "seed",
+                                   "--out": "store", "--name": "name", "--parquet": "out_dir", "--no-reuse": FLAG, "--mip-gap": "mip_gap",
+                                   "--json": FLAG}),
+    "summarize": (("experiment_db",), {"--target": "share", "--json": FLAG, "--out": "out_dir"}),
+    "alternatives": (("scenario",), {"--slack": "slack", "--count": "count", "--objective": "objective", "--weights": "weights",
+                                     "--no-exchanges": FLAG, "--alt-mip-gap": "mip_gap", "--alt-time-limit": "seconds", **COMMON_DECIDE}),
+    "pareto": (("scenario",), {"--objectives": "objectives", "--points": "points", **COMMON_DECIDE}),
+    "cases": (("scenario",), {"--cases": "cases", "--store": "store", "--no-store": FLAG, "--no-base": FLAG, "--region": "region",
+                              **COMMON_DECIDE}),
+    "robustness": (("scenario",), {"--perturb": "perturb", "--samples": "count", "--seed": "seed", **COMMON_DECIDE}),
+    "report": (("scenario",), {"--seed": "seed", "--out": "out_dir", "--incentives": "instrument", "--target": "share",
+                               "--seeds": "count", "--no-decomposition": FLAG}),
+    "without": (("scenario", "actor"), COMMON_DECIDE),
+    "multipliers": (("io_table",), {"--type": "io_type", "--region-totals": "region_totals", "--delta": "delta", "--json": FLAG}),
+    "ledgers": (("ledger" + MANY,), {"--scenario": "scenario", "--map-actors": "actor_map", "--map-sectors": "sector_map",
+                                     "--io-table": "io_table", "--db": "store", "--out": "out_dir", "--material": "material",
+                                     "--year": "year", "--skip-invalid": FLAG, "--show-ids": FLAG, "--json": FLAG}),
+    "doctor": ((), {}),
 }
-POSITIONAL_NAMES = {"validate": "file", "template": "file", "summarize": "db", "cases": "base"}
-SOLVES = {"plan", "simulate", "compare", "incentives", "experiment", "alternatives", "pareto", "cases", "robustness", "doctor", "report"}
+# Not fuzzed here: --io-table, --region-totals, --delta, --ledgers and --effects of plan, compare, simulate and report.
+# ledgers --material without --out is accepted (and not used): the test takes it as right.
+POSITIONAL_NAMES = {"validate": ("file",), "template": ("file",), "summarize": ("db",), "cases": ("base",), "export": ("scenario", "file"),
+                    "without": ("scenario", "actor"), "multipliers": ("IO_FILE",), "ledgers": ("LEDGER_FILE",)}
+REQUIRED = {"incentives": "--instrument", "cases": "--cases", "report": "--out", "ledgers": "--scenario"}
+SOLVES = {"plan", "simulate", "compare", "incentives", "experiment", "alternatives", "pareto", "cases", "robustness", "doctor", "report",
+          "without"}
+WRITES_BEFORE_SOLVING = {"ledgers"}  # its tables (--db, --out), all arguments checked; then the baseline for --out's figure
+
+
+def _solves(command: str, opts: dict[str, str | None]) -> bool:
+    """Whether right arguments get as far as a solve (ledgers: --out's figure, unless --material links)."""
+    return command in SOLVES or (command == "ledgers" and "--out" in opts and opts.get("--material") != "links")
 
 # Values that keep a real run on the tiny scenario short (subprocess vectors).
 SMALL = {"count": ["1", "2"], "parallel": ["1", "2"], "points": ["2", "3"], "seconds": ["5", "30"], "mip_gap": ["0", "1e-4", "0.5"],
@@ -171,20 +211,19 @@ def _value(draw: Callable[[Any], Any], kind: str, small: bool, want: str) -> tup
         return draw(st.sampled_from(right)), True
     if choice in ("right", "wrong"):
         return draw(st.sampled_from(wrong)), False
-    return draw(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12)), None
+    return draw(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"), max_size=12)), None
 
 
-def _combinations_right(command: str, opts: dict[str, str | None]) -> tuple[bool, list[str]]:
-    """Rules between options (the test's own statement of them)."""
+def _combinations_right(command: str, opts: dict[str, str | None], positionals: list[str]) -> tuple[bool, list[str]]:
+    """Rules between options and positional arguments (the test's own statement of them)."""
     if command in ("plan", "alternatives"):
         weighted = opts.get("--objective") == "weighted"
         if weighted != ("--weights" in opts):
             return False, ["--weights"]
     if command == "incentives":
-        if "--instrument" not in opts:
-            return False, ["--instrument"]
         inst = opts["--instrument"]
-        levels = [float(x) for x in opts["--levels"].split(",")] if opts.get("--levels") else None
+        levels_text = opts.get("--levels")
+        levels = [float(x) for x in levels_text.split(",")] if levels_text else None
         if levels is not None and ("--upper" in opts or "--target" in opts):
             return False, ["--upper", "--target"]
         if inst == "investment_subsidy" and (float(opts.get("--upper") or 0) > 1 or any(x > 1 for x in levels or [])):
@@ -200,12 +239,21 @@ def _combinations_right(command: str, opts: dict[str, str | None]) -> tuple[bool
             return False, ["--jobs", "--dask"]
         if "--workers" in opts and opts.get("--dask") != "local":
             return False, ["--workers"]
-    if command == "cases":
-        if "--cases" not in opts:
-            return False, ["--cases"]
-        if "--store" in opts and "--no-store" in opts:
-            return False, ["--store", "--no-store"]
+    if command == "cases" and "--store" in opts and "--no-store" in opts:
+        return False, ["--store", "--no-store"]
+    if command == "multipliers":
+        if "--delta" in opts and "--region-totals" not in opts:
+            return False, ["--delta"]
+        if (opts.get("--type") or "I").strip().upper() == "II" and positionals[0] == "io_nohh.yaml":
+            return False, ["io_nohh.yaml", "households"]
+    if command == "ledgers" and "led_bad.csv" in positionals and "--skip-invalid" not in opts:
+        return False, ["led_bad.csv"]
     return True, []
+
+
+def _inside(path: str | None, other: str | None) -> bool:
+    """Whether ``path`` is ``other`` or under it (both given)."""
+    return path is not None and other is not None and (path == other or path.startswith(other.rstrip("/") + "/"))
 
 
 @st.composite
@@ -213,13 +261,13 @@ def vectors(draw: Callable[[Any], Any], commands: tuple[str, ...] = tuple(SPECS)
     """A command with a random subset of its options; all right, exactly one wrong, or anything."""
     command = draw(st.sampled_from(commands))
     mode = "one_wrong" if wrong_only else draw(st.sampled_from(["right", "one_wrong", "any"]))
-    positional, spec = SPECS[command]
+    kinds, spec = SPECS[command]
     names = draw(st.lists(st.sampled_from(sorted(spec)), unique=True, max_size=len(spec))) if spec else []
-    for required in {"incentives": "--instrument", "cases": "--cases", "report": "--out"}.get(command, "").split():
-        if required not in names and (mode == "right" or draw(st.integers(0, 5))):
-            names.append(required)
+    required = REQUIRED.get(command)
+    if required is not None and required not in names and (mode == "right" or draw(st.integers(0, 5))):
+        names.append(required)
     valued = [n for n in names if spec[n] != FLAG]
-    slots = ["(positional)"] * (positional is not None) + valued
+    slots = [f"(positional {i})" for i in range(len(kinds))] + valued
     bad = draw(st.sampled_from(slots)) if mode == "one_wrong" and slots else None
 
     def want(slot: str) -> str:
@@ -228,16 +276,25 @@ def vectors(draw: Callable[[Any], Any], commands: tuple[str, ...] = tuple(SPECS)
     argv = ["-v", command] if draw(st.integers(0, 3)) == 0 else [command]
     right: bool | None = True
     wrong: list[str] = []
-    if positional is not None:
-        dest = POSITIONAL_NAMES.get(command, "scenario")
-        if mode == "any" and draw(st.integers(0, 9)) == 0:  # left out
-            right, wrong = False, [dest]
-        else:
-            p, ok = _value(draw, positional, small, want("(positional)"))
+    dests = POSITIONAL_NAMES.get(command, ("scenario",))
+    given = len(kinds)
+    if mode == "any" and kinds and draw(st.integers(0, 9)) == 0:  # the last ones (or all) left out
+        given = draw(st.integers(0, len(kinds) - 1))
+        right, wrong = False, list(dests[given:])
+    positionals: list[str] = []
+    for i, kind in enumerate(kinds[:given]):
+        n = draw(st.integers(1, 3)) if kind.endswith(MANY) else 1
+        the_bad_one = draw(st.integers(0, n - 1))  # of several values, the one that is wrong in mode one_wrong
+        for j in range(n):
+            slot = f"(positional {i})" if j == the_bad_one else ""  # the others: right, or anything in mode any
+            p, ok = _value(draw, kind.removesuffix(MANY), small, want(slot))
             argv.append(p)
-            if not ok:
+            positionals.append(p)
+            if ok is None:
+                right = None if right is not False else False
+            elif not ok:
                 right = False
-                wrong += [p, dest, "no such file"]
+                wrong += [p, dests[i], "no such file"]
     opts: dict[str, str | None] = {}
     missing_value = None
     for name in names:
@@ -261,19 +318,52 @@ def vectors(draw: Callable[[Any], Any], commands: tuple[str, ...] = tuple(SPECS)
         argv.append(missing_value)
         right = False
         wrong.append(missing_value)
-    if right is True:
-        ok, named = _combinations_right(command, opts)
+    if required is not None and required not in names:
+        right = False if right is True else right
+        wrong.append(required)
+    # ledgers writes --db, then fails creating --out at or under it: exit 2 after writing (xfail test below)
+    assume(command != "ledgers" or not _inside(opts.get("--out"), opts.get("--db")))
+    if right is not None:  # wrong too: a rule checked after loading a file may come before another file's errors
+        try:
+            ok, named = _combinations_right(command, opts, positionals)
+        except (ValueError, KeyError, IndexError):  # a wrong or missing value the rules cannot read: wrong already
+            ok, named = True, []
         if not ok:
-            right, wrong = False, named
+            right, wrong = False, (named if right else [*wrong, *named])
     if wrong_only and right is not False:
         argv.append("--seed=-1" if "--seed" in spec and "--seed" not in opts else "--no-such-option")
         right, wrong = False, [*wrong, "--seed", "--no-such-option"]
     return Vector(argv, right, wrong, opts)
 
 
+# An input-output table of two sectors (with households: --type II), without households, and regional totals
+IO_TABLE = {"name": "tiny", "currency": "EUR", "unit": 1000000, "sectors": ["C24", "A01"], "intermediate": [[10, 5], [4, 20]],
+            "output": [100, 80], "value_added": [50, 40], "employment": [30, 60],
+            "households": {"wages": [30, 20], "consumption": [10, 25]}}
+REGION_TOTALS = {"region": "north", "measure": "employment", "totals": {"C24": 5, "A01": 3}}
+# Ledgers of the actors of s.yaml (smelter 100000105, greenhouse 100041588: fictitious numbers with a right check digit),
+# one ;-separated; led_bad.csv has a malformed row (right only with --skip-invalid); map_other.csv maps to no actor of s.yaml
+HEADER = "firm_orgnr,counterpart_orgnr,counterpart_name,amount,year,kind\n"
+LEDGER_FILES = {
+    "led_a.csv": HEADER + "100000105,100041588,Greenhouse AS,500000,2024,customer\n100000105,100155656,Kraft AS,900000,2024,supplier\n",
+    "led_b.csv": HEADER.replace(",", ";") + "100041588;100000105;Smelter AS;500000;2024;supplier\n"
+                                           "100041588;100186764;Pakk AS;20000;2023;supplier\n",
+    "led_bad.csv": HEADER + "100000105,100041588,Greenhouse AS,500000,2024,customer\n100000105,100114179,X AS,,20x4,purchase\n",
+    "map_actors.csv": "orgnr,actor,role\n100000105,smelter,site\n100041588,greenhouse,site\n",
+    "map_other.csv": "orgnr,actor\n100000105,elkem\n",
+    "map_sectors.csv": "orgnr,sector\n100155656,D35\n100186764,C22\n",
+}
+
+
 @pytest.fixture(scope="module")
 def workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_workspace(tmp_path_factory.mktemp("fuzz") / "template")
+    root = make_workspace(tmp_path_factory.mktemp("fuzz") / "template")
+    (root / "io.yaml").write_text(yaml.safe_dump(IO_TABLE, sort_keys=False))
+    (root / "io_nohh.yaml").write_text(yaml.safe_dump({k: v for k, v in IO_TABLE.items() if k != "households"}, sort_keys=False))
+    (root / "region.yaml").write_text(yaml.safe_dump(REGION_TOTALS, sort_keys=False))
+    for name, text in LEDGER_FILES.items():
+        (root / name).write_text(text)
+    return root
 
 
 class Workspace:
@@ -297,10 +387,21 @@ def workspaces(workspace_template: Path, tmp_path: Path) -> Workspace:
     return Workspace(workspace_template, tmp_path)
 
 
+def _run_main(argv: list[str], cwd: Path) -> Outcome:
+    """``run_main`` with ``without``'s solve stubbed too (it calls the planner it bound when imported)."""
+
+    def region_without(*args: Any, **kwargs: Any) -> Any:
+        raise Solved("region_without")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(symbiosim.decide.without, "region_without", region_without)
+        return run_main(argv, cwd)
+
+
 def check_in_process(v: Vector, ws: Path) -> None:
     before = snapshot(ws)
     t0 = time.perf_counter()
-    r = run_main(v.argv, ws)
+    r = _run_main(v.argv, ws)
     seconds = time.perf_counter() - t0
     assert r.error is None, f"{v}: an exception escaped main:\n{r.stderr}"
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr, f"{v}:\n{r.stderr}"
@@ -308,13 +409,13 @@ def check_in_process(v: Vector, ws: Path) -> None:
     assert seconds < IN_PROCESS_SECONDS, f"{v}: {seconds:.1f} s"
     command = next(a for a in v.argv if a != "-v")
     event(f"{command} {({True: 'right', False: 'wrong', None: 'unknown'})[v.right]}: {r.solved or r.code}")
-    if r.code == 2 or r.solved is not None:
+    if r.code == 2 or (r.solved is not None and command not in WRITES_BEFORE_SOLVING):
         assert snapshot(ws) == before, f"{v}: wrote files before solving or on an argument error"
     if v.right is False:
         assert r.code == 2, f"{v}: wrong arguments, exit {r.code}, solved {r.solved}:\n{r.stderr}"
         assert any(w in r.stderr for w in v.wrong if w), f"{v}: the message names none of {v.wrong}:\n{r.stderr}"
     elif v.right is True:
-        if command in SOLVES:
+        if _solves(command, v.options):
             assert r.solved is not None, f"{v}: right arguments, yet exit {r.code}:\n{r.stderr}"
         else:
             assert r.code == 0, f"{v}: right arguments, yet exit {r.code}:\n{r.stderr}"
@@ -370,3 +471,17 @@ def test_fuzz_entry_point_real_runs(v: Vector, workspaces: Workspace) -> None:
     """Right vectors really run (small values, the tiny scenario): exit 0 or 1, never a crash."""
     with workspaces.fresh() as ws:
         check_subprocess(v, ws)
+
+
+# ---------------------------------------------------------------- CLI bugs the fuzzer found (xfail until fixed)
+
+
+@pytest.mark.xfail(strict=True, reason="CLI bug: ledgers --db new --out new passes the argument checks, writes the DuckDB "
+                                       "file 'new', then exits 2 with 'symbiosim: [Errno 17] File exists: 'new'' (left out of "
+                                       "the vectors by _inside)")
+def test_ledgers_refuses_db_and_out_at_one_path_before_writing(workspace_template: Path, tmp_path: Path) -> None:
+    ws = Path(shutil.copytree(workspace_template, tmp_path / "ws"))
+    before = snapshot(ws)
+    r = _run_main(["ledgers", "led_a.csv", "--scenario", "s.yaml", "--db", "new", "--out", "new", "--material", "links"], ws)
+    assert r.code == 2 and "--out" in r.stderr, r.stderr
+    assert snapshot(ws) == before
