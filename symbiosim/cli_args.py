@@ -436,6 +436,7 @@ def check_combinations(args: argparse.Namespace) -> None:
         ArgumentProblem: naming the option.
     """
     command = getattr(args, "command", None)
+    _check_distinct_outputs(args)
     if command in ("plan", "alternatives"):
         if args.objective == "weighted" and not args.weights:
             raise ArgumentProblem("--weights", "--objective weighted needs --weights, e.g. cluster_npv=1,emissions=-500")
@@ -473,6 +474,33 @@ def check_combinations(args: argparse.Namespace) -> None:
             args.jobs = 1
         if args.workers is None:
             args.workers = 2
+
+
+# options that name a file or directory a command writes: two of them at one path would have the
+# second write fail after the first (a DuckDB file where a directory should go, or the reverse)
+OUTPUT_OPTIONS = ("out", "db", "store", "parquet", "save_lp")
+
+
+def _check_distinct_outputs(args: argparse.Namespace) -> None:
+    """No two outputs at one path, and none under an output that is a file (a DuckDB store, an LP file)."""
+    files = {"db", "store", "save_lp"} | ({"out"} if getattr(args, "command", None) == "experiment" else set())
+    given: list[tuple[str, str, Path]] = []
+    for name in OUTPUT_OPTIONS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            given.append((name, value, Path(value).expanduser().resolve()))
+    for i, (name, value, path) in enumerate(given):
+        for other, _, other_path in given:
+            if other == name:
+                continue
+            if path == other_path and other in [g[0] for g in given[:i]]:
+                where = "the same path as"
+            elif other in files and other_path in path.parents:
+                where = "inside the file of"
+            else:
+                continue
+            raise ArgumentProblem(f"--{name.replace('_', '-')}", f"{value} is {where} --{other.replace('_', '-')}: "
+                                                                 "give each output its own path")
 
 
 def check_players(players: Iterable[str] | None, actors: Iterable[str]) -> None:

@@ -262,6 +262,15 @@ BAD = [
     (["template", "t.txt"], "argument file"),
     (["template", "nodir/t.xlsx"], "argument file"),
     (["template", "dir"], "argument file"),
+    # two outputs at one path, or one inside an output file: refused before anything is written (found by the fuzzer)
+    (["cases", "s.yaml", "--cases", "cases.yaml", "--store", "new", "--out", "new"], "argument --store: new is the same path as --out"),
+    (["experiment", "s.yaml", "--out", "new.duckdb", "--parquet", "new.duckdb"], "argument --parquet"),
+    (["experiment", "s.yaml", "--out", "new.duckdb", "--parquet", "new.duckdb/p"], "inside the file of --out"),
+    (["plan", "s.yaml", "--save-lp", "m.lp", "--out", "m.lp/x"], "argument --out: m.lp/x is inside the file of --save-lp"),
+    # the ripple options need an input-output table
+    (["plan", "s.yaml", "--region-totals", "s.yaml"], "argument --region-totals: only with --io-table"),
+    (["simulate", "s.yaml", "--delta", "0.2"], "argument --delta: only with --io-table"),
+    (["report", "s.yaml", "--out", "new", "--ledgers", "s.yaml"], "argument --ledgers: only with --io-table"),
 ]
 
 

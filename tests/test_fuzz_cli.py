@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import symbiosim.decide.without  # imported here, unstubbed: it binds the planner's optimise when imported
@@ -79,17 +80,18 @@ POOLS: dict[str, Pool] = {
     "delta": (["0", "0.3", "0.999"], ["1", "-0.1", "nan", "inf", "", "x"]),
     "year": (["2024", "2023", "1900", "2100"], ["1899", "2101", "-1", "2024.5", "", "x"]),
     "material": (["baseline", "links"], ["", "Links", "none"]),
+    "effects": (["direct", "total"], ["", "Total", "indirect"]),
 }
 
 # paths in the workspace (``make_workspace``): which kinds of path argument each one suits
 PATHS = ["s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "dir", "file.txt",
          "new", "new/sub", "file.txt/sub", "missing.yaml", "", "dir/new.duckdb", "new.duckdb", "m.lp", "dir/m.mps", "nodir/m.lp",
          "t.xlsx", "dir/t.xlsx", "nodir/t.xlsx", "io.yaml", "io_nohh.yaml", "region.yaml", "led_a.csv", "led_b.csv", "led_bad.csv",
-         "map_actors.csv", "map_other.csv", "map_sectors.csv", "missing.csv"]
+         "map_actors.csv", "map_other.csv", "map_sectors.csv", "missing.csv", "led.duckdb"]
 EXISTING_FILES = {"s.yaml", "h.yaml", "bad.yaml", "arms.yaml", "cases.yaml", "exp.duckdb", "other.duckdb", "empty.duckdb", "file.txt",
                   "io.yaml", "io_nohh.yaml", "region.yaml", "led_a.csv", "led_b.csv", "led_bad.csv", "map_actors.csv", "map_other.csv",
-                  "map_sectors.csv"}
-DUCKDB = {"exp.duckdb", "other.duckdb"}
+                  "map_sectors.csv", "led.duckdb"}
+DUCKDB = {"exp.duckdb", "other.duckdb", "led.duckdb"}
 
 
 def path_ok(kind: str, p: str) -> bool:
@@ -118,6 +120,8 @@ def path_ok(kind: str, p: str) -> bool:
         return p in ("io.yaml", "io_nohh.yaml")  # io_nohh.yaml: not for --type II (_combinations_right)
     if kind == "region_totals":
         return p == "region.yaml"
+    if kind == "ledger_db":
+        return p == "led.duckdb"
     if kind == "ledger":
         return p in ("led_a.csv", "led_b.csv", "led_bad.csv")  # led_bad.csv: only with --skip-invalid
     if kind == "actor_map":
@@ -128,10 +132,12 @@ def path_ok(kind: str, p: str) -> bool:
 
 
 PATH_KINDS = {"out_dir", "store", "experiment_db", "scenario", "history", "arms", "cases", "save_lp", "xlsx", "io_table",
-              "region_totals", "ledger", "actor_map", "sector_map"}
+              "region_totals", "ledger", "actor_map", "sector_map", "ledger_db"}
 FLAG = "flag"
 MANY = "+"  # a positional kind ending in it: one or more values (nargs="+")
 
+# the ripple effects of plan, simulate, compare and report (an input-output table, FLQ, the actors' own ledgers)
+RIPPLE = {"--io-table": "io_table", "--region-totals": "region_totals", "--delta": "delta", "--ledgers": "ledger_db"}
 COMMON_DECIDE = {"--json": FLAG, "--out": "out_dir", "--format": "format", "--mip-gap": "mip_gap", "--time-limit": "seconds"}
 # command: (the kinds of its positional arguments, in order; {option: kind})
 SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
@@ -140,10 +146,11 @@ SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "export": (("scenario", "xlsx"), {"--force": FLAG}),
     "plan": (("scenario",), {"--objective": "objective", "--weights": "weights", "--baseline": FLAG, "--out": "out_dir",
                              "--format": "format", "--json": FLAG, "--save-lp": "save_lp", "--time-limit": "seconds",
-                             "--threads": "parallel", "--mip-gap": "mip_gap"}),
-    "simulate": (("scenario",), {"--seed": "seed", "--facilitator": FLAG, "--out": "out_dir", "--format": "format", "--json": FLAG}),
+                             "--threads": "parallel", "--mip-gap": "mip_gap", "--effects": "effects", **RIPPLE}),
+    "simulate": (("scenario",), {"--seed": "seed", "--facilitator": FLAG, "--out": "out_dir", "--format": "format", "--json": FLAG,
+                                 **RIPPLE}),
     "compare": (("scenario",), {"--seed": "seed", "--players": "players", "--no-decomposition": FLAG, "--json": FLAG, "--out": "out_dir",
-                               "--format": "format"}),
+                               "--format": "format", **RIPPLE}),
     "incentives": (("scenario",), {"--instrument": "instrument", "--target": "share", "--seeds": "count", "--seed": "seed",
                                    "--upper": "upper", "--levels": "levels", "--json": FLAG, "--out": "out_dir",
                                    "--format": "format"}),
@@ -159,7 +166,7 @@ SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
                               **COMMON_DECIDE}),
     "robustness": (("scenario",), {"--perturb": "perturb", "--samples": "count", "--seed": "seed", **COMMON_DECIDE}),
     "report": (("scenario",), {"--seed": "seed", "--out": "out_dir", "--incentives": "instrument", "--target": "share",
-                               "--seeds": "count", "--no-decomposition": FLAG}),
+                               "--seeds": "count", "--no-decomposition": FLAG, **RIPPLE}),
     "without": (("scenario", "actor"), COMMON_DECIDE),
     "multipliers": (("io_table",), {"--type": "io_type", "--region-totals": "region_totals", "--delta": "delta", "--json": FLAG}),
     "ledgers": (("ledger" + MANY,), {"--scenario": "scenario", "--map-actors": "actor_map", "--map-sectors": "sector_map",
@@ -167,7 +174,6 @@ SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
                                      "--year": "year", "--skip-invalid": FLAG, "--show-ids": FLAG, "--json": FLAG}),
     "doctor": ((), {}),
 }
-# Not fuzzed here: --io-table, --region-totals, --delta, --ledgers and --effects of plan, compare, simulate and report.
 # ledgers --material without --out is accepted (and not used): the test takes it as right.
 POSITIONAL_NAMES = {"validate": ("file",), "template": ("file",), "summarize": ("db",), "cases": ("base",), "export": ("scenario", "file"),
                     "without": ("scenario", "actor"), "multipliers": ("IO_FILE",), "ledgers": ("LEDGER_FILE",)}
@@ -246,14 +252,32 @@ def _combinations_right(command: str, opts: dict[str, str | None], positionals: 
             return False, ["--delta"]
         if (opts.get("--type") or "I").strip().upper() == "II" and positionals[0] == "io_nohh.yaml":
             return False, ["io_nohh.yaml", "households"]
+    if "--io-table" in RIPPLE_OF.get(command, ()):
+        for option in ("--region-totals", "--delta", "--ledgers"):
+            if option in opts and "--io-table" not in opts:
+                return False, [option, "--io-table"]
+        if "--delta" in opts and "--region-totals" not in opts:
+            return False, ["--delta"]
+        if opts.get("--effects") == "total" and ("--io-table" not in opts or opts.get("--objective") not in ("value_added", "jobs")):
+            return False, ["--effects"]
     if command == "ledgers" and "led_bad.csv" in positionals and "--skip-invalid" not in opts:
         return False, ["led_bad.csv"]
     return True, []
 
 
-def _inside(path: str | None, other: str | None) -> bool:
-    """Whether ``path`` is ``other`` or under it (both given)."""
-    return path is not None and other is not None and (path == other or path.startswith(other.rstrip("/") + "/"))
+RIPPLE_OF = {c: spec[1] for c, spec in SPECS.items() if c in ("plan", "simulate", "compare", "report")}
+OUTPUTS = ("--out", "--db", "--store", "--parquet", "--save-lp")
+
+
+def _output_clash(command: str, opts: dict[str, str | None]) -> list[str]:
+    """The options of two outputs at one path, or of one inside an output that is a file (``cli_args``)."""
+    files = {"--db", "--store", "--save-lp"} | ({"--out"} if command == "experiment" else set())
+    given = [(o, os.path.normpath(v)) for o in OUTPUTS if (v := opts.get(o))]
+    for a, pa in given:
+        for b, pb in given:
+            if a != b and (pa == pb or (b in files and pa.startswith(pb.rstrip("/") + "/"))):
+                return [a, b]
+    return []
 
 
 @st.composite
@@ -321,8 +345,10 @@ def vectors(draw: Callable[[Any], Any], commands: tuple[str, ...] = tuple(SPECS)
     if required is not None and required not in names:
         right = False if right is True else right
         wrong.append(required)
-    # ledgers writes --db, then fails creating --out at or under it: exit 2 after writing (xfail test below)
-    assume(command != "ledgers" or not _inside(opts.get("--out"), opts.get("--db")))
+    clash = _output_clash(command, opts)
+    if clash:  # two outputs at one path, or one inside an output file: refused before anything is written
+        right = False if right is True else right
+        wrong += clash
     if right is not None:  # wrong too: a rule checked after loading a file may come before another file's errors
         try:
             ok, named = _combinations_right(command, opts, positionals)
@@ -363,6 +389,11 @@ def workspace_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "region.yaml").write_text(yaml.safe_dump(REGION_TOTALS, sort_keys=False))
     for name, text in LEDGER_FILES.items():
         (root / name).write_text(text)
+    from symbiosim.ripple.ledgers import import_ledgers  # the DuckDB file `ledgers --db` writes, for --ledgers
+    from symbiosim.scenario import load_scenario
+
+    import_ledgers([root / "led_a.csv", root / "led_b.csv"], load_scenario(root / "s.yaml"), actor_map=root / "map_actors.csv",
+                   sector_map=root / "map_sectors.csv", db=root / "led.duckdb")
     return root
 
 
@@ -473,13 +504,11 @@ def test_fuzz_entry_point_real_runs(v: Vector, workspaces: Workspace) -> None:
         check_subprocess(v, ws)
 
 
-# ---------------------------------------------------------------- CLI bugs the fuzzer found (xfail until fixed)
+# ---------------------------------------------------------------- CLI bugs the fuzzer found (fixed)
 
 
-@pytest.mark.xfail(strict=True, reason="CLI bug: ledgers --db new --out new passes the argument checks, writes the DuckDB "
-                                       "file 'new', then exits 2 with 'symbiosim: [Errno 17] File exists: 'new'' (left out of "
-                                       "the vectors by _inside)")
 def test_ledgers_refuses_db_and_out_at_one_path_before_writing(workspace_template: Path, tmp_path: Path) -> None:
+    """Found by the fuzzer: ledgers --db new --out new wrote the DuckDB file, then exited 2 with "File exists"."""
     ws = Path(shutil.copytree(workspace_template, tmp_path / "ws"))
     before = snapshot(ws)
     r = _run_main(["ledgers", "led_a.csv", "--scenario", "s.yaml", "--db", "new", "--out", "new", "--material", "links"], ws)
