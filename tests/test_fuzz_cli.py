@@ -174,7 +174,6 @@ SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
                                      "--year": "year", "--skip-invalid": FLAG, "--show-ids": FLAG, "--json": FLAG}),
     "doctor": ((), {}),
 }
-# ledgers --material without --out is accepted (and not used): the test takes it as right.
 POSITIONAL_NAMES = {"validate": ("file",), "template": ("file",), "summarize": ("db",), "cases": ("base",), "export": ("scenario", "file"),
                     "without": ("scenario", "actor"), "multipliers": ("IO_FILE",), "ledgers": ("LEDGER_FILE",)}
 REQUIRED = {"incentives": "--instrument", "cases": "--cases", "report": "--out", "ledgers": "--scenario"}
@@ -260,6 +259,8 @@ def _combinations_right(command: str, opts: dict[str, str | None], positionals: 
             return False, ["--delta"]
         if opts.get("--effects") == "total" and ("--io-table" not in opts or opts.get("--objective") not in ("value_added", "jobs")):
             return False, ["--effects"]
+    if command == "ledgers" and "--material" in opts and "--out" not in opts:
+        return False, ["--material"]
     if command == "ledgers" and "led_bad.csv" in positionals and "--skip-invalid" not in opts:
         return False, ["led_bad.csv"]
     return True, []

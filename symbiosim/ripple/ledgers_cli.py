@@ -154,6 +154,8 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
     from symbiosim.ripple.ledgers import import_ledgers
     from symbiosim.scenario import load_scenario
 
+    if args.material is not None and not args.out:
+        raise t.ArgumentProblem("--material", "the material flows of --out's figure: only with --out")
     scenario = load_scenario(args.scenario)
     io_sectors = None
     if args.io_table:
@@ -168,7 +170,7 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
         print(ledgers_text(result, len(args.ledger_files), args.show_ids))
         print(f"\ntables (raw, cleaned, cleaning_log, flows, linkages) written to {args.db}")
     if args.out:
-        write_outputs(result, scenario, Path(args.out), args.show_ids, args.material)
+        write_outputs(result, scenario, Path(args.out), args.show_ids, args.material or "baseline")
         if not args.json:
             print(f"results written to {args.out}/")
     return 0
@@ -189,7 +191,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--db", type=t.store_path, default="results/ledgers.duckdb",
                    help="DuckDB file for the tables (default results/ledgers.duckdb; its ledger tables are replaced)")
     p.add_argument("--out", type=t.output_dir, help="write CSV tables and the figure ledger_flows.png here (a directory)")
-    p.add_argument("--material", choices=("baseline", "links"), default="baseline",
+    p.add_argument("--material", choices=("baseline", "links"),
                    help="material flows beside the money flows in --out's figure: baseline (default: the quantities "
                         "the stand-alone plan delivers in its first year; one solve) or links (existing links, no solve)")
     p.add_argument("--year", type=year, help="year of the flows and linkages printed (default: the latest in the ledgers)")
