@@ -113,7 +113,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if effects is not None:
             print("\n" + effects_text(effects, scenario.settings.currency))
     if args.out:
-        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, obj, about=_about("plan", scenario, args))
+        write_plan_outputs(scenario, r.plan, r.accounts, Path(args.out), args.format, obj, about=_about("plan", scenario, args),
+                           more=None if effects is None else {"effects": effects.actors})
         _written(args)
     return 0
 
@@ -219,7 +220,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print("\n" + effects_text(effects, scenario.settings.currency))
     if args.out:
         write_simulation_outputs(scenario, r.result, r.accounts, Path(args.out), args.format, obj,
-                                 about=_about("simulate", scenario, args))
+                                 about=_about("simulate", scenario, args),
+                                 more=None if effects is None else {"effects": effects.actors})
         _written(args)
     return 0
 
@@ -252,8 +254,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if effects is not None:
             print("\n" + comparison_text(effects, scenario.settings.currency))
     if args.out:
+        more = None
+        if effects is not None:
+            import pandas as pd
+
+            more = {"effects": pd.concat([fx.actors.assign(outcome=src) for src, fx in effects.items()], ignore_index=True)}
         write_compare_outputs(r.result, r.decomposition, obj, Path(args.out), scenario.settings.currency, args.format,
-                              _about("compare", scenario, args))
+                              _about("compare", scenario, args), more=more)
         _written(args)
     return 0
 

@@ -354,3 +354,39 @@ def test_plan_with_the_bundled_ledgers_takes_own_inputs_and_ledgers_need_a_table
     assert any("own purchases" in n for n in fx["notes"])
     assert cli.main(["plan", str(root / "scenarios" / "orkanger.yaml"), "--ledgers", str(db)]) == 2
     assert "--ledgers: only with --io-table" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_out_writes_the_effects_table(tmp_path, capsys, fmt):
+    """``--out`` with ``--io-table`` writes the per-actor effects as a table (``effects.csv``; ``xlsx``: a sheet of
+    the command's workbook), the same rows as the JSON; ``compare`` one row per actor and outcome."""
+    import json
+
+    import openpyxl
+    import yaml
+
+    from symbiosim import cli
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    for command, extra in (("plan", []), ("simulate", []), ("compare", ["--no-decomposition"])):
+        out = tmp_path / f"{command}_{fmt}"
+        assert cli.main([command, str(scen), *extra, "--io-table", str(io), "--json", "--out", str(out), "--format", fmt]) == 0
+        obj = json.loads(capsys.readouterr().out)
+        if fmt == "csv":
+            table = pd.read_csv(out / "effects.csv")
+        else:
+            sheet = openpyxl.load_workbook(out / f"{command}.xlsx")["effects"]
+            rows = list(sheet.values)
+            table = pd.DataFrame(rows[1:], columns=rows[0])
+        if command == "compare":
+            assert set(table.outcome) == {"baseline", "decentralised", "optimum"}
+            mine = table[table.outcome == "optimum"]
+            assert mine.value_added_direct.sum() == pytest.approx(obj["effects"]["optimum"]["totals"]["value_added_direct"])
+        else:
+            assert list(table.actor) == [a["actor"] for a in obj["effects"]["actors"]]
+            assert table.value_added_direct.sum() == pytest.approx(obj["effects"]["totals"]["value_added_direct"])

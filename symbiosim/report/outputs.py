@@ -52,39 +52,41 @@ def _write_plan(plan: Any, out: Path, fmt: str, about: About, more: Mapping[str,
 
 
 def write_plan_outputs(scenario: Any, plan: Any, accounts: Any, out: Path, fmt: str = "csv", obj: dict[str, Any] | None = None,
-                       baseline: dict[str, Any] | None = None, about: About | None = None) -> None:
-    """``plan --out``: the plan's tables, ``actors.csv``, ``products.csv`` (``xlsx``: all in ``plan.xlsx``,
-    whose about sheet is ``about``), ``kpis.json`` (``obj``, the ``--json`` object; built from
-    ``baseline`` if not given) and ``flows.png``."""
+                       baseline: dict[str, Any] | None = None, about: About | None = None,
+                       more: Mapping[str, pd.DataFrame] | None = None) -> None:
+    """``plan --out``: the plan's tables, ``actors.csv``, ``products.csv`` and ``more`` (e.g. ``effects``;
+    ``xlsx``: all in ``plan.xlsx``, whose about sheet is ``about``), ``kpis.json`` (``obj``, the ``--json``
+    object; built from ``baseline`` if not given) and ``flows.png``."""
     from symbiosim.report.figures import flow_figure
     from symbiosim.report.summary import plan_json
 
     out = Path(out)
     if fmt == "xlsx":
         _write_plan(plan, out, fmt, about or About.of("plan", scenario),
-                    {"actors": accounts.actors, "products": accounts.by_product})
+                    {"actors": accounts.actors, "products": accounts.by_product, **(more or {})})
     else:
         plan.write(out, fmt)
         accounts.actors.to_csv(out / "actors.csv", index=False)
         accounts.by_product.to_csv(out / "products.csv", index=False)
+        write_frames(out, more or {}, fmt, About("plan"))
     write_json(out / "kpis.json", obj if obj is not None else plan_json(scenario, plan, accounts, baseline), allow_nan=True)
     flow_figure(scenario, plan, out / "flows.png")
 
 
 def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Path, fmt: str = "csv", obj: dict[str, Any] | None = None,
-                             about: About | None = None) -> None:
-    """``simulate --out``: the plan's tables, the time series, ``actors.csv`` (``xlsx``: all in
+                             about: About | None = None, more: Mapping[str, pd.DataFrame] | None = None) -> None:
+    """``simulate --out``: the plan's tables, the time series, ``actors.csv`` and ``more`` (``xlsx``: all in
     ``simulate.xlsx``), ``kpis.json``, ``links.png``, ``flows.png``."""
     from symbiosim.report.figures import flow_figure, links_figure
     from symbiosim.report.summary import simulation_json
 
     out = Path(out)
-    more = {name: getattr(result, name) for name in ("series", "firms", "offers", "contracts")}
+    tables = {**{name: getattr(result, name) for name in ("series", "firms", "offers", "contracts")}, **(more or {})}
     if fmt == "xlsx":
-        _write_plan(result.plan, out, fmt, about or About.of("simulate", scenario), {**more, "actors": accounts.actors})
+        _write_plan(result.plan, out, fmt, about or About.of("simulate", scenario), {**tables, "actors": accounts.actors})
     else:
         result.plan.write(out, fmt)
-        write_frames(out, more, fmt, About("simulate"))
+        write_frames(out, tables, fmt, About("simulate"))
         accounts.actors.to_csv(out / "actors.csv", index=False)
     write_json(out / "kpis.json", obj if obj is not None else simulation_json(result, accounts), allow_nan=True)
     links_figure(scenario, result.contracts, result.series, out / "links.png")
@@ -92,7 +94,8 @@ def write_simulation_outputs(scenario: Any, result: Any, accounts: Any, out: Pat
 
 
 def write_compare_outputs(result: Any, decomposition: pd.DataFrame | None, obj: dict[str, Any], out: Path,
-                          currency: str = "NOK", fmt: str = "csv", about: About | None = None) -> None:
+                          currency: str = "NOK", fmt: str = "csv", about: About | None = None,
+                          more: Mapping[str, pd.DataFrame] | None = None) -> None:
     """``compare --out``: key figures, actors, transfers (``xlsx``: all in ``compare.xlsx``),
     ``compare.json`` (``obj``) and figures."""
     from symbiosim.compare.gap import RULES
@@ -104,6 +107,7 @@ def write_compare_outputs(result: Any, decomposition: pd.DataFrame | None, obj: 
               "transfers": result.transfers.rename_axis("rule").reset_index()}
     if decomposition is not None:
         tables["decomposition"] = decomposition
+    tables.update(more or {})
     write_frames(out, tables, fmt, about or About("compare", currency=currency))
     write_json(out / "compare.json", obj, allow_nan=True)
     figs.gap_figure(result.kpis, out / "gap.png", currency)
