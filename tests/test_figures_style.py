@@ -6,6 +6,7 @@ figure that says when its indices cannot be trusted."""
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -166,6 +167,35 @@ def test_flow_and_links_figures_of_real_runs(heat, tmp_path):
     assert links.axes[1].get_ylabel() == "links active (count)"
     for t in links.axes[0].get_yticklabels():
         assert t.get_text() == "" or f"{CURRENCY}/" in t.get_text()  # prices with currency per unit
+
+
+def test_flow_figure_keeps_names_and_quantities_apart(tmp_path):
+    """Two actors at one place with long names and flows both ways: after placement no two texts overlap and
+    no text covers an actor's node (without it, the quantity labels sit on each other between the nodes)."""
+    from symbiosim.report.figures import flow_figure
+
+    raw = copy.deepcopy(HEAT_LINK)
+    raw["actors"][0]["name"] = "A smelter with a long name (silicon metal)"
+    raw["actors"][1]["name"] = "A greenhouse with a long name (tomatoes)"
+    scenario = build(raw, settings={"currency": CURRENCY})
+    plan = _plan([("smelter", "greenhouse", "heat", 80_000.0), ("greenhouse", "smelter", "gas", 12_345.0),
+                  ("smelter", "greenhouse", "warmth", 4_321.0)])
+    with style.capture_figures() as figs:
+        flow_figure(scenario, plan, tmp_path / "flows.png")
+    fig = _one(figs)
+    _check(fig)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    texts = [t for t in ax.texts if t.get_text().strip()]
+    assert len(texts) == 5  # two names, three quantities
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for i, a in enumerate(boxes):
+        for j, b in enumerate(boxes[:i]):
+            assert not a.overlaps(b), (texts[i].get_text(), texts[j].get_text())
+    nodes = ax.transData.transform([(a.lon, a.lat) for a in scenario.actors])
+    for t, box in zip(texts, boxes, strict=True):
+        for x, y in nodes:
+            assert not box.contains(x, y), t.get_text()
 
 
 # ---- comparison and incentives ---------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -10,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 import symbiosim.report.style as style  # noqa: E402
@@ -66,6 +68,7 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
     entered = set(plan.builds[plan.builds.kind == "actor"].actor)
     fig, ax = plt.subplots(figsize=(12, 8))
     flows = plan.flows
+    labels: list[Any] = []  # every text on the map, moved apart at the end
     if not flows.empty:
         by_year = flows.groupby(["source", "target", "product", "year"]).value.sum()
         annual = by_year.groupby(level=[0, 1, 2]).mean()
@@ -93,7 +96,7 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
             )
             # label a little off the middle, towards the receiver, so opposite flows don't collide
             lx, ly = x0 + 0.58 * (x1 - x0), y0 + 0.58 * (y1 - y0)
-            ax.text(
+            labels.append(ax.text(
                 lx,
                 ly,
                 f"{q:,.0f} {units[prod]}/yr",
@@ -103,18 +106,19 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
                 color=colours[prod],
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
                 zorder=7,  # above actor names
-            )
+            ))
         style.product_legend(ax, list(colours), units)
     kinds = []
+    span = max(np.ptp([p[0] for p in pos.values()]), 1e-6)
     for a in scenario.actors:
         x, y = pos[a.id]
         present = a.exists or a.id in entered
         kind = style.actor_kind(a.exists, a.id in entered)
         kinds.append(kind)
         ax.scatter([x], [y], s=260, color=style.ACTOR_KIND_COLOURS[kind], zorder=3, edgecolor="black")
-        ax.annotate(a.name or a.id, (x, y), xytext=(10, 0), textcoords="offset points", fontsize=9, va="center", zorder=6,
-                    color="black" if present else "#777777",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+        labels.append(ax.text(x + 0.012 * span, y, a.name or a.id, fontsize=9, va="center", ha="left", zorder=6,
+                              color="black" if present else "#777777",
+                              bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}))
     order = [k for k in style.ACTOR_KIND_COLOURS if k in kinds]
     style.actor_kind_legend(ax, order)
     style.fit_title(ax, title or f"{scenario.settings.name}: flows between actors (mean per year while running)")
@@ -123,7 +127,28 @@ def flow_figure(scenario: Scenario, plan: Plan, path: str | Path, title: str | N
     ax.xaxis.set_major_formatter(style.PlainFormatter())  # degrees as they are, no offset such as 9.86 + 1e-5
     ax.yaxis.set_major_formatter(style.PlainFormatter())
     ax.margins(0.15)
+    _apart(ax, labels, pos)
     return save_figure(fig, path)
+
+
+def _apart(ax: Axes, labels: list[Any], pos: dict[str, tuple[float, float]]) -> None:
+    """Move the map's texts (names, quantities) off each other and off the actors' nodes (adjustText;
+    deterministic: its only random draws use a fixed seed); a moved text gets a thin line to where it was."""
+    from adjustText import adjust_text
+
+    if not labels:
+        return
+    fig = ax.get_figure()
+    if fig is not None:
+        fig.tight_layout()  # the final axes size, which the repulsion works in
+    # each node as its centre and a ring at its radius (9 points), so texts keep off the whole marker
+    centre = ax.transData.transform(np.array(list(pos.values())))
+    radius = 9 * (fig.dpi if fig is not None else 100) / 72
+    ring = np.array([[np.cos(t), np.sin(t)] for t in np.linspace(0, 2 * np.pi, 8, endpoint=False)]) * radius
+    points = np.vstack([centre, *(centre + r for r in ring)])
+    xs, ys = ax.transData.inverted().transform(points).T
+    adjust_text(labels, x=list(xs), y=list(ys), ax=ax, expand=(1.15, 1.4), force_static=(0.3, 0.5), ensure_inside_axes=True,
+                arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5})
 
 
 def links_figure(scenario: Scenario, contracts: pd.DataFrame, series: pd.DataFrame, path: str | Path, title: str = "") -> Path:
