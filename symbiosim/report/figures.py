@@ -138,8 +138,8 @@ def _apart(ax: Axes, labels: list[Any], pos: dict[str, tuple[float, float]]) -> 
 
     if not labels:
         return
-    fig = ax.get_figure()
-    if fig is not None:
+    fig = ax.get_figure(root=True)
+    if isinstance(fig, plt.Figure):
         fig.tight_layout()  # the final axes size, which the repulsion works in
     # each node as its centre and a ring at its radius (9 points), so texts keep off the whole marker
     centre = ax.transData.transform(np.array(list(pos.values())))
