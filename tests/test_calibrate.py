@@ -365,3 +365,36 @@ def test_recovery_coverage_over_several_histories(pairs) -> None:  # type: ignor
     hits = [v for truth, seed in cases for v in _covered(scenario, base, truth, seed, samples=400, generations=4).values()]
     print(f"recovery coverage: {sum(hits)} of {len(hits)} true values inside the 90 % intervals")
     assert sum(hits) >= 0.7 * len(hits)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def test_calibrate_figures_follow_the_house_style(pairs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The timeline (one row per history row, observed diamond, legend, the share formed beside each row) and the
+    posterior (one panel per rule, the prior, the 90 % interval and the default in a legend; units on the axes)
+    keep the style every figure keeps (``tests/test_figures_style._check``): no offset text, titles and legends
+    inside the figure, unique tick labels."""
+    from symbiosim.calibrate.figures import posterior_figure, timeline_figure
+    from symbiosim.report import style
+    from tests.test_figures_style import _check, _legends
+
+    scenario, history, base = pairs
+    cal = calibrate(scenario, history, only(TWO_RULES), samples=44, generations=2, seed=3, baseline=base)
+    with style.capture_figures() as figs:
+        timeline_figure(cal, tmp_path / "timeline.png")
+        posterior_figure(cal, tmp_path / "posterior.png")
+    timeline, posterior = figs
+    for fig in figs:
+        _check(fig)
+        assert _legends(fig)
+    ax = timeline.axes[0]
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert rows == [t.label for t in reversed(cal.targets.targets)]
+    assert ax.get_xlabel() == "calendar year of the first flow"
+    assert sum("formed in" in t.get_text() for t in ax.texts) == len(rows)
+    panels = [a for a in posterior.axes if a.axison]
+    assert [a.get_title() for a in panels] == ["discovery_rate", "max_payback_years"]
+    assert "log scale" in panels[0].get_xlabel() and panels[1].get_xlabel() == "years"
+    assert {t.get_text() for t in _legends(posterior)[0].get_texts()} == {"posterior", "prior", "90 % interval", "default"}
+    assert (tmp_path / "timeline.png").stat().st_size > 10_000 and (tmp_path / "posterior.png").stat().st_size > 10_000
