@@ -141,3 +141,34 @@ def test_a_cancelled_run_ends_its_worker():
     assert job.state.status == "cancelled" and not job._proc.is_alive()
     with pytest.raises(ValueError, match="unknown run"):
         Job("eval", {})
+
+
+def test_a_run_with_a_bundled_input_output_table_has_its_ripple_effects(raw):
+    """With the app's table, each outcome carries the effects' totals (direct = its own key figure, the
+    same numbers as the library's), the page's table has a row per part and a column per outcome; a table
+    name the app does not offer fails the run with the offered names (a name, never a path)."""
+    from symbiosim.ripple.effects import ripple_effects
+    from symbiosim.ripple.iotable import load_io_table
+    from symbiosim.ripple.multipliers import load_region_totals
+    from symbiosim.runs import run_plan
+
+    raw["actors"][0]["sector"] = "C24 silicon smelting"
+    raw["actor_processes"][0]["value_added_per_unit"] = 2.0
+    name = next(iter(results.IO_TABLES))
+    state = Job("plan", raw, {"io_table": name}).wait(120)
+    assert state.status == "done", state.error
+    fx = state.result["sources"]["optimum"]["effects"]
+    assert fx["value_added_direct"] == pytest.approx(state.result["sources"]["optimum"]["kpis"]["value_added"])
+    table_file, region_file = results.IO_TABLES[name]
+    direct = run_plan(scenario_from_dict(raw))
+    lib = ripple_effects(scenario_from_dict(raw), direct.accounts.actors, load_io_table(results.IO_FOLDER / table_file),
+                         region=load_region_totals(results.IO_FOLDER / region_file))
+    assert fx["value_added_indirect_regional"] == pytest.approx(lib.totals["value_added_indirect_regional"])
+    assert fx["value_added_indirect_national"] > 0
+    frame = results.ripple(state.result, "value_added")
+    assert list(frame.columns) == ["part", "stand-alone", "coordinated"]
+    assert list(frame.part) == ["direct (the actors' own)", "indirect, national", "induced, national", "total, national",
+                                "indirect, regional", "induced, regional", "total, regional"]
+    assert results.ripple(Job("plan", raw).wait(120).result, "jobs").empty
+    bad = Job("plan", raw, {"io_table": "../../etc/passwd"}).wait(60)
+    assert bad.status == "failed" and "unknown input-output table" in bad.error and name in bad.error

@@ -160,6 +160,22 @@ def test_a_plan_shows_the_key_figures_and_its_flows(page):
     assert "e+" not in text
 
 
+def test_ripple_effects_with_the_bundled_table(page):
+    """Pick the app's input-output table, plan: the results show value added and jobs per part and outcome."""
+    page.locator(".io-table").click()
+    page.locator(".v-menu__content .v-list-item", has_text="Orkland (illustrative").first.click()
+    run_and_wait(page, ".run-plan")
+    tab(page, "Results")
+    table = page.locator(".ripple-value-added")
+    table.wait_for(timeout=20_000)
+    shot(page, "2b-ripple")
+    text = table.inner_text()
+    for part in ("direct (the actors' own)", "indirect, national", "induced, regional", "total, regional", "coordinated"):
+        assert part in text, part
+    assert "M NOK" in text and "e+" not in text
+    assert "jobs/yr" in page.locator(".ripple-jobs").inner_text()
+
+
 def test_a_fictive_firm_is_placed_run_and_compared_with_the_base(page):
     box = page.locator(".cluster-map .leaflet-container").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8)

@@ -66,6 +66,7 @@ case_specs: solara.Reactive[list[dict[str, Any]]] = solara.reactive([])
 seed = solara.reactive(1)
 instrument = solara.reactive("exchange_subsidy")
 target = solara.reactive(0.8)
+io_table = solara.reactive("")  # a bundled input-output table for ripple effects ("": none)
 form: dict[str, solara.Reactive[Any]] = {  # the case form (kept while the user picks a place on the map)
     "firm": solara.reactive("new_firm"), "process": solara.reactive(""), "capacity": solara.reactive(1000.0),
     "entry": solara.reactive(10_000_000.0), "case_name": solara.reactive("my_case"), "price": solara.reactive(""),
@@ -113,6 +114,8 @@ def Table(frame: pd.DataFrame, cls: str) -> None:
 def start(kind: str, options: dict[str, Any] | None = None, raw: dict[str, Any] | None = None) -> None:
     if job_state.value is not None and job_state.value.status == "running":
         return
+    if kind in ("plan", "simulate", "compare", "incentives") and io_table.value:
+        options = {**(options or {}), "io_table": io_table.value}
     job = Job(kind, raw if raw is not None else _raw(), options)
     key = next(_keys)
     _jobs[key] = job
@@ -184,6 +187,8 @@ def RunButtons() -> None:
                       disabled=busy or not ok or bad_target, classes=["run-incentives"])
         if bad_target:
             solara.Text("target share: a number in [0, 1]", style={"color": "#b00020"})
+        solara.Select("Ripple effects", value=io_table, values=["", *results.IO_TABLES], style={"min-width": "18em"},
+                      classes=["io-table"])
 
 
 # ---------------------------------------------------------------- map
@@ -335,6 +340,32 @@ def KeyFigures() -> None:
         with solara.Div(classes=["share"]):
             solara.Markdown(f"**Share of potential realised by the firms on their own:** "
                             f"{'–' if share is None else f'{share:.1%}'}")
+
+
+@solara.component
+def RippleEffects() -> None:
+    """Value added and jobs beyond the actors' own, per outcome (when a run had an input-output table)."""
+    merged: dict[str, Any] = {"sources": {}}
+    table_names = set()
+    for kind in ("simulate", "plan", "incentives", "compare"):
+        outcome = outcomes.value.get(kind, {})
+        merged["sources"].update({k: v for k, v in outcome.get("sources", {}).items() if v.get("effects")})
+        if outcome.get("io_table"):
+            table_names.add(outcome["io_table"])
+    if not merged["sources"]:
+        return
+    currency = str((_raw().get("settings") or {}).get("currency", ""))
+    solara.Markdown(f"#### Ripple effects ({', '.join(sorted(table_names))})")
+    solara.Markdown("Direct: the actors' own; indirect: what their sectors' purchases create in the supplying sectors, "
+                    "round after round; induced: the households spending the wages. Regional by Flegg's location quotient.")
+    for name, label in (("value_added", f"value added, NPV ({currency})"), ("jobs", "jobs, mean per year")):
+        frame = results.ripple(merged, name)
+        shown = frame.copy()
+        for col in shown.columns[1:]:
+            shown[col] = (_money_column(frame[col], currency) if name == "value_added"
+                          else [numbers.quantity(v, "jobs/yr") for v in frame[col]])
+        solara.Markdown(f"**{label}**")
+        Table(shown, f"ripple-{name.replace('_', '-')}")
 
 
 @solara.component
@@ -582,6 +613,7 @@ def Page() -> None:
         with solara.lab.Tabs(lazy=True):  # only the open tab is drawn
             with solara.lab.Tab("Results"):
                 KeyFigures()
+                RippleEffects()
                 WinnersLosers()
                 Incentives()
             with solara.lab.Tab("Data"):

@@ -19,6 +19,25 @@ from symbiosim.report.jsonable import clean, records
 
 KEY_FIGURES = ("cluster_npv", "value_added", "jobs", "emissions", "public_cost")
 Stage = Callable[[str], None]
+# input-output tables the app offers for ripple effects: the bundled ones only (a name, never a path from the page)
+IO_FOLDER = Path(__file__).resolve().parents[2] / "scenarios" / "io"
+IO_TABLES = {"Orkland (illustrative, made-up numbers)": ("orkland_illustrative.yaml", "orkland_illustrative_region.yaml")}
+
+
+def _effects_of(name: str) -> Callable[[Any, Any], dict[str, float]] | None:
+    """The ripple effects' totals of one outcome (scenario, its accounts) with the bundled table ``name``;
+    None for no table. Raises ValueError for a name the app does not offer."""
+    if not name:
+        return None
+    if name not in IO_TABLES:
+        raise ValueError(f"unknown input-output table {name!r}; the app offers: {', '.join(IO_TABLES)}")
+    from symbiosim.ripple.effects import ripple_effects
+    from symbiosim.ripple.iotable import load_io_table
+    from symbiosim.ripple.multipliers import load_region_totals
+
+    table_file, region_file = IO_TABLES[name]
+    table, region = load_io_table(IO_FOLDER / table_file), load_region_totals(IO_FOLDER / region_file)
+    return lambda scenario, accounts: ripple_effects(scenario, accounts.actors, table, region=region).totals
 
 
 def _flows(plan: Any, source: str) -> list[dict[str, Any]]:
@@ -43,13 +62,17 @@ def _builds(plan: Any) -> list[dict[str, Any]]:
     return records(b) if len(b) else []
 
 
-def _source(scenario: Any, plan: Any, accounts: Any, name: str) -> dict[str, Any]:
-    return {
+def _source(scenario: Any, plan: Any, accounts: Any, name: str,
+            effects: Callable[[Any, Any], dict[str, float]] | None = None) -> dict[str, Any]:
+    out = {
         "kpis": {k: float(v) for k, v in accounts.kpis.items()},
         "flows": _flows(plan, name),
         "builds": _builds(plan),
         "profit": {str(a): float(p) for a, p in zip(accounts.actors.actor, accounts.actors.profit, strict=True)},
     }
+    if effects is not None:
+        out["effects"] = effects(scenario, accounts)
+    return out
 
 
 def run(kind: str, raw: dict[str, Any], options: dict[str, Any], stage: Stage) -> dict[str, Any]:
@@ -59,7 +82,9 @@ def run(kind: str, raw: dict[str, Any], options: dict[str, Any], stage: Stage) -
 
     scenario = scenario_from_dict(raw, "scenario")
     seed = int(options.get("seed", 0))
-    out: dict[str, Any] = {"kind": kind, "seed": seed, "currency": scenario.settings.currency, "sources": {}}
+    fx = _effects_of(str(options.get("io_table") or ""))
+    out: dict[str, Any] = {"kind": kind, "seed": seed, "currency": scenario.settings.currency, "sources": {},
+                           "io_table": str(options.get("io_table") or "")}
     if kind == "plan":
         from symbiosim.runs import run_plan
 
@@ -68,18 +93,20 @@ def run(kind: str, raw: dict[str, Any], options: dict[str, Any], stage: Stage) -
         if r.error is not None:
             raise r.error
         assert r.plan is not None and r.accounts is not None
-        out["sources"]["optimum"] = _source(scenario, r.plan, r.accounts, "optimum")
+        out["sources"]["optimum"] = _source(scenario, r.plan, r.accounts, "optimum", fx)
         if r.baseline is not None:
             out["sources"]["baseline"] = {"kpis": dict(r.baseline.kpis), "flows": [], "builds": [],
                                           "profit": dict(zip(r.baseline.actors.actor, r.baseline.actors.profit, strict=True))}
+            if fx is not None:
+                out["sources"]["baseline"]["effects"] = fx(scenario, r.baseline)
     elif kind == "simulate":
         from symbiosim.runs import run_simulation
 
         stage("simulating the firms' own decisions")
         s = run_simulation(scenario, seed)
-        out["sources"]["decentralised"] = _source(scenario, s.result.plan, s.accounts, "decentralised")
+        out["sources"]["decentralised"] = _source(scenario, s.result.plan, s.accounts, "decentralised", fx)
         base = evaluate(scenario, s.baseline_plan)
-        out["sources"]["baseline"] = _source(scenario, s.baseline_plan, base, "baseline")
+        out["sources"]["baseline"] = _source(scenario, s.baseline_plan, base, "baseline", fx)
     elif kind in ("compare", "incentives"):
         from symbiosim.runs import run_compare
 
@@ -87,7 +114,7 @@ def run(kind: str, raw: dict[str, Any], options: dict[str, Any], stage: Stage) -
         c = run_compare(scenario, seed, decomposition=False)
         res = c.result
         for name in ("baseline", "decentralised", "optimum"):
-            out["sources"][name] = _source(scenario, res.plans[name], res.accounts[name], name)
+            out["sources"][name] = _source(scenario, res.plans[name], res.accounts[name], name, fx)
         obj = clean(res.to_json())
         out.update(share_of_potential=obj["share_of_potential"], actors=obj["actors"], allocation=obj["allocation"],
                    core=obj["core"], side_payments=obj["side_payments"])
@@ -137,6 +164,15 @@ def exchanges(result: dict[str, Any], source: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["sender", "receiver", "product", "total", "first year"])
     g = flows.groupby(["sender", "receiver", "product"]).agg(total=("value", "sum"), first=("year", "min")).reset_index()
     return g.rename(columns={"first": "first year"}).sort_values(["sender", "receiver", "product"], ignore_index=True)
+
+
+def ripple(result: dict[str, Any], name: str) -> pd.DataFrame:
+    """The ripple effects of the outcomes a run has, for ``name`` (``value_added`` or ``jobs``): parts by
+    outcome (``ripple.effects.parts_table``); empty without an input-output table."""
+    from symbiosim.ripple.effects import parts_table
+
+    totals = {s: v["effects"] for s, v in result["sources"].items() if v.get("effects")}
+    return parts_table(totals, name) if totals else pd.DataFrame()
 
 
 def actor_accounts(result: dict[str, Any]) -> pd.DataFrame:

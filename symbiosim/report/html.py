@@ -404,38 +404,34 @@ def _incentive_section(search: Any, m: Money, make: FigureMaker) -> dict[str, An
     return {"instrument": search.instrument, "verdict": verdict, "table": table, "figure": figure}
 
 
-RIPPLE_OUTCOMES = {"baseline": "stand-alone", "decentralised": "decentralised", "optimum": "coordinated"}
-
-
 def _ripple_section(effects: dict[str, Any], m: Money, make: FigureMaker, currency: str) -> dict[str, Any]:
     """The ripple effects (``symbiosim.ripple.effects.Effects`` per outcome): per outcome, value added and jobs
     as direct, indirect and induced, national and regional; per actor for the optimum; the figure; the notes."""
-    from symbiosim.report.ripple_figures import has_regional, ripple_figure
+    from symbiosim.report.ripple_figures import ripple_figure
+    from symbiosim.ripple.effects import SOURCES, parts_table, scopes_of
 
-    totals = {o: effects[o].totals for o in RIPPLE_OUTCOMES if o in effects}
-    regional = has_regional(totals)
-    scopes = ["national", "regional"] if regional else ["national"]
+    totals = {o: effects[o].totals for o in SOURCES if o in effects}
+    scopes = scopes_of(totals)
+
+    def shown(x: Any, fmt: Callable[[Any], str]) -> str:
+        return fmt(x) if x is not None and math.isfinite(float(x)) else "-"
+
+    def outcome_table(name: str, fmt: Callable[[Any], str], unit: str) -> Table:
+        frame = parts_table(totals, name)
+        header = [f"part ({unit})", *frame.columns[1:]]
+        rows = [[str(r[0]), *(shown(v, fmt) for v in r[1:])] for r in frame.itertuples(index=False)]
+        return Table(header, rows, set(range(1, len(header))))
+
+    def jobs(x: Any) -> str:
+        return shown(x, lambda v: plain(v, 1))
+
+    def money(x: Any) -> str:
+        return shown(x, m)
 
     def total(row: dict[str, Any], name: str, scope: str) -> float:
         parts = [row.get(f"{name}_direct"), row.get(f"{name}_indirect_{scope}"), row.get(f"{name}_induced_{scope}")]
         return sum(float(v) for v in parts if v is not None and math.isfinite(float(v)))
 
-    def outcome_table(name: str, fmt: Callable[[Any], str], unit: str) -> Table:
-        """Rows: the parts (direct, indirect and induced per scope, and totals); columns: the outcomes and the gap."""
-        keyed = list(totals.items())
-        if {"decentralised", "optimum"} <= set(totals):
-            keyed.append(("gap", {k: totals["optimum"][k] - totals["decentralised"][k] for k in totals["optimum"]}))
-        header = [f"part ({unit})", *["gap (coordinated - decentralised)" if o == "gap" else RIPPLE_OUTCOMES[o]
-                                      for o, _ in keyed]]
-        rows = [["direct (the actors' own)", *[fmt(t.get(f"{name}_direct")) for _, t in keyed]]]
-        for scope in scopes:
-            rows += [[f"indirect, {scope}", *[fmt(t.get(f"{name}_indirect_{scope}")) for _, t in keyed]],
-                     [f"induced, {scope}", *[fmt(t.get(f"{name}_induced_{scope}")) for _, t in keyed]],
-                     [f"total, {scope}", *[fmt(total(t, name, scope)) for _, t in keyed]]]
-        return Table(header, rows, set(range(1, len(header))))
-
-    jobs: Callable[[Any], str] = lambda x: plain(x, 1) if x is not None and math.isfinite(float(x)) else "-"  # noqa: E731
-    money: Callable[[Any], str] = lambda x: m(x) if x is not None and math.isfinite(float(x)) else "-"  # noqa: E731
     optimum = effects.get("optimum")
     actors = None
     if optimum is not None:
@@ -455,10 +451,10 @@ def _ripple_section(effects: dict[str, Any], m: Money, make: FigureMaker, curren
     return {
         "table": any_fx.table,
         "region": any_fx.region,
-        "value_added": outcome_table("value_added", money, m.unit),
-        "jobs": outcome_table("jobs", jobs, "jobs/yr"),
+        "value_added": outcome_table("value_added", m, m.unit),
+        "jobs": outcome_table("jobs", lambda v: plain(v, 1), "jobs/yr"),
         "actors": actors,
-        "figure": make(lambda p: ripple_figure(totals, p, currency, regional=regional),
+        "figure": make(lambda p: ripple_figure(totals, p, currency, regional=len(scopes) > 1),
                        "Value added (NPV) and jobs (mean per year) of each outcome: the actors' own (direct), their "
                        "suppliers' round after round (indirect) and the households' spending of the wages (induced)."),
         "notes": list(any_fx.notes),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -58,8 +57,3 @@ def ripple_figure(totals: Mapping[str, Mapping[str, float]], path: str | Path, c
                             "and induced (households spending the wages)", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 0.93))
     return _save(fig, path, layout=False)
-
-
-def has_regional(totals: Mapping[str, Mapping[str, Any]]) -> bool:
-    """Whether any outcome has regional figures (regional totals were given)."""
-    return any(math.isfinite(float(t.get("value_added_indirect_regional", math.nan))) for t in totals.values())

@@ -35,6 +35,7 @@ given), whose multipliers are smaller: less is bought within the region.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,6 +269,34 @@ def effects_text(fx: Effects, currency: str) -> str:
 
 
 SOURCES = {"baseline": "stand-alone", "decentralised": "decentralised", "optimum": "coordinated"}
+GAP = "gap (coordinated - decentralised)"
+
+
+def scopes_of(totals: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """``national``, and ``regional`` when any outcome has regional figures (regional totals were given)."""
+    regional = any(math.isfinite(float(t.get("value_added_indirect_regional", math.nan))) for t in totals.values())
+    return ["national", "regional"] if regional else ["national"]
+
+
+def parts_table(totals: Mapping[str, Mapping[str, float]], name: str) -> pd.DataFrame:
+    """One measure (``value_added`` or ``jobs``) of each outcome (``totals``: outcome -> ``Effects.totals``):
+    rows direct, then indirect, induced and their total per scope; columns the outcomes by their labels and,
+    with both, the gap (coordinated - decentralised). NaN where a part was not computed."""
+    keyed = {SOURCES[o]: dict(totals[o]) for o in SOURCES if o in totals}
+    if {"decentralised", "optimum"} <= set(totals):
+        keyed[GAP] = {k: float(totals["optimum"][k]) - float(totals["decentralised"][k]) for k in totals["optimum"]}
+
+    def value(t: Mapping[str, float], key: str) -> float:
+        return float(t.get(key, math.nan))
+
+    rows = [{"part": "direct (the actors' own)", **{o: value(t, f"{name}_direct") for o, t in keyed.items()}}]
+    for scope in scopes_of(totals):
+        parts = {p: f"{name}_{p}_{scope}" for p in ("indirect", "induced")}
+        rows += [{"part": f"{p}, {scope}", **{o: value(t, key) for o, t in keyed.items()}} for p, key in parts.items()]
+        rows.append({"part": f"total, {scope}", **{o: float(np.nansum([value(t, f"{name}_direct"),
+                                                                       *(value(t, k) for k in parts.values())]))
+                                                   for o, t in keyed.items()}})
+    return pd.DataFrame(rows)
 
 
 def comparison_text(effects: dict[str, Effects], currency: str) -> str:
