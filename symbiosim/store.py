@@ -65,6 +65,29 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         raise StoreError(f"{path}: cannot open the DuckDB database: {exc}") from None
 
 
+def open_untrusted(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB file a user named (untrusted): read-only, with DuckDB's access to other files off.
+
+    Raises:
+        StoreError: not a DuckDB file, or it cannot be opened (the message names the file, not its folder).
+    """
+    name = Path(path).name
+    if not Path(path).is_file() or not is_duckdb_file(path):
+        raise StoreError(f"{name} is not a DuckDB database")
+    try:
+        return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+    except duckdb.Error as exc:
+        raise StoreError(f"{name}: cannot open the DuckDB database ({str(exc).splitlines()[0]})") from None
+
+
+def schema_of(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], list[tuple[str, str, bool]]]:
+    """The main schema: table -> its kind (``BASE TABLE``, ``VIEW``, ...), and (table, column, computed?) rows."""
+    kinds = dict(con.execute("select table_name, table_type from information_schema.tables where table_schema = 'main'").fetchall())
+    columns = [(str(t), str(c), bool(g)) for t, c, g in con.execute(
+        "select table_name, column_name, is_generated from duckdb_columns() where schema_name = 'main'").fetchall()]
+    return kinds, columns
+
+
 def _name(table: str) -> str:
     if not table or not set(table) <= _IDENT or table[0].isdigit():
         raise ValueError(f"table name {table!r}: expected lower-case letters, digits and _")

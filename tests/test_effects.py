@@ -26,6 +26,17 @@ TABLE = {
 }
 
 
+def _files(tmp_path, raw):  # type: ignore[no-untyped-def]
+    """The scenario ``raw`` (validated) and the two-sector table as files: (scenario path, table path)."""
+    import yaml
+
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    io = tmp_path / "io.yaml"
+    io.write_text(yaml.safe_dump(TABLE))
+    return scen, io
+
+
 def scenario():
     raw = copy.deepcopy(HEAT_LINK)
     raw["actors"][0]["sector"] = "C24 silicon smelting"
@@ -86,14 +97,10 @@ def test_plan_reports_the_effects_with_io_table(tmp_path):
     import sys
     from pathlib import Path
 
-    import yaml
 
     raw = copy.deepcopy(HEAT_LINK)
     raw["actors"][0]["sector"] = "C24 silicon smelting"
-    scen = tmp_path / "s.yaml"
-    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
-    io = tmp_path / "io.yaml"
-    io.write_text(yaml.safe_dump(TABLE))
+    scen, io = _files(tmp_path, raw)
     exe = str(Path(sys.executable).parent / "symbiosim")
     done = subprocess.run([exe, "plan", str(scen), "--io-table", str(io), "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -122,10 +129,7 @@ def test_compare_reports_the_effects_of_each_outcome_and_a_bad_table_stops_befor
     raw = copy.deepcopy(HEAT_LINK)
     raw["actors"][0]["sector"] = "C24 silicon smelting"
     raw["actors"][1]["sector"] = "D35 heat"
-    scen = tmp_path / "s.yaml"
-    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
-    io = tmp_path / "io.yaml"
-    io.write_text(yaml.safe_dump(TABLE))
+    scen, io = _files(tmp_path, raw)
     assert cli.main(["compare", str(scen), "--seed", "0", "--no-decomposition", "--io-table", str(io), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert set(obj["effects"]) == {"baseline", "decentralised", "optimum"}
@@ -201,10 +205,7 @@ def test_simulate_reports_the_effects_of_the_decentralised_outcome(tmp_path, mon
     raw["actors"][0]["sector"] = "C24 silicon smelting"
     for row in raw["actor_processes"]:
         row.update(value_added_per_unit=3.0, jobs_per_unit=0.01)
-    scen = tmp_path / "s.yaml"
-    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
-    io = tmp_path / "io.yaml"
-    io.write_text(yaml.safe_dump(TABLE))
+    scen, io = _files(tmp_path, raw)
     assert cli.main(["simulate", str(scen), "--seed", "0", "--io-table", str(io), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     fx = obj["effects"]
@@ -363,16 +364,12 @@ def test_out_writes_the_effects_table(tmp_path, capsys, fmt):
     import json
 
     import openpyxl
-    import yaml
 
     from symbiosim import cli
 
     raw = copy.deepcopy(HEAT_LINK)
     raw["actors"][0]["sector"] = "C24 silicon smelting"
-    scen = tmp_path / "s.yaml"
-    scen.write_text(yaml.safe_dump(build(raw).model_dump(by_alias=True, exclude_none=True, mode="json")))
-    io = tmp_path / "io.yaml"
-    io.write_text(yaml.safe_dump(TABLE))
+    scen, io = _files(tmp_path, raw)
     for command, extra in (("plan", []), ("simulate", []), ("compare", ["--no-decomposition"])):
         out = tmp_path / f"{command}_{fmt}"
         assert cli.main([command, str(scen), *extra, "--io-table", str(io), "--json", "--out", str(out), "--format", fmt]) == 0

@@ -136,20 +136,17 @@ def check(db: str | Path) -> None:
     """
     import duckdb
 
-    from symbiosim.store import is_duckdb_file
+    from symbiosim.store import StoreError, open_untrusted, schema_of
 
     shown = Path(db).name
-    if not Path(db).is_file() or not is_duckdb_file(db):
-        raise ExploreError(f"{shown} is not a DuckDB database")
     try:
-        con = duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})
-    except duckdb.Error as exc:
-        raise ExploreError(f"{shown}: cannot open the DuckDB database ({str(exc).splitlines()[0]})") from None
+        con = open_untrusted(db)
+    except StoreError as exc:
+        raise ExploreError(str(exc)) from None
     try:
-        kinds = dict(con.execute("select table_name, table_type from information_schema.tables where table_schema = 'main'").fetchall())
+        kinds, rows = schema_of(con)
         columns: dict[str, set[str]] = {}
-        for table, column, generated in con.execute(
-                "select table_name, column_name, is_generated from duckdb_columns() where schema_name = 'main'").fetchall():
+        for table, column, generated in rows:
             if generated:
                 raise ExploreError(f"{shown}: table {table} has a computed column ({column}); not an experiment database")
             columns.setdefault(table, set()).add(column)

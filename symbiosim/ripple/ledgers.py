@@ -682,28 +682,24 @@ def read_cleaned(db: str | Path) -> pd.DataFrame:
     """
     import duckdb
 
-    from symbiosim.store import is_duckdb_file
+    from symbiosim.store import StoreError, open_untrusted, schema_of
 
     name = Path(db).name
 
     def problem(message: str, column: str | None = None) -> LedgerError:
         return LedgerError([Issue("ledger_clean", None, column, message)], str(db), what="ledger database")
 
-    if not Path(db).is_file() or not is_duckdb_file(db):
-        raise problem(f"{name} is not a DuckDB database (expected the file `symbiosim ledgers --db` writes)")
     try:
-        con = duckdb.connect(str(db), read_only=True, config={"enable_external_access": False})
-    except duckdb.Error as exc:
-        raise problem(f"cannot open the DuckDB database ({str(exc).splitlines()[0]})") from None
+        con = open_untrusted(db)
+    except StoreError as exc:
+        raise problem(f"{exc} (expected the file `symbiosim ledgers --db` writes)") from None
     try:
-        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
-                                 "where table_schema = 'main'").fetchall())
+        kinds, rows = schema_of(con)
         if "ledger_clean" not in kinds:
             raise problem(f"{name} has no table ledger_clean (expected the file `symbiosim ledgers --db` writes)")
         if kinds["ledger_clean"] != "BASE TABLE":
             raise problem(f"ledger_clean is a {str(kinds['ledger_clean']).lower()}, not a table")
-        cols = {c: g for c, g in con.execute("select column_name, is_generated from duckdb_columns() "
-                                              "where schema_name = 'main' and table_name = 'ledger_clean'").fetchall()}
+        cols = {c: g for t, c, g in rows if t == "ledger_clean"}
         for c in CLEAN_COLUMNS:
             if c not in cols:
                 raise problem("missing column", c)
