@@ -81,6 +81,7 @@ POOLS: dict[str, Pool] = {
     "year": (["2024", "2023", "1900", "2100"], ["1899", "2101", "-1", "2024.5", "", "x"]),
     "material": (["baseline", "links"], ["", "Links", "none"]),
     "effects": (["direct", "total"], ["", "Total", "indirect"]),
+    "outcome": (["optimum", "decentralised"], ["", "decentralized", "both"]),
 }
 
 # paths in the workspace (``make_workspace``): which kinds of path argument each one suits
@@ -167,7 +168,7 @@ SPECS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "robustness": (("scenario",), {"--perturb": "perturb", "--samples": "count", "--seed": "seed", **COMMON_DECIDE}),
     "report": (("scenario",), {"--seed": "seed", "--out": "out_dir", "--incentives": "instrument", "--target": "share",
                                "--seeds": "count", "--no-decomposition": FLAG, **RIPPLE}),
-    "without": (("scenario", "actor"), COMMON_DECIDE),
+    "without": (("scenario", "actor"), {"--outcome": "outcome", "--seed": "seed", **COMMON_DECIDE}),
     "multipliers": (("io_table",), {"--type": "io_type", "--region-totals": "region_totals", "--delta": "delta", "--json": FLAG}),
     "ledgers": (("ledger" + MANY,), {"--scenario": "scenario", "--map-actors": "actor_map", "--map-sectors": "sector_map",
                                      "--io-table": "io_table", "--db": "store", "--out": "out_dir", "--material": "material",
@@ -259,6 +260,8 @@ def _combinations_right(command: str, opts: dict[str, str | None], positionals: 
             return False, ["--delta"]
         if opts.get("--effects") == "total" and ("--io-table" not in opts or opts.get("--objective") not in ("value_added", "jobs")):
             return False, ["--effects"]
+    if command == "without" and "--seed" in opts and opts.get("--outcome") != "decentralised":
+        return False, ["--seed"]
     if command == "ledgers" and "--material" in opts and "--out" not in opts:
         return False, ["--material"]
     if command == "ledgers" and "led_bad.csv" in positionals and "--skip-invalid" not in opts:

@@ -53,3 +53,41 @@ def test_the_cli_names_a_wrong_actor_before_any_solve(tmp_path, capsys):
     assert cli.main(["without", str(path), "nobody"]) == 2
     assert "nobody" in capsys.readouterr().err
     assert cli.main(["without", str(path), "smelter", "--json"]) == 0
+
+
+def test_without_in_the_decentralised_outcome_the_partner_falls_back_to_stand_alone():
+    """The heat pipe of issue 11 forms under the default rules (tests/test_formation.py: 2.5154/MWh). Without the
+    smelter, the greenhouse has no partner: in the decentralised outcome it earns exactly its stand-alone
+    profit, so it loses what the deal gave it; the heat that came through the pipe is listed. The same seed
+    runs with and without, and the result says which outcome and seed it measured."""
+    from symbiosim.simulator import simulate
+    from tests.test_formation import heat_pipe
+
+    s = heat_pipe()
+    run = simulate(s, 0)
+    assert (run.offers.outcome == "accepted").any()  # the deal forms with the smelter
+    r = region_without(s, "smelter", outcome="decentralised", seed=0)
+    alone = evaluate(s, optimise(s, baseline=True)).actors.set_index("actor").profit
+    greenhouse = r.actors.set_index("actor").loc["greenhouse"]
+    with_deal = evaluate(s, run.plan).actors.set_index("actor").profit["greenhouse"]
+    assert greenhouse.profit_with == pytest.approx(with_deal)
+    assert greenhouse.profit_without == pytest.approx(alone["greenhouse"], rel=1e-6, abs=1e-6)
+    assert greenhouse.profit_lost == pytest.approx(with_deal - alone["greenhouse"], rel=1e-6, abs=1e-6) and greenhouse.profit_lost > 0
+    assert list(r.inputs_lost["product"]) == ["heat"]
+    assert r.meta["outcome"] == "decentralised" and r.meta["seed"] == 0
+    assert "decentralised outcome, simulator seed 0" in without_summary(r)
+    with pytest.raises(ValueError, match="outcome must be"):
+        region_without(s, "smelter", outcome="bogus")
+
+
+def test_the_cli_takes_a_seed_only_for_the_decentralised_outcome(tmp_path, capsys):
+    import yaml
+
+    from symbiosim import cli
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(build(HEAT_LINK).model_dump(by_alias=True, exclude_none=True, mode="json")))
+    assert cli.main(["without", str(path), "smelter", "--seed", "3"]) == 2
+    assert "--seed" in capsys.readouterr().err
+    assert cli.main(["without", str(path), "smelter", "--outcome", "decentralised", "--seed", "3", "--json"]) == 0
+    assert '"outcome": "decentralised"' in capsys.readouterr().out

@@ -8,11 +8,13 @@ writes the tables (CSV) and a figure.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from symbiosim import cli_args as t
 from symbiosim.decide.summaries import alternatives_summary, cases_summary, pareto_summary, robustness_summary
+from symbiosim.errors import BaselineInfeasibleError
 from symbiosim.report.jsonable import print_json
 from symbiosim.report.outputs import write_tables
 from symbiosim.report.workbook import About
@@ -111,10 +113,17 @@ def cmd_without(args: argparse.Namespace) -> int:
     from symbiosim.decide.without import region_without, without_summary
     from symbiosim.scenario import load_scenario
 
+    if args.seed is not None and args.outcome != "decentralised":
+        raise t.ArgumentProblem("--seed", "the simulator's seed: only with --outcome decentralised")
     scenario = load_scenario(args.scenario)
     if args.actor not in {a.id for a in scenario.actors}:
         raise t.ArgumentProblem("actor", f"expected an actor of the scenario ({', '.join(a.id for a in scenario.actors)}), got {args.actor!r}")
-    r = region_without(scenario, args.actor, mip_gap=args.mip_gap)
+    try:
+        r = region_without(scenario, args.actor, mip_gap=args.mip_gap, outcome=args.outcome,
+                           seed=args.seed or 0)
+    except BaselineInfeasibleError as exc:
+        print(f"{args.scenario}: the decentralised outcome needs each stand-alone baseline: {exc}", file=sys.stderr)
+        return 1
     obj = r.to_json()
     if args.json:
         print_json(obj)
@@ -182,8 +191,12 @@ def add_parsers(sub: Any) -> None:
     _common(p)
     p.set_defaults(func=cmd_robustness)
 
-    p = sub.add_parser("without", help="what the region loses without one actor: the optimum with and without it")
+    p = sub.add_parser("without", help="what the region loses without one actor: the optimum (or the decentralised outcome) "
+                                       "with and without it")
     p.add_argument("scenario")
     p.add_argument("actor", type=t.text, help="the actor taken out (an actor id of the scenario)")
+    p.add_argument("--outcome", choices=("optimum", "decentralised"), default="optimum",
+                   help="compare the coordinated optimum (default) or the firms' own decentralised outcome")
+    p.add_argument("--seed", type=t.seed, help="simulator seed of --outcome decentralised (an integer >= 0, default 0)")
     _common(p)
     p.set_defaults(func=cmd_without)

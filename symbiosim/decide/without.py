@@ -8,6 +8,11 @@ gone), and value both with the same ledger. The difference per actor is
 what each firm loses (or gains: a competitor's market) when the actor is
 gone; ``inputs_lost`` lists what the actor sent to others in the optimum,
 the by-products that no longer come.
+
+With ``outcome="decentralised"`` the same is asked of what the firms do on
+their own: the simulator with and without the actor, on the same seed (each
+run against its own stand-alone baseline), so a researcher can see whether
+an actor the optimum leans on matters to the firms as they actually deal.
 """
 
 from __future__ import annotations
@@ -49,17 +54,33 @@ class Without:
         return finite(float(others.profit_lost.sum()))
 
 
-def region_without(scenario: Scenario, actor: str, *, mip_gap: float = DEFAULT_MIP_GAP) -> Without:
-    """The optimum with and without ``actor`` (see the module docstring).
+OUTCOMES = ("optimum", "decentralised")
+
+
+def _plans(scenario: Scenario, reduced: Scenario, outcome: str, seed: int, mip_gap: float) -> tuple[Any, Any]:
+    """The plans of ``outcome`` with and without the actor."""
+    if outcome == "optimum":
+        return optimise(scenario, mip_gap=mip_gap), optimise(reduced, mip_gap=mip_gap)
+    if outcome != "decentralised":
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+    from symbiosim.simulator import simulate
+
+    return simulate(scenario, seed).plan, simulate(reduced, seed).plan
+
+
+def region_without(scenario: Scenario, actor: str, *, mip_gap: float = DEFAULT_MIP_GAP, outcome: str = "optimum",
+                   seed: int = 0) -> Without:
+    """The ``outcome`` (the coordinated optimum, or the decentralised outcome of simulator seed ``seed``) with
+    and without ``actor`` (see the module docstring).
 
     Raises:
         ScenarioError: no such actor, or the cluster without it is not a valid scenario.
         InfeasibleError, UnboundedError: either problem has no plan (e.g. another firm's fixed
             activity needs the actor's by-product and has no other source).
+        BaselineInfeasibleError: (decentralised) a stand-alone baseline has no plan.
     """
     reduced = without_actor(scenario, actor, name=f"without {actor}")
-    with_plan = optimise(scenario, mip_gap=mip_gap)
-    without_plan = optimise(reduced, mip_gap=mip_gap)
+    with_plan, without_plan = _plans(scenario, reduced, outcome, seed, mip_gap)
     acc_with, acc_without = evaluate(scenario, with_plan), evaluate(reduced, without_plan)
     kpis = pd.DataFrame({"key_figure": list(KPIS),
                          "with": [acc_with.kpis.get(k, 0.0) for k in KPIS],
@@ -78,7 +99,8 @@ def region_without(scenario: Scenario, actor: str, *, mip_gap: float = DEFAULT_M
     lost = (sent.groupby(["target", "product"], as_index=False).value.sum().rename(columns={"target": "receiver", "value": "quantity"})
             if len(sent) else pd.DataFrame(columns=["receiver", "product", "quantity"]))
     lost["unit"] = [units.get(p, "") for p in lost["product"]]
-    meta = {"scenario": scenario.settings.name, "currency": scenario.settings.currency,
+    meta = {"scenario": scenario.settings.name, "currency": scenario.settings.currency, "outcome": outcome,
+            "seed": seed if outcome == "decentralised" else None,
             "status_with": with_plan.meta.get("status"), "status_without": without_plan.meta.get("status")}
     return Without(actor, kpis, table, lost[lost.quantity > 1e-9].reset_index(drop=True), meta)
 
@@ -88,7 +110,9 @@ def without_summary(result: Without) -> str:
     import symbiosim.report.numbers as numbers
 
     cur = result.meta.get("currency", "")
-    lines = [f"The cluster {result.meta.get('scenario', '')} without {result.actor} (coordinated optimum with and without it):"]
+    what = ("coordinated optimum" if result.meta.get("outcome", "optimum") == "optimum"
+            else f"decentralised outcome, simulator seed {result.meta.get('seed')}")
+    lines = [f"The cluster {result.meta.get('scenario', '')} without {result.actor} ({what} with and without it):"]
     rows = [(r.key_figure, *numbers.key_figure(r.key_figure, cur), [r["with"], r["without"], r["lost"]])
             for _, r in result.kpis.iterrows()]
     lines.append(numbers.row_table(rows, ["with", "without", "lost"]))
@@ -99,7 +123,8 @@ def without_summary(result: Without) -> str:
                "jobs_lost": numbers.Column("quantity", "jobs/yr", "jobs lost")}
     lines += ["What the other actors lose (NPV over the horizon; negative: they gain):", numbers.table(frame, columns)]
     if len(result.inputs_lost):
-        lines.append(f"What {result.actor} sent them in the optimum, which no longer comes (totals over the horizon):")
+        where = "the optimum" if result.meta.get("outcome", "optimum") == "optimum" else "the decentralised outcome"
+        lines.append(f"What {result.actor} sent them in {where}, which no longer comes (totals over the horizon):")
         for r in result.inputs_lost.itertuples():
             lines.append(f"  {r.product} to {r.receiver}: {numbers.quantity(r.quantity, r.unit)}")
     return "\n".join(lines)
