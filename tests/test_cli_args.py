@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -47,6 +48,19 @@ SOLVERS = [
 ]
 
 
+@functools.cache
+def _import_all() -> None:
+    """Import every module of the package (but the web app's and ``__main__``) with the real solvers bound."""
+    import importlib
+    import pkgutil
+
+    import symbiosim
+
+    for info in pkgutil.walk_packages(symbiosim.__path__, "symbiosim."):
+        if not info.name.startswith("symbiosim.app") and info.name != "symbiosim.__main__":
+            importlib.import_module(info.name)
+
+
 @contextlib.contextmanager
 def no_solves() -> Iterator[list[tuple[str, tuple[Any, ...], dict[str, Any]]]]:
     """Replace every solving entry point by a stub that records its call and raises ``Solved``."""
@@ -63,6 +77,7 @@ def no_solves() -> Iterator[list[tuple[str, tuple[Any, ...], dict[str, Any]]]]:
 
         return solve
 
+    _import_all()  # a module first imported under the stubs would keep them (``from x import simulate``) for later tests
     with pytest.MonkeyPatch.context() as mp:
         for module, name in SOLVERS:
             mp.setattr(importlib.import_module(module), name, stub(name))
