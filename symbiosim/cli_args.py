@@ -490,17 +490,14 @@ def _check_distinct_outputs(args: argparse.Namespace) -> None:
         if isinstance(value, str) and value:
             given.append((name, value, Path(value).expanduser().resolve()))
     for i, (name, value, path) in enumerate(given):
+        for other, _, other_path in given[:i]:
+            if path == other_path:
+                raise ArgumentProblem(f"--{name.replace('_', '-')}", f"{value} is the same path as "
+                                      f"--{other.replace('_', '-')}: give each output its own path")
         for other, _, other_path in given:
-            if other == name:
-                continue
-            if path == other_path and other in [g[0] for g in given[:i]]:
-                where = "the same path as"
-            elif other in files and other_path in path.parents:
-                where = "inside the file of"
-            else:
-                continue
-            raise ArgumentProblem(f"--{name.replace('_', '-')}", f"{value} is {where} --{other.replace('_', '-')}: "
-                                                                 "give each output its own path")
+            if other != name and other in files and other_path in path.parents:
+                raise ArgumentProblem(f"--{name.replace('_', '-')}", f"{value} is inside the file of "
+                                      f"--{other.replace('_', '-')}: give each output its own path")
 
 
 def check_players(players: Iterable[str] | None, actors: Iterable[str]) -> None:

@@ -92,6 +92,7 @@ class _Economy:
     table: IOTable
     coef: dict[str, np.ndarray]  # measure -> direct effect per unit of output, per sector
     mult: dict[tuple[str, str], Multipliers]  # (scope, type) -> multipliers (regional by FLQ)
+    ratios: dict[tuple[str, str, str], np.ndarray]  # (scope, type, measure) -> total over direct effect per sector
 
     @classmethod
     def of(cls, table: IOTable, region: RegionTotals | None, delta: float) -> _Economy:
@@ -101,11 +102,12 @@ class _Economy:
         mult = {(scope, kind): multipliers(table, kind, region=reg, delta=delta)
                 for scope, reg in (("national", None), ("regional", region)) if scope == "national" or reg is not None
                 for kind in kinds}
-        return cls(table, coef, mult)
+        ratios = {(scope, kind, measure): _ratios(m, coef[measure], measure)
+                  for (scope, kind), m in mult.items() for measure in MEASURES.values()}
+        return cls(table, coef, mult, ratios)
 
     def ratio(self, scope: str, kind: str, measure: str) -> np.ndarray | None:
-        m = self.mult.get((scope, kind))
-        return None if m is None else _ratios(m, self.coef[measure], measure)
+        return self.ratios.get((scope, kind, measure))
 
     def own_indirect(self, scope: str, measure: str, s: int, own: pd.DataFrame) -> float:
         """Indirect over direct effect of an actor in sector ``s`` with its own input coefficients ``own``
